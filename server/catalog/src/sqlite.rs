@@ -1,0 +1,1 @@
+//! SQLite implementation of the catalog (owned by the catalog helper).
