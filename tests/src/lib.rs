@@ -1,1 +1,200 @@
-//! placeholder
+//! Harness for end-to-end tests: runs the real binaries built by cargo, each server on
+//! 127.0.0.1 port 0 with a temp data dir, and kills every process it starts, also when a
+//! test fails (the guards kill on drop).
+//!
+//! The binaries are found beside the test executable's profile directory
+//! (`target/<profile>/`). `cargo test --workspace` builds them before running any test;
+//! a lone `cargo test -p cadenza-tests` needs `cargo build --workspace --bins` first.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cadenza_api::Client;
+
+/// The admin password every test server starts with.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// `target/<profile>/`, where cargo puts the workspace's binaries.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its own path");
+    // target/<profile>/deps/<test-binary>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Path of a workspace binary such as `cadenza-server`.
+pub fn bin(name: &str) -> PathBuf {
+    let path = profile_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` (or `cargo test --workspace`) first",
+        path.display()
+    );
+    path
+}
+
+/// A running `cadenza-server`, killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    /// Base URL, e.g. `http://127.0.0.1:40123/`.
+    pub url: String,
+    /// The data dir; kept across [`Server::restart`].
+    pub data_dir: PathBuf,
+    extra_args: Vec<String>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// A fresh server on an empty temp data dir.
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// A fresh server with extra command-line flags (e.g. `--max-upload-bytes`).
+    pub fn start_with(extra_args: &[&str]) -> Server {
+        let temp = tempfile::tempdir().expect("create a temp data dir");
+        let data_dir = temp.path().join("data");
+        let mut server = Server {
+            child: None,
+            url: String::new(),
+            data_dir,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            _temp: Some(temp),
+        };
+        server.spawn();
+        server
+    }
+
+    /// Stops the server (SIGTERM, then kill) and starts it again on the same data dir.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Stops the server gracefully (SIGTERM), killing it if it does not exit in 10 s.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            terminate(&mut child);
+        }
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(bin("cadenza-server"))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(&self.extra_args)
+            .env("CADENZA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env_remove("CADENZA_CONFIG")
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start cadenza-server");
+        let stdout = child.stdout.take().expect("piped stdout");
+        self.child = Some(child);
+        self.url = wait_for_listen_line(stdout);
+    }
+
+    /// Volume folders of the embedded default (`<data-dir>/volumes/vol1..`).
+    pub fn volume_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(self.data_dir.join("volumes"))
+            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        dirs
+    }
+
+    /// Where a blob lives on a volume.
+    pub fn blob_path(volume: &Path, hash: &str) -> PathBuf {
+        volume
+            .join("blobs")
+            .join(&hash[0..2])
+            .join(&hash[2..4])
+            .join(hash)
+    }
+
+    /// A client without a token.
+    pub fn client(&self) -> Client {
+        Client::new(&self.url).expect("server URL is valid")
+    }
+
+    /// A client logged in as the first admin.
+    pub async fn admin(&self) -> Client {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Client {
+        let mut client = self.client();
+        client
+            .login(username, password)
+            .await
+            .unwrap_or_else(|e| panic!("login as {username} failed: {e}"));
+        client
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn wait_for_listen_line(stdout: std::process::ChildStdout) -> String {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("[cadenza-server] {line}");
+            if !sent {
+                if let Some(at) = line.find("listening on ") {
+                    let url = line[at + "listening on ".len()..].trim().to_string();
+                    let _ = tx.send(url);
+                    sent = true;
+                }
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("cadenza-server did not print `listening on URL` within 60 s")
+}
+
+fn terminate(child: &mut Child) {
+    // SIGTERM lets the server shut down gracefully; `kill` would skip that path.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    for _ in 0..100 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Runs `cadenza-admin` against `server` with `token`, capturing its output.
+pub fn admin_cli(server: &Server, token: &str, args: &[&str]) -> Output {
+    Command::new(bin("cadenza-admin"))
+        .args(args)
+        .env("CADENZA_SERVER", &server.url)
+        .env("CADENZA_TOKEN", token)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cadenza-admin")
+}
+
+/// The fixture folder of real audio files.
+pub fn fixtures_dir() -> PathBuf {
+    cadenza_fixtures::fixtures_dir()
+}
