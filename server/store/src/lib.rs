@@ -1,17 +1,257 @@
 //! Immutable, content-addressed blobs (audio and covers) replicated R times over N volumes.
 //!
-//! The store helper owns this crate.
-//! Keep the public signatures (the HTTP layer codes against them); add to them freely.
-//!
 //! - Every volume is an `Arc<dyn object_store::ObjectStore>` (a `LocalFileSystem` directory
 //!   now; S3 later by configuration only). Blob path on a volume: `blobs/ab/cd/<sha256hex>`.
+//!   The content hash is the identity; object-store ETags are ignored.
 //! - Placement: rendezvous (highest-random-weight) hashing of (blob hash, volume name) picks R
 //!   volumes in a stable preference order, so adding a volume moves only its share.
-//! - Uploads stream into a local staging file (hashing as they go, enforcing a size limit),
-//!   are probed there (see `crate::media`), then `commit` writes all R replicas. The caller
-//!   commits the catalog row afterwards and calls `discard` on failure. Nothing is visible
-//!   until the catalog row exists; a crash leaves at worst an orphaned blob the check reports.
-//! - Reads go to the first healthy replica in placement order and fail over when a replica
-//!   is missing, unreadable or its bytes do not hash right; failovers are counted.
+//! - Uploads stream into a local staging file (hashing as they go, enforcing a size limit)
+//!   with [`BlobStore::stage`], are probed there, then [`BlobStore::commit`] writes all R
+//!   replicas or none. The caller commits the catalog row afterwards. Nothing is visible to
+//!   listeners until the catalog row exists; a crash in between leaves at worst an orphaned
+//!   blob, which the replication check reports.
+//! - Reads ([`BlobStore::read`]) go to the first healthy replica in placement order and fail
+//!   over when a replica is missing, unreadable or its bytes do not hash right; every replica
+//!   is verified before it first serves, failovers and corruption are counted.
+//! - [`BlobStore::replication`] reports (cheap or deep) and repairs from verified replicas.
 
-pub use cadenza_api::{ReplicationReport, ReplicationRequest, VolumeStats};
+mod cache;
+mod commit;
+mod error;
+mod hash;
+mod placement;
+mod read;
+mod replication;
+mod staging;
+mod stats;
+#[cfg(test)]
+mod test_support;
+mod volume;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use futures::Stream;
+
+pub use cadenza_api::{
+    BlobHealth, BlobProblem, RepairAction, ReplicaState, ReplicaStatus, ReplicationReport,
+    ReplicationRequest, VolumeReport, VolumeStats,
+};
+pub use error::StoreError;
+pub use hash::BlobHash;
+pub use read::BlobBody;
+pub use replication::BlobInfo;
+pub use staging::StagedBlob;
+pub use stats::StoreCounters;
+pub use volume::VolumeConfig;
+
+use cache::ByteLru;
+use volume::{Fingerprint, Volume};
+
+/// Blobs at most this big are served from (and kept in) the hot cache.
+pub const CACHE_MAX_BLOB_BYTES: u64 = 1024 * 1024;
+
+/// Configuration of a [`BlobStore`].
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub volumes: Vec<VolumeConfig>,
+    /// Replicas per blob (R), 1..=volumes.len().
+    pub replication: usize,
+    /// Local directory for uploads in progress; created if missing, emptied of leftovers on start.
+    pub staging_dir: PathBuf,
+    /// Bytes of recently read small blobs kept in memory; 0 turns the cache off.
+    pub cache_bytes: u64,
+}
+
+/// The replicated blob store. Cheap to clone (shared state); `Send + Sync`.
+#[derive(Clone)]
+pub struct BlobStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    volumes: Vec<Volume>,
+    names: Vec<String>,
+    replication: usize,
+    staging_dir: PathBuf,
+    cache: Mutex<ByteLru>,
+    /// Replicas whose bytes were hashed and matched, by the fingerprint of the version seen.
+    verified: Mutex<HashMap<(BlobHash, usize), Fingerprint>>,
+    /// Commit, delete and repair of one blob never interleave (striped by hash).
+    blob_locks: Vec<tokio::sync::Mutex<()>>,
+    counters: stats::AtomicCounters,
+}
+
+const BLOB_LOCK_STRIPES: usize = 64;
+
+impl BlobStore {
+    /// Checks the configuration, creates the staging directory and deletes staging files a
+    /// crashed run left behind. Volumes are not contacted here (see [`Self::reachable_volumes`]).
+    pub fn new(config: StoreConfig) -> Result<Self, StoreError> {
+        let count = config.volumes.len();
+        if count == 0 {
+            return Err(StoreError::Config("at least one volume is required".into()));
+        }
+        if !(1..=count).contains(&config.replication) {
+            return Err(StoreError::Config(format!(
+                "replication factor {} must be between 1 and the number of volumes ({count})",
+                config.replication
+            )));
+        }
+        let mut names: Vec<String> = Vec::with_capacity(count);
+        for volume in &config.volumes {
+            if volume.name.trim().is_empty() {
+                return Err(StoreError::Config(format!(
+                    "the volume at {} has an empty name",
+                    volume.location
+                )));
+            }
+            if names.contains(&volume.name) {
+                return Err(StoreError::Config(format!(
+                    "two volumes are named {:?}; names must be unique (placement is by name)",
+                    volume.name
+                )));
+            }
+            names.push(volume.name.clone());
+        }
+        std::fs::create_dir_all(&config.staging_dir).map_err(|source| {
+            StoreError::io(
+                format!(
+                    "cannot create staging directory {}",
+                    config.staging_dir.display()
+                ),
+                source,
+            )
+        })?;
+        let stale = staging::clean_stale(&config.staging_dir, std::time::Duration::ZERO)?;
+        if stale > 0 {
+            tracing::info!(count = stale, dir = %config.staging_dir.display(),
+                "deleted staging files left by an interrupted run");
+        }
+        Ok(BlobStore {
+            inner: Arc::new(Inner {
+                volumes: config.volumes.into_iter().map(Volume::new).collect(),
+                names,
+                replication: config.replication,
+                staging_dir: config.staging_dir,
+                cache: Mutex::new(ByteLru::new(config.cache_bytes, CACHE_MAX_BLOB_BYTES)),
+                verified: Mutex::new(HashMap::new()),
+                blob_locks: (0..BLOB_LOCK_STRIPES)
+                    .map(|_| tokio::sync::Mutex::new(()))
+                    .collect(),
+                counters: Default::default(),
+            }),
+        })
+    }
+
+    /// The replication factor R.
+    pub fn replication_factor(&self) -> usize {
+        self.inner.replication
+    }
+
+    /// Volume names in configuration order (the indexes [`Self::placement`] returns).
+    pub fn volume_names(&self) -> &[String] {
+        &self.inner.names
+    }
+
+    /// The R volume indexes that hold `hash`, in rendezvous (preference) order.
+    pub fn placement(&self, hash: &str) -> Vec<usize> {
+        placement::rendezvous(hash, &self.inner.names, self.inner.replication)
+    }
+
+    /// Streams an upload body into a staging file, hashing (SHA-256) and counting as it goes.
+    /// Fails with [`StoreError::TooLarge`] once more than `max_bytes` arrive and with
+    /// [`StoreError::Body`] when the body errors (client gone); either way, and when the
+    /// returned future is dropped, the partial file is deleted.
+    pub async fn stage<S, E>(&self, body: S, max_bytes: u64) -> Result<StagedBlob, StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        staging::stage(&self.inner.staging_dir, body, max_bytes).await
+    }
+
+    /// Stages bytes already in memory (cover images).
+    pub async fn stage_bytes(&self, bytes: Bytes) -> Result<StagedBlob, StoreError> {
+        let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes)]);
+        staging::stage(&self.inner.staging_dir, body, u64::MAX).await
+    }
+}
+
+impl Inner {
+    fn placement(&self, hash: &BlobHash) -> Vec<usize> {
+        placement::rendezvous(&hash.hex(), &self.names, self.replication)
+    }
+
+    /// Placement volumes first, then every other volume (a blob may still sit where an older
+    /// volume layout put it). The flag says whether the volume is a placement volume.
+    fn read_order(&self, hash: &BlobHash) -> Vec<(usize, bool)> {
+        let placed = self.placement(hash);
+        let others = (0..self.volumes.len()).filter(|v| !placed.contains(v));
+        placed
+            .iter()
+            .map(|&v| (v, true))
+            .chain(others.map(|v| (v, false)))
+            .collect()
+    }
+
+    async fn lock_blob(&self, hash: &BlobHash) -> tokio::sync::MutexGuard<'_, ()> {
+        let stripe = usize::from(hash.stripe()) % self.blob_locks.len();
+        self.blob_locks[stripe].lock().await
+    }
+
+    fn verified(&self) -> MutexGuard<'_, HashMap<(BlobHash, usize), Fingerprint>> {
+        // A panic while holding this lock cannot leave the map inconsistent: keep using it.
+        self.verified
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn cache(&self) -> MutexGuard<'_, ByteLru> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn is_verified(
+        &self,
+        hash: &BlobHash,
+        volume: usize,
+        fingerprint: Option<Fingerprint>,
+    ) -> bool {
+        fingerprint.is_some() && self.verified().get(&(*hash, volume)) == fingerprint.as_ref()
+    }
+
+    fn mark_verified(&self, hash: &BlobHash, volume: usize, fingerprint: Option<Fingerprint>) {
+        let mut verified = self.verified();
+        match fingerprint {
+            Some(fingerprint) => verified.insert((*hash, volume), fingerprint),
+            None => verified.remove(&(*hash, volume)),
+        };
+    }
+
+    fn forget_verified(&self, hash: &BlobHash, volume: usize) {
+        self.verified().remove(&(*hash, volume));
+    }
+
+    /// A replica that should have served did not: log it and count the failover.
+    fn failover(&self, hash: &BlobHash, volume: usize, why: &str) {
+        self.counters.failovers.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(blob = %hash, volume = %self.names[volume], "replica failed over: {why}");
+    }
+
+    /// A replica's bytes are wrong: forget it was ever good, count it.
+    fn corrupt(&self, hash: &BlobHash, volume: usize) {
+        self.forget_verified(hash, volume);
+        self.counters
+            .corrupt_replicas
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count(&self, counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}

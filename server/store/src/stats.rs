@@ -1,0 +1,117 @@
+//! What the store tells operators: counters for /metrics, per-volume usage, reachability.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::future::join_all;
+
+use crate::{BlobStore, VolumeStats};
+
+/// A snapshot of the store's counters (monotonic since start, except `cache_bytes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreCounters {
+    /// Reads that had to skip a replica (missing, wrong size, corrupt or unreadable).
+    pub failovers: u64,
+    /// Replicas found corrupt (wrong size or hash) by reads, commits and checks.
+    pub corrupt_replicas: u64,
+    /// Bytes handed to readers, cache hits included.
+    pub bytes_read: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    /// Bytes held in the hot cache now.
+    pub cache_bytes: u64,
+    pub commits: u64,
+    pub commit_failures: u64,
+    /// Replicas copied by repairs.
+    pub repaired_replicas: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct AtomicCounters {
+    pub(crate) failovers: AtomicU64,
+    pub(crate) corrupt_replicas: AtomicU64,
+    pub(crate) bytes_read: AtomicU64,
+    pub(crate) cache_hits: AtomicU64,
+    pub(crate) cache_misses: AtomicU64,
+    pub(crate) commits: AtomicU64,
+    pub(crate) commit_failures: AtomicU64,
+    pub(crate) repaired_replicas: AtomicU64,
+}
+
+impl BlobStore {
+    pub fn counters(&self) -> StoreCounters {
+        let c = &self.inner.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        StoreCounters {
+            failovers: get(&c.failovers),
+            corrupt_replicas: get(&c.corrupt_replicas),
+            bytes_read: get(&c.bytes_read),
+            cache_hits: get(&c.cache_hits),
+            cache_misses: get(&c.cache_misses),
+            cache_bytes: self.inner.cache().used_bytes(),
+            commits: get(&c.commits),
+            commit_failures: get(&c.commit_failures),
+            repaired_replicas: get(&c.repaired_replicas),
+        }
+    }
+
+    /// Blob count and bytes per volume (by listing `blobs/`), in configuration order.
+    /// An unreachable volume reports `reachable: false` and zeros.
+    pub async fn volume_stats(&self) -> Vec<VolumeStats> {
+        join_all(self.inner.volumes.iter().map(|volume| async move {
+            let usage = match volume.probe().await {
+                Ok(()) => volume.usage().await,
+                Err(e) => Err(e),
+            };
+            let (reachable, (blobs, bytes)) = match usage {
+                Ok(usage) => (true, usage),
+                Err(e) => {
+                    tracing::warn!(volume = %volume.name, error = %e, "volume unreachable");
+                    (false, (0, 0))
+                }
+            };
+            VolumeStats {
+                name: volume.name.clone(),
+                location: volume.location.clone(),
+                reachable,
+                blobs,
+                bytes,
+            }
+        }))
+        .await
+    }
+
+    /// Whether each volume answers a probe (reads a marker object, writing it on first contact).
+    pub async fn volume_reachability(&self) -> Vec<bool> {
+        join_all(self.inner.volumes.iter().map(|volume| async move {
+            match volume.probe().await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(volume = %volume.name, error = %e, "volume unreachable");
+                    false
+                }
+            }
+        }))
+        .await
+    }
+
+    /// How many volumes answer a probe, for `/readyz` (compare with [`Self::quorum`]).
+    pub async fn reachable_volumes(&self) -> usize {
+        self.volume_reachability()
+            .await
+            .into_iter()
+            .filter(|&up| up)
+            .count()
+    }
+
+    /// Reachable volumes needed to be ready: a majority of the N volumes, and at least
+    /// N - R + 1 so that every blob keeps a reachable placement replica. N=3, R=3 gives 2.
+    pub fn quorum(&self) -> usize {
+        let n = self.inner.volumes.len();
+        (n / 2 + 1).max(n - self.inner.replication + 1)
+    }
+
+    /// The number of volumes N.
+    pub fn volume_count(&self) -> usize {
+        self.inner.volumes.len()
+    }
+}
