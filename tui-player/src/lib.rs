@@ -1,1 +1,5 @@
-//! placeholder
+//! Cadenza's terminal player.
+
+pub mod audio;
+pub mod cache;
+pub mod track;

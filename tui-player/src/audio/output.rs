@@ -1,0 +1,123 @@
+//! Where the deck's samples go: the default sound device, or a silent clock that consumes them
+//! in real time (no sound card, CI, SSH sessions, `--audio null`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rodio::Source;
+
+use super::deck::{Deck, DeckControl};
+
+/// Which output to try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputChoice {
+    /// The default device, or the silent output when there is none.
+    #[default]
+    Auto,
+    /// Always the silent output.
+    Null,
+}
+
+/// A running output; dropping it stops the sound.
+pub enum Output {
+    Device(rodio::MixerDeviceSink),
+    Silent(SilentOutput),
+}
+
+impl Output {
+    /// Starts pulling from `deck`. The second value explains why playback is silent, if it is.
+    pub fn open(
+        choice: OutputChoice,
+        deck: Deck,
+        control: DeckControl,
+    ) -> (Output, Option<String>) {
+        if choice == OutputChoice::Auto {
+            match rodio::DeviceSinkBuilder::open_default_sink() {
+                Ok(mut sink) => {
+                    sink.log_on_drop(false);
+                    sink.mixer().add(deck);
+                    return (Output::Device(sink), None);
+                }
+                Err(e) => {
+                    let why = format!("no audio device ({e}): playing silently");
+                    return (
+                        Output::Silent(SilentOutput::start(deck, control)),
+                        Some(why),
+                    );
+                }
+            }
+        }
+        let why = "audio output off (--audio null): playing silently".to_string();
+        (
+            Output::Silent(SilentOutput::start(deck, control)),
+            Some(why),
+        )
+    }
+}
+
+/// Consumes samples at the deck's sample rate and throws them away, so time passes as it
+/// would through speakers. Sleeps while nothing plays.
+pub struct SilentOutput {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    control: DeckControl,
+}
+
+/// How much audio one wake-up consumes.
+const SLICE: Duration = Duration::from_millis(20);
+
+impl SilentOutput {
+    pub fn start(mut deck: Deck, control: DeckControl) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            let control = control.clone();
+            std::thread::Builder::new()
+                .name("cadenza-silent-output".into())
+                .spawn(move || {
+                    let mut deadline = Instant::now();
+                    while !stop.load(Ordering::Acquire) {
+                        if !control.is_active() {
+                            // Let the deck apply its last change (e.g. a pause), then sleep.
+                            let _ = deck.next();
+                            control.wait_active(Duration::from_secs(60));
+                            deadline = Instant::now();
+                            continue;
+                        }
+                        let per_second =
+                            deck.sample_rate().get() as u64 * u64::from(deck.channels().get());
+                        let count = per_second * SLICE.as_millis() as u64 / 1000;
+                        for _ in 0..count.max(1) {
+                            let _ = deck.next();
+                        }
+                        deadline += SLICE;
+                        let now = Instant::now();
+                        if deadline > now {
+                            std::thread::sleep(deadline - now);
+                        } else if now - deadline > Duration::from_millis(500) {
+                            // Fell far behind (a blocked read): don't rush to catch up.
+                            deadline = now;
+                        }
+                    }
+                })
+                .ok()
+        };
+        Self {
+            stop,
+            thread,
+            control,
+        }
+    }
+}
+
+impl Drop for SilentOutput {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        self.control.wake();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
