@@ -255,3 +255,81 @@ impl Inner {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &std::path::Path, names: &[&str], replication: usize) -> StoreConfig {
+        StoreConfig {
+            volumes: names
+                .iter()
+                .map(|n| VolumeConfig::local_dir(n, &dir.join(n)).unwrap())
+                .collect(),
+            replication,
+            staging_dir: dir.join("staging"),
+            cache_bytes: 0,
+        }
+    }
+
+    fn config_error(config: StoreConfig) -> String {
+        match BlobStore::new(config) {
+            Err(StoreError::Config(message)) => message,
+            Err(other) => panic!("expected a configuration error, got {other}"),
+            Ok(_) => panic!("expected a configuration error"),
+        }
+    }
+
+    #[test]
+    fn rejects_bad_configurations_with_clear_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(config_error(config(dir.path(), &[], 1)).contains("at least one volume"));
+        let r4 = config_error(config(dir.path(), &["a", "b", "c"], 4));
+        assert!(
+            r4.contains("replication factor 4") && r4.contains("(3)"),
+            "{r4}"
+        );
+        assert!(config_error(config(dir.path(), &["a", "b"], 0)).contains("between 1"));
+        let mut twins = config(dir.path(), &["a", "b"], 1);
+        twins.volumes[1].name = "a".into();
+        assert!(config_error(twins).contains("two volumes are named \"a\""));
+        assert!(config_error(config(dir.path(), &[" "], 1)).contains("empty name"));
+    }
+
+    #[test]
+    fn start_up_deletes_leftover_staging_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join("staging");
+        std::fs::create_dir_all(&staging).unwrap();
+        std::fs::write(staging.join("cadenza-upload-x1.part"), b"half an upload").unwrap();
+        std::fs::write(staging.join("unrelated"), b"kept").unwrap();
+        let store = BlobStore::new(config(dir.path(), &["a"], 1)).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&staging)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("unrelated")]);
+        assert_eq!(store.volume_names(), ["a".to_string()]);
+        assert_eq!((store.replication_factor(), store.volume_count()), (1, 1));
+    }
+
+    #[test]
+    fn placement_is_exposed_by_volume_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(config(dir.path(), &["a", "b", "c", "d"], 3)).unwrap();
+        let hash = BlobHash::of(b"x").hex();
+        let placed = store.placement(&hash);
+        assert_eq!(placed.len(), 3);
+        assert_eq!(
+            placed,
+            placement::rendezvous(&hash, &["a", "b", "c", "d"], 3)
+        );
+    }
+
+    #[test]
+    fn store_is_send_sync_and_clone() {
+        fn assert_traits<T: Send + Sync + Clone + 'static>() {}
+        assert_traits::<BlobStore>();
+    }
+}

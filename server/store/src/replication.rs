@@ -504,3 +504,325 @@ impl Inner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{content, corrupt_same_size, FailingStore, TestStore, WriteFailure};
+
+    fn infos(blobs: &[(&str, usize)]) -> Vec<BlobInfo> {
+        blobs
+            .iter()
+            .enumerate()
+            .map(|(i, (hash, size))| BlobInfo {
+                hash: hash.to_string(),
+                size: *size as u64,
+                used_by: format!("song {i}"),
+            })
+            .collect()
+    }
+
+    async fn check(
+        t: &TestStore,
+        blobs: &[(&str, usize)],
+        deep: bool,
+        repair: bool,
+    ) -> ReplicationReport {
+        t.store
+            .replication(infos(blobs), ReplicationRequest { deep, repair }, |_, _| {})
+            .await
+            .unwrap()
+    }
+
+    fn state_on(report: &ReplicationReport, hash: &str, volume: &str) -> Option<ReplicaState> {
+        let problem = report.problems.iter().find(|p| p.hash == hash)?;
+        problem
+            .replicas
+            .iter()
+            .find(|r| r.volume == volume)
+            .map(|r| r.state)
+    }
+
+    #[tokio::test]
+    async fn a_healthy_store_reports_clean() {
+        let t = TestStore::new(3, 2, 0);
+        let a = content(1, 5000);
+        let b = content(2, 7000);
+        let (ha, hb) = (t.put(&a).await, t.put(&b).await);
+        for deep in [false, true] {
+            let report = check(&t, &[(&ha, 5000), (&hb, 7000)], deep, false).await;
+            assert!(report.is_clean(), "{report:?}");
+            assert_eq!((report.blobs_checked, report.healthy), (2, 2));
+            assert_eq!(report.volumes.iter().map(|v| v.ok).sum::<u64>(), 4);
+            assert!(report.volumes.iter().all(|v| v.reachable));
+        }
+    }
+
+    #[tokio::test]
+    async fn finds_missing_and_corrupt_replicas_and_repairs_them() {
+        let t = TestStore::new(3, 3, 0);
+        let bytes = content(3, 20_000);
+        let hash = t.put(&bytes).await;
+        let placed = t.store.placement(&hash);
+        let (missing, corrupt) = (placed[0], placed[1]);
+        std::fs::remove_file(t.replica(missing, &hash)).unwrap();
+        corrupt_same_size(&t.replica(corrupt, &hash));
+        let blobs = [(hash.as_str(), bytes.len())];
+        let (vm, vc) = (format!("v{missing}"), format!("v{corrupt}"));
+
+        // Cheap mode sees the missing replica but not same-size corruption.
+        let cheap = check(&t, &blobs, false, false).await;
+        assert_eq!(cheap.under_replicated, 1);
+        assert_eq!((cheap.missing_replicas, cheap.corrupt_replicas), (1, 0));
+        assert_eq!(state_on(&cheap, &hash, &vm), Some(ReplicaState::Missing));
+        assert_eq!(state_on(&cheap, &hash, &vc), Some(ReplicaState::Ok));
+
+        // Deep mode re-hashes and sees both.
+        let deep = check(&t, &blobs, true, false).await;
+        assert_eq!((deep.missing_replicas, deep.corrupt_replicas), (1, 1));
+        assert_eq!(state_on(&deep, &hash, &vm), Some(ReplicaState::Missing));
+        assert_eq!(state_on(&deep, &hash, &vc), Some(ReplicaState::Corrupt));
+        assert_eq!(deep.problems[0].used_by.as_deref(), Some("song 0"));
+        assert!(deep.repaired.is_empty(), "no repair unless asked");
+
+        let repaired = check(&t, &blobs, true, true).await;
+        let mut actions: Vec<_> = repaired
+            .repaired
+            .iter()
+            .map(|a| (a.to_volume.clone(), a.reason, a.from_volume.clone()))
+            .collect();
+        actions.sort_by(|a, b| a.0.cmp(&b.0));
+        let good = format!("v{}", placed[2]);
+        let mut expected = vec![
+            (vm.clone(), ReplicaState::Missing, good.clone()),
+            (vc.clone(), ReplicaState::Corrupt, good.clone()),
+        ];
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(actions, expected);
+        assert!(repaired.unrepairable.is_empty());
+        for volume in 0..3 {
+            assert_eq!(std::fs::read(t.replica(volume, &hash)).unwrap(), bytes);
+        }
+        assert!(check(&t, &blobs, true, false).await.is_clean());
+        assert_eq!(t.store.counters().repaired_replicas, 2);
+    }
+
+    #[tokio::test]
+    async fn cheap_repair_never_copies_from_a_corrupt_source() {
+        let t = TestStore::new(3, 3, 0);
+        let bytes = content(4, 9_000);
+        let hash = t.put(&bytes).await;
+        let placed = t.store.placement(&hash);
+        // The best source (first in placement order after the missing one) is silently corrupt.
+        std::fs::remove_file(t.replica(placed[2], &hash)).unwrap();
+        corrupt_same_size(&t.replica(placed[0], &hash));
+        let report = check(&t, &[(&hash, bytes.len())], false, true).await;
+        let bad = format!("v{}", placed[0]);
+        assert_eq!(state_on(&report, &hash, &bad), Some(ReplicaState::Corrupt));
+        assert!(report
+            .repaired
+            .iter()
+            .all(|a| a.from_volume == format!("v{}", placed[1])));
+        assert_eq!(report.repaired.len(), 2, "{:?}", report.repaired);
+        for volume in 0..3 {
+            assert_eq!(std::fs::read(t.replica(volume, &hash)).unwrap(), bytes);
+        }
+        assert!(check(&t, &[(&hash, bytes.len())], true, false)
+            .await
+            .is_clean());
+    }
+
+    #[tokio::test]
+    async fn a_blob_corrupt_everywhere_is_lost_and_unrepairable() {
+        let t = TestStore::new(3, 2, 0);
+        let bytes = content(5, 3_000);
+        let hash = t.put(&bytes).await;
+        for volume in t.holders(&hash) {
+            corrupt_same_size(&t.replica(volume, &hash));
+        }
+        let blobs = [(hash.as_str(), bytes.len())];
+        let deep = check(&t, &blobs, true, true).await;
+        assert_eq!(deep.lost, 1);
+        assert_eq!(deep.problems[0].health, BlobHealth::Lost);
+        assert_eq!(deep.unrepairable, vec![hash.clone()]);
+        assert!(deep.repaired.is_empty());
+        // Cheap mode cannot see same-size corruption; with nothing missing it repairs nothing.
+        let cheap = check(&t, &blobs, false, true).await;
+        assert_eq!(
+            cheap.problems.len(),
+            0,
+            "cheap mode sees the right sizes: {cheap:?}"
+        );
+        for volume in t.holders(&hash) {
+            assert_ne!(std::fs::read(t.replica(volume, &hash)).unwrap(), bytes);
+        }
+    }
+
+    #[tokio::test]
+    async fn cheap_repair_discovers_that_every_source_is_corrupt() {
+        let t = TestStore::new(3, 3, 0);
+        let bytes = content(6, 3_000);
+        let hash = t.put(&bytes).await;
+        let placed = t.store.placement(&hash);
+        std::fs::remove_file(t.replica(placed[0], &hash)).unwrap();
+        corrupt_same_size(&t.replica(placed[1], &hash));
+        corrupt_same_size(&t.replica(placed[2], &hash));
+        let report = check(&t, &[(&hash, bytes.len())], false, true).await;
+        assert_eq!(report.lost, 1, "{report:?}");
+        assert_eq!(report.unrepairable, vec![hash.clone()]);
+        assert!(report.repaired.is_empty());
+        assert!(
+            !t.replica(placed[0], &hash).exists(),
+            "no bad bytes were copied"
+        );
+    }
+
+    #[tokio::test]
+    async fn reports_orphans_strays_and_wrong_sizes_without_deleting() {
+        let t = TestStore::new(3, 1, 0);
+        let kept = content(7, 4_000);
+        let hash = t.put(&kept).await;
+        let orphan = t.put(b"nobody refers to me").await;
+        let home = t.store.placement(&hash)[0];
+        let stray = (home + 1) % 3;
+        std::fs::create_dir_all(t.replica(stray, &hash).parent().unwrap()).unwrap();
+        std::fs::copy(t.replica(home, &hash), t.replica(stray, &hash)).unwrap();
+
+        let report = check(&t, &[(&hash, 4_000)], false, true).await;
+        assert_eq!(
+            (report.over_replicated, report.orphaned),
+            (1, 1),
+            "{report:?}"
+        );
+        assert_eq!(
+            state_on(&report, &hash, &format!("v{stray}")),
+            Some(ReplicaState::Extra)
+        );
+        let orphaned = report.problems.iter().find(|p| p.hash == orphan).unwrap();
+        assert_eq!(
+            (orphaned.health, orphaned.size, orphaned.used_by.clone()),
+            (BlobHealth::Orphaned, 19, None)
+        );
+        assert!(report.repaired.is_empty());
+        assert!(t.replica(stray, &hash).exists() && !t.holders(&orphan).is_empty());
+
+        // The catalog thinks the blob has another size: every copy is corrupt, so it is lost.
+        let wrong = check(&t, &[(&hash, 4_001)], false, false).await;
+        assert_eq!(wrong.lost, 1);
+        assert_eq!(wrong.corrupt_replicas, 2);
+    }
+
+    #[tokio::test]
+    async fn invalid_and_duplicate_catalog_entries() {
+        let t = TestStore::new(2, 2, 0);
+        let hash = t.put(b"shared cover").await;
+        let blobs = vec![
+            BlobInfo {
+                hash: hash.clone(),
+                size: 12,
+                used_by: "cover of album 1".into(),
+            },
+            BlobInfo {
+                hash: hash.clone(),
+                size: 12,
+                used_by: "cover of album 2".into(),
+            },
+            BlobInfo {
+                hash: "not-a-hash".into(),
+                size: 1,
+                used_by: "song 9".into(),
+            },
+        ];
+        let request = ReplicationRequest {
+            deep: true,
+            repair: true,
+        };
+        let report = t
+            .store
+            .replication(blobs, request, |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.blobs_checked, report.healthy, report.lost),
+            (2, 1, 1)
+        );
+        assert_eq!(report.unrepairable, vec!["not-a-hash".to_string()]);
+        assert_eq!(report.problems.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn progress_reaches_the_total() {
+        let t = TestStore::new(2, 1, 0);
+        let mut blobs = Vec::new();
+        for i in 0..250u32 {
+            let bytes = i.to_le_bytes();
+            blobs.push(BlobInfo {
+                hash: t.put(&bytes).await,
+                size: 4,
+                used_by: format!("song {i}"),
+            });
+        }
+        let mut calls = Vec::new();
+        let report = t
+            .store
+            .replication(blobs, ReplicationRequest::default(), |checked, total| {
+                calls.push((checked, total))
+            })
+            .await
+            .unwrap();
+        assert!(report.is_clean());
+        assert_eq!(calls.first(), Some(&(0, 250)));
+        assert_eq!(calls.last(), Some(&(250, 250)));
+        assert!(
+            calls.len() >= 100,
+            "at least every 1%: {} calls",
+            calls.len()
+        );
+        assert!(calls.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[tokio::test]
+    async fn an_unwritable_target_is_reported_unrepairable() {
+        let failing = std::sync::Mutex::new(None);
+        let t = TestStore::with_volumes(2, 2, 0, |i, config| {
+            if i == 1 {
+                let (config, store) = FailingStore::wrap(config, WriteFailure::Refuse);
+                store
+                    .failing
+                    .store(false, std::sync::atomic::Ordering::SeqCst);
+                *failing.lock().unwrap() = Some(store);
+                config
+            } else {
+                config
+            }
+        });
+        let failing = failing.lock().unwrap().take().unwrap();
+        let hash = t.put(b"abc").await;
+        std::fs::remove_file(t.replica(1, &hash)).unwrap();
+        failing
+            .failing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let report = check(&t, &[(&hash, 3)], false, true).await;
+        assert_eq!(report.under_replicated, 1);
+        assert_eq!(report.unrepairable, vec![hash.clone()]);
+        assert!(report.repaired.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_volume_is_reported() {
+        let t = TestStore::new(3, 3, 0);
+        let hash = t.put(b"abc").await;
+        // A volume directory replaced by a plain file cannot be read or written.
+        std::fs::remove_dir_all(&t.dirs[2]).unwrap();
+        std::fs::write(&t.dirs[2], b"not a directory").unwrap();
+        let report = check(&t, &[(&hash, 3)], false, true).await;
+        assert!(!report.volumes[2].reachable);
+        assert_eq!(
+            state_on(&report, &hash, "v2"),
+            Some(ReplicaState::Unreachable)
+        );
+        assert_eq!(report.under_replicated, 1);
+        assert!(report.repaired.is_empty() && report.unrepairable.is_empty());
+        assert_eq!(t.read_all(&hash, 3).await.unwrap(), b"abc");
+    }
+}

@@ -115,3 +115,59 @@ impl BlobStore {
         self.inner.volumes.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::TestStore;
+
+    #[tokio::test]
+    async fn volume_stats_count_blobs_and_bytes() {
+        let t = TestStore::new(3, 2, 0);
+        let a = t.put(b"12345").await;
+        let b = t.put(b"1234567890").await;
+        let stats = t.store.volume_stats().await;
+        assert_eq!(stats.len(), 3);
+        assert_eq!(stats.iter().map(|s| s.blobs).sum::<u64>(), 4);
+        assert_eq!(stats.iter().map(|s| s.bytes).sum::<u64>(), 30);
+        for (v, s) in stats.iter().enumerate() {
+            assert_eq!(s.name, format!("v{v}"));
+            assert_eq!(s.location, t.dirs[v].display().to_string());
+            assert!(s.reachable);
+            let expected = [&a, &b]
+                .iter()
+                .filter(|h| t.store.placement(h).contains(&v))
+                .count();
+            assert_eq!(s.blobs, expected as u64);
+        }
+    }
+
+    #[tokio::test]
+    async fn reachability_and_quorum() {
+        let t = TestStore::new(3, 3, 0);
+        assert_eq!(t.store.quorum(), 2);
+        assert_eq!(t.store.reachable_volumes().await, 3);
+        std::fs::remove_dir_all(&t.dirs[0]).unwrap();
+        std::fs::write(&t.dirs[0], b"not a directory").unwrap();
+        assert_eq!(t.store.reachable_volumes().await, 2);
+        assert_eq!(t.store.volume_reachability().await, vec![false, true, true]);
+        let stats = t.store.volume_stats().await;
+        assert!(!stats[0].reachable && stats[1].reachable);
+        assert_eq!((stats[0].blobs, stats[0].bytes), (0, 0));
+    }
+
+    #[test]
+    fn quorum_is_a_majority_that_keeps_every_blob_readable() {
+        for (n, r, quorum) in [
+            (1, 1, 1),
+            (2, 1, 2),
+            (2, 2, 2),
+            (3, 3, 2),
+            (3, 1, 3),
+            (5, 3, 3),
+            (10, 3, 8),
+        ] {
+            let t = TestStore::new(n, r, 0);
+            assert_eq!(t.store.quorum(), quorum, "N={n} R={r}");
+        }
+    }
+}
