@@ -7,9 +7,10 @@
 //!   volumes in a stable preference order, so adding a volume moves only its share.
 //! - Uploads stream into a local staging file (hashing as they go, enforcing a size limit)
 //!   with [`BlobStore::stage`], are probed there, then [`BlobStore::commit`] writes all R
-//!   replicas or none. The caller commits the catalog row afterwards. Nothing is visible to
-//!   listeners until the catalog row exists; a crash in between leaves at worst an orphaned
-//!   blob, which the replication check reports.
+//!   replicas or none. The caller commits the catalog row afterwards (and, if that fails and
+//!   no other row uses the hash, calls [`BlobStore::delete`]). Nothing is visible to listeners
+//!   until the catalog row exists; a crash in between leaves at worst an orphaned blob, which
+//!   the replication check reports.
 //! - Reads ([`BlobStore::read`]) go to the first healthy replica in placement order and fail
 //!   over when a replica is missing, unreadable or its bytes do not hash right; every replica
 //!   is verified before it first serves, failovers and corruption are counted.
