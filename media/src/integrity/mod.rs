@@ -1,0 +1,101 @@
+//! Structural checks the tag readers skip: is the file complete, and will the
+//! player's decoder open it? Each check reads headers and at most a bounded window,
+//! never the audio into memory.
+//!
+//! A file cut short usually still has headers that promise its full length (a Xing
+//! frame count, FLAC's total samples, a WAV data size), so tag readers report a
+//! duration the file cannot play. These checks compare promise and content.
+
+mod flac;
+mod mp4;
+mod mpeg;
+mod ogg;
+mod wav;
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use crate::error::MediaError;
+use crate::id3v2::{self, TagHeader};
+use crate::sniff::Container;
+
+/// What the structural check measured on the way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Findings {
+    /// Length of an MPEG stream counted frame by frame, when no Xing/VBRI header
+    /// states it: exact where lofty estimates from the first frame's bitrate.
+    pub counted_duration_ms: Option<u64>,
+}
+
+/// Checks the structure of an accepted container. `reader` may be anywhere.
+pub(crate) fn check<R: Read + Seek>(
+    reader: &mut R,
+    container: Container,
+    file_len: u64,
+) -> Result<Findings, MediaError> {
+    let audio_start = check_leading_id3(reader, file_len)?;
+    let nothing = |result: Result<(), MediaError>| result.map(|()| Findings::default());
+    match container {
+        Container::Mpeg => mpeg::check(reader, audio_start, file_len),
+        Container::Flac => nothing(flac::check(reader, audio_start, file_len)),
+        Container::OggVorbis | Container::OggOpus => nothing(ogg::check(reader, file_len)),
+        Container::Wav => nothing(wav::check(reader, file_len)),
+        Container::Mp4 => nothing(mp4::check(reader, file_len)),
+        other => Err(MediaError::unsupported(
+            other.name(),
+            other.refusal().unwrap_or("the player cannot decode it"),
+        )),
+    }
+}
+
+/// Validates an ID3v2 tag at the start of the file, if any, and returns where the
+/// data after it begins.
+fn check_leading_id3<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<u64, MediaError> {
+    reader.seek(SeekFrom::Start(0))?;
+    let mut header_bytes = [0u8; id3v2::HEADER_LEN];
+    let Ok(()) = reader.read_exact(&mut header_bytes) else {
+        return Ok(0);
+    };
+    let Some(header) = TagHeader::parse(&header_bytes) else {
+        return Ok(0);
+    };
+    let tag_len = header.total_len();
+    if tag_len >= file_len {
+        return Err(MediaError::unreadable(format!(
+            "its ID3v2 tag header claims {tag_len} bytes but the whole file has {file_len}, so \
+             no audio is left: the tag is corrupt or the file was cut short; rewrite the tags \
+             with a tag editor or copy the file again"
+        )));
+    }
+    id3v2::check_frames(&mut *reader, &header).map_err(|problem| {
+        MediaError::unreadable(format!(
+            "{problem}; the player would refuse to open it, so remove or rewrite the tags \
+             with a tag editor and try again"
+        ))
+    })?;
+    Ok(tag_len)
+}
+
+/// "cut short" message shared by the format checks.
+pub(crate) fn truncated(what: impl std::fmt::Display) -> MediaError {
+    MediaError::unreadable(format!(
+        "the file is truncated: {what}; it was probably cut off while copying or \
+         downloading, so copy or download it again"
+    ))
+}
+
+/// Reads up to `len` bytes starting at `offset` (fewer at the end of the file).
+pub(crate) fn read_window<R: Read + Seek>(
+    reader: &mut R,
+    offset: u64,
+    len: usize,
+) -> io::Result<Vec<u8>> {
+    reader.seek(SeekFrom::Start(offset))?;
+    let mut window = Vec::with_capacity(len);
+    reader.take(len as u64).read_to_end(&mut window)?;
+    Ok(window)
+}
+
+/// Skips `len` bytes of a sequential reader; returns how many were there.
+pub(crate) fn skip<R: Read>(reader: &mut R, len: u64) -> io::Result<u64> {
+    io::copy(&mut reader.take(len), &mut io::sink())
+}

@@ -1,0 +1,166 @@
+//! MPEG audio: walks the stream frame by frame (headers only) and compares the
+//! frames present with what the Xing/Info or VBRI header promises.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use super::{read_window, skip, truncated, Findings};
+use crate::error::MediaError;
+use crate::mpeg::{read_summary, FrameHeader, Layer};
+use crate::sniff::find_mpeg_stream;
+
+/// How much to read when looking for the first frame or for lost sync.
+const WINDOW: usize = 64 * 1024;
+/// Junk regions skipped before the walk gives up on a damaged stream.
+const MAX_RESYNCS: u32 = 32;
+/// Frames an honest encoder's count may disagree with the stream by (LAME counts
+/// exactly; a cut through the very last frame loses one).
+const TOLERATED_MISSING_FRAMES: u64 = 2;
+
+pub(super) fn check<R: Read + Seek>(
+    reader: &mut R,
+    audio_start: u64,
+    file_len: u64,
+) -> Result<Findings, MediaError> {
+    let window = read_window(reader, audio_start, WINDOW)?;
+    let Some((offset, first)) = first_frame(&window) else {
+        let after_tag = if audio_start > 0 {
+            " after its ID3v2 tag"
+        } else {
+            ""
+        };
+        return Err(MediaError::unreadable(format!(
+            "no MPEG audio frames were found{after_tag}; the file is damaged or is not \
+             really an MP3"
+        )));
+    };
+    if first.layer != Layer::Three {
+        let name = if first.layer == Layer::Two {
+            "MPEG Layer II (MP2)"
+        } else {
+            "MPEG Layer I (MP1)"
+        };
+        return Err(MediaError::unsupported(
+            name,
+            "the player decodes MPEG Layer III (MP3) only; convert it, e.g. \
+             `ffmpeg -i INPUT -c:a libmp3lame -q:a 2 OUTPUT.mp3`",
+        ));
+    }
+    let summary = window
+        .get(offset..offset + first.length)
+        .and_then(|frame| read_summary(&first, frame));
+    let walk = walk(reader, audio_start + offset as u64, file_len, &first)?;
+    // The frame holding the Xing/VBRI header is silent and not in its count.
+    let audio_frames = walk.frames - u64::from(summary.is_some());
+    if audio_frames == 0 {
+        return Err(truncated("it holds no complete MPEG audio frame"));
+    }
+    let millis =
+        |frames: u64| frames * u64::from(first.samples()) * 1000 / u64::from(first.sample_rate);
+    let Some(promised) = summary.and_then(|summary| summary.frames) else {
+        // Without a frame count a shorter stream is indistinguishable from a shorter
+        // song; at least its length is what is really there.
+        return Ok(Findings {
+            counted_duration_ms: Some(millis(audio_frames)),
+        });
+    };
+    let promised = u64::from(promised);
+    if audio_frames + TOLERATED_MISSING_FRAMES >= promised {
+        return Ok(Findings::default());
+    }
+    let what = format!(
+        "its header promises {promised} MPEG frames ({} ms) but only {audio_frames} ({} ms) \
+         are present",
+        millis(promised),
+        millis(audio_frames)
+    );
+    if walk.lost_sync_at.is_some() {
+        Err(MediaError::unreadable(format!(
+            "the MPEG stream is damaged: {what}, the rest is not audio; copy the file again or \
+             re-encode it from the source"
+        )))
+    } else {
+        Err(truncated(what))
+    }
+}
+
+fn first_frame(window: &[u8]) -> Option<(usize, FrameHeader)> {
+    let offset = find_mpeg_stream(window)?;
+    Some((offset, FrameHeader::parse(&window[offset..])?))
+}
+
+struct Walk {
+    /// Complete frames, the Xing/VBRI frame included.
+    frames: u64,
+    /// Where the stream stopped making sense before the end of the file (tags at the
+    /// end, such as ID3v1 or APE, also stop it; that is harmless).
+    lost_sync_at: Option<u64>,
+}
+
+fn walk<R: Read + Seek>(
+    reader: &mut R,
+    start: u64,
+    file_len: u64,
+    first: &FrameHeader,
+) -> io::Result<Walk> {
+    reader.seek(SeekFrom::Start(start))?;
+    let mut position = start;
+    let mut frames = 0;
+    let mut resyncs = 0;
+    loop {
+        if position + 4 > file_len {
+            return Ok(Walk {
+                frames,
+                lost_sync_at: None,
+            });
+        }
+        let mut bytes = [0u8; 4];
+        reader.read_exact(&mut bytes)?;
+        match FrameHeader::parse(&bytes) {
+            Some(header) if first.same_stream(&header) => {
+                let end = position + header.length as u64;
+                if end > file_len {
+                    // The last frame is cut: the file ends inside it.
+                    return Ok(Walk {
+                        frames,
+                        lost_sync_at: None,
+                    });
+                }
+                skip(reader, header.length as u64 - 4)?;
+                position = end;
+                frames += 1;
+            }
+            _ => {
+                let found = if resyncs < MAX_RESYNCS {
+                    resyncs += 1;
+                    resync(reader, position, first)?
+                } else {
+                    None
+                };
+                match found {
+                    Some(next) => {
+                        position = next;
+                        reader.seek(SeekFrom::Start(position))?;
+                    }
+                    None => {
+                        return Ok(Walk {
+                            frames,
+                            lost_sync_at: Some(position),
+                        })
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Looks for the stream again after junk at `position`.
+fn resync<R: Read + Seek>(
+    reader: &mut R,
+    position: u64,
+    first: &FrameHeader,
+) -> io::Result<Option<u64>> {
+    let window = read_window(reader, position + 1, WINDOW)?;
+    Ok(first_frame(&window)
+        .filter(|(_, header)| first.same_stream(header))
+        .map(|(offset, _)| position + 1 + offset as u64))
+}
