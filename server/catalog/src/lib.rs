@@ -5,13 +5,13 @@
 //! (rusqlite is); async callers run them on the blocking pool.
 
 mod sqlite;
-pub use sqlite::SqliteCatalog;
+pub use sqlite::{BulkInsert, SqliteCatalog};
 
 use cadenza_api::{
     Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, CreatePlaylist,
     CreatePodcast, Episode, EpisodeId, Genre, HotEntry, Page, PageRequest, Playlist,
-    PlaylistDetail, PlaylistId, Podcast, PodcastDetail, PodcastId, Role, SearchResults,
-    SearchType, Song, SongId, UpdatePlaylist, User, UserId,
+    PlaylistDetail, PlaylistId, Podcast, PodcastDetail, PodcastId, Role, SearchResults, SearchType,
+    Song, SongId, UpdatePlaylist, User, UserId,
 };
 use thiserror::Error;
 

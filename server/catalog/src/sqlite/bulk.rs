@@ -1,0 +1,126 @@
+//! Loading many songs at once (fixture catalogs, imports) and rebuilding the search index.
+
+use super::error::Context;
+use super::library::{index_song, insert_song, Indexing, Inserted, Names};
+use super::text::fts_text;
+use crate::{CatalogError, CatalogResult, NewSong};
+use rusqlite::Connection;
+
+/// What a bulk insert did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkInsert {
+    pub inserted: u64,
+    /// Songs whose hash was already in the catalog (left unchanged).
+    pub existing: u64,
+}
+
+/// Inserts every song in the caller's transaction; the first invalid song fails the
+/// whole batch with its index in the message.
+pub(crate) fn insert_songs(
+    conn: &Connection,
+    songs: &[NewSong],
+    now: i64,
+    indexing: Indexing,
+) -> CatalogResult<BulkInsert> {
+    let mut names = Names::default();
+    let mut report = BulkInsert::default();
+    for (i, song) in songs.iter().enumerate() {
+        match insert_song(conn, song, now, &mut names, indexing).map_err(|e| at_index(i, e))? {
+            Inserted::Created(_) => report.inserted += 1,
+            Inserted::Existing(_) => report.existing += 1,
+        }
+    }
+    Ok(report)
+}
+
+fn at_index(i: usize, e: CatalogError) -> CatalogError {
+    let say = |m: String| format!("song #{i} of the batch: {m}");
+    match e {
+        CatalogError::NotFound(m) => CatalogError::NotFound(say(m)),
+        CatalogError::Forbidden(m) => CatalogError::Forbidden(say(m)),
+        CatalogError::Conflict(m) => CatalogError::Conflict(say(m)),
+        CatalogError::Invalid(m) => CatalogError::Invalid(say(m)),
+        CatalogError::Storage(m) => CatalogError::Storage(say(m)),
+    }
+}
+
+/// Empties every full-text table and fills it again from the catalog rows.
+pub(crate) fn rebuild_search_index(conn: &Connection) -> CatalogResult<()> {
+    for table in [
+        "songs_fts",
+        "artists_fts",
+        "albums_fts",
+        "playlists_fts",
+        "podcasts_fts",
+    ] {
+        conn.execute(
+            &format!("INSERT INTO {table} ({table}) VALUES ('delete-all')"),
+            [],
+        )
+        .ctx("emptying the search index")?;
+    }
+    let doing = "rebuilding the song search index";
+    let mut stmt = conn
+        .prepare(
+            "SELECT s.id, s.title, ar.name, al.title, g.name FROM songs s \
+             JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
+             LEFT JOIN genres g ON g.id = s.genre_id",
+        )
+        .ctx(doing)?;
+    let mut rows = stmt.query([]).ctx(doing)?;
+    while let Some(r) = rows.next().ctx(doing)? {
+        let genre: Option<String> = r.get(4).ctx(doing)?;
+        index_song(
+            conn,
+            r.get(0).ctx(doing)?,
+            &r.get::<_, String>(1).ctx(doing)?,
+            &r.get::<_, String>(2).ctx(doing)?,
+            &r.get::<_, String>(3).ctx(doing)?,
+            genre.as_deref(),
+        )?;
+    }
+    reindex(
+        conn,
+        "SELECT id, name, NULL FROM artists",
+        "INSERT INTO artists_fts (rowid, name) VALUES (?1, ?2)",
+    )?;
+    reindex(
+        conn,
+        "SELECT al.id, al.title, ar.name FROM albums al JOIN artists ar ON ar.id = al.artist_id",
+        "INSERT INTO albums_fts (rowid, title, artist) VALUES (?1, ?2, ?3)",
+    )?;
+    reindex(
+        conn,
+        "SELECT id, name, NULL FROM playlists",
+        "INSERT INTO playlists_fts (rowid, name) VALUES (?1, ?2)",
+    )?;
+    reindex(
+        conn,
+        "SELECT id, title, author FROM podcasts",
+        "INSERT INTO podcasts_fts (rowid, title, author) VALUES (?1, ?2, ?3)",
+    )?;
+    Ok(())
+}
+
+/// Copies (id, text, optional text) rows into a full-text table; `insert` takes `?1..?2`
+/// or `?1..?3`.
+fn reindex(conn: &Connection, select: &str, insert: &str) -> CatalogResult<()> {
+    let doing = "rebuilding the search index";
+    let mut read = conn.prepare(select).ctx(doing)?;
+    let mut write = conn.prepare(insert).ctx(doing)?;
+    let two = write.parameter_count() == 2;
+    let mut rows = read.query([]).ctx(doing)?;
+    while let Some(r) = rows.next().ctx(doing)? {
+        let id: i64 = r.get(0).ctx(doing)?;
+        let a: String = r.get(1).ctx(doing)?;
+        let b: Option<String> = r.get(2).ctx(doing)?;
+        if two {
+            write.execute((id, fts_text(&a))).ctx(doing)?;
+        } else {
+            write
+                .execute((id, fts_text(&a), b.as_deref().map(fts_text)))
+                .ctx(doing)?;
+        }
+    }
+    Ok(())
+}

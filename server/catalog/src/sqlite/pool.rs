@@ -1,0 +1,155 @@
+//! Connections: one writer behind a mutex and a few read-only readers.
+//!
+//! In WAL mode readers see the last committed state and never wait for the writer, so a
+//! long upload transaction does not stall browsing. Writes are serialised here, in process,
+//! which is cheaper and fairer than SQLite's busy-retry loop.
+
+use super::error::Context;
+use super::schema;
+use crate::{CatalogError, CatalogResult};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+/// How long a statement waits for a lock held by another process before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Prepared statements kept per connection; the catalog uses fewer distinct ones.
+const STATEMENT_CACHE: usize = 128;
+
+pub(crate) struct Pool {
+    writer: Mutex<Connection>,
+    /// Empty for an in-memory catalog, whose single connection also serves reads.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl Pool {
+    /// Opens (creating when missing) the database file, migrates it, and opens `readers`
+    /// read-only connections beside the writer.
+    pub(crate) fn open(path: &Path, readers: usize) -> CatalogResult<Pool> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                CatalogError::Storage(format!(
+                    "creating the catalog directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let opening = format!("opening the catalog {}", path.display());
+        let mut writer = Connection::open(path).ctx(&opening)?;
+        configure(&writer).ctx(&opening)?;
+        let mode: String = writer
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .ctx("switching the catalog to WAL mode")?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(CatalogError::Storage(format!(
+                "the catalog {} cannot use WAL mode (got `{mode}`); put it on a local file system",
+                path.display()
+            )));
+        }
+        schema::migrate(&mut writer)?;
+
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let readers = (0..readers.max(1))
+            .map(|_| {
+                let conn = Connection::open_with_flags(path, flags).ctx(&opening)?;
+                configure(&conn).ctx(&opening)?;
+                Ok(Mutex::new(conn))
+            })
+            .collect::<CatalogResult<Vec<_>>>()?;
+        Ok(Pool {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// A private in-memory database on a single connection (tests, tools). Reads queue
+    /// behind writes here: an in-memory database cannot be shared in WAL mode.
+    pub(crate) fn in_memory() -> CatalogResult<Pool> {
+        let mut conn = Connection::open_in_memory().ctx("opening an in-memory catalog")?;
+        configure(&conn).ctx("opening an in-memory catalog")?;
+        schema::migrate(&mut conn)?;
+        Ok(Pool {
+            writer: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs `f` in an immediate write transaction, committed when `f` succeeds and rolled
+    /// back when it fails.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> CatalogResult<T>,
+    ) -> CatalogResult<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("starting a catalog write")?;
+        let value = f(&tx)?;
+        tx.commit().ctx("committing a catalog write")?;
+        Ok(value)
+    }
+
+    /// Runs `f` in a read transaction, so every query in it sees the same snapshot
+    /// (a page and its total agree).
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> CatalogResult<T>,
+    ) -> CatalogResult<T> {
+        let mut conn = self.reader();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .ctx("starting a catalog read")?;
+        let value = f(&tx)?;
+        tx.commit().ctx("ending a catalog read")?;
+        Ok(value)
+    }
+
+    /// A free reader if there is one, else waits for the next in turn.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        if self.readers.is_empty() {
+            return lock(&self.writer);
+        }
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % n;
+        for i in 0..n {
+            if let Ok(guard) = self.readers[(start + i) % n].try_lock() {
+                return guard;
+            }
+        }
+        lock(&self.readers[start])
+    }
+}
+
+/// Locks a connection. A panic elsewhere while holding it poisons the mutex but leaves
+/// the connection usable (its transaction guard rolled back while unwinding); any
+/// transaction still open is rolled back here to be sure.
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    let guard = m.lock().unwrap_or_else(PoisonError::into_inner);
+    if !guard.is_autocommit() {
+        if let Err(e) = guard.execute_batch("ROLLBACK") {
+            tracing::warn!("rolling back a transaction left open by a panic: {e}");
+        }
+    }
+    guard
+}
+
+/// Per-connection settings (WAL itself is a property of the file).
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Reads straight from the page cache of the OS instead of copying each page.
+    conn.pragma_update(None, "mmap_size", 256i64 << 20)?;
+    // Negative means KiB: 16 MiB of page cache per connection.
+    conn.pragma_update(None, "cache_size", -16_384i64)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}

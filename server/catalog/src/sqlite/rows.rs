@@ -1,0 +1,329 @@
+//! Reading rows into wire types: the one SELECT per type, and fetching a page of rows by
+//! id in a single query (pages are chosen first by id, then filled; no N+1 queries).
+
+use super::error::Context;
+use crate::CatalogResult;
+use cadenza_api::{Album, Artist, Page, PageRequest, Playlist, Podcast, Song};
+use rusqlite::types::Type;
+use rusqlite::{Connection, Row};
+
+/// Largest page any listing returns, whatever the caller asks for.
+pub(crate) const MAX_PAGE: u32 = 500;
+
+/// A page request with its limit capped at [`MAX_PAGE`].
+pub(crate) fn clamp(page: PageRequest) -> PageRequest {
+    PageRequest {
+        limit: page.limit.min(MAX_PAGE),
+        offset: page.offset,
+    }
+}
+
+pub(crate) fn page<T>(items: Vec<T>, total: u64, req: PageRequest) -> Page<T> {
+    Page {
+        items,
+        total,
+        limit: req.limit,
+        offset: req.offset,
+    }
+}
+
+pub(crate) fn empty_page<T>(req: PageRequest) -> Page<T> {
+    page(Vec::new(), 0, clamp(req))
+}
+
+/// The total of a listing when the page already proves it: a short page that is not past
+/// the end holds every remaining match. `None` means it must be counted.
+pub(crate) fn total_from_page(len: usize, req: PageRequest) -> Option<u64> {
+    let short = (len as u64) < u64::from(req.limit);
+    (short && (len > 0 || req.offset == 0)).then(|| u64::from(req.offset) + len as u64)
+}
+
+/// A JSON array of ids, bound as one parameter and unpacked with `json_each`, which keeps
+/// one cached statement for any page size and carries the order along (`json_each.key`).
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    let mut s = String::with_capacity(ids.len() * 8 + 2);
+    s.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&id.to_string());
+    }
+    s.push(']');
+    s
+}
+
+/// Reads a non-negative integer column as u64.
+pub(crate) fn get_u64(row: &Row<'_>, idx: usize) -> rusqlite::Result<u64> {
+    let v: i64 = row.get(idx)?;
+    u64::try_from(v)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, e.into()))
+}
+
+pub(crate) fn get_opt_u64(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<u64>> {
+    match row.get::<_, Option<i64>>(idx)? {
+        None => Ok(None),
+        Some(v) => u64::try_from(v)
+            .map(Some)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, e.into())),
+    }
+}
+
+// ------------------------------------------------------------------ songs
+
+pub(crate) const SONG_COLUMNS: &str = "s.id, s.title, ar.name, s.artist_id, al.title, s.album_id, \
+     s.track, s.disc, g.name, s.year, s.duration_ms, s.codec, s.content_type, s.bitrate, \
+     s.sample_rate, s.channels, s.size, s.hash, s.created_at";
+
+/// `FROM` clause matching [`SONG_COLUMNS`]: a song with its artist, album and genre names.
+pub(crate) const SONG_JOINS: &str = "JOIN artists ar ON ar.id = s.artist_id \
+     JOIN albums al ON al.id = s.album_id LEFT JOIN genres g ON g.id = s.genre_id";
+
+pub(crate) fn song_from_row(row: &Row<'_>) -> rusqlite::Result<Song> {
+    Ok(Song {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        artist: row.get(2)?,
+        artist_id: row.get(3)?,
+        album: row.get(4)?,
+        album_id: row.get(5)?,
+        track: row.get(6)?,
+        disc: row.get(7)?,
+        genre: row.get(8)?,
+        year: row.get(9)?,
+        duration_ms: get_u64(row, 10)?,
+        codec: row.get(11)?,
+        content_type: row.get(12)?,
+        bitrate_kbps: row.get(13)?,
+        sample_rate: row.get(14)?,
+        channels: row.get(15)?,
+        size: get_u64(row, 16)?,
+        hash: row.get(17)?,
+        created_at: row.get(18)?,
+    })
+}
+
+pub(crate) fn song(conn: &Connection, id: i64) -> CatalogResult<Option<Song>> {
+    let sql = format!("SELECT {SONG_COLUMNS} FROM songs s {SONG_JOINS} WHERE s.id = ?1");
+    let mut stmt = conn.prepare_cached(&sql).ctx("reading a song")?;
+    let mut rows = stmt.query_map([id], song_from_row).ctx("reading a song")?;
+    rows.next().transpose().ctx("reading a song")
+}
+
+/// The songs with these ids, in the order given (unknown ids are skipped).
+pub(crate) fn songs_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<Vec<Song>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {SONG_COLUMNS} FROM json_each(?1) j CROSS JOIN songs s ON s.id = j.value \
+         {SONG_JOINS} ORDER BY j.key"
+    );
+    collect(conn, &sql, id_list(ids), song_from_row, "reading songs")
+}
+
+// ------------------------------------------------------------------ albums
+
+pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.title, ar.name, al.artist_id, al.year, g.name, \
+     al.song_count, al.duration_ms, al.cover_hash IS NOT NULL";
+
+pub(crate) const ALBUM_JOINS: &str =
+    "JOIN artists ar ON ar.id = al.artist_id LEFT JOIN genres g ON g.id = al.genre_id";
+
+pub(crate) fn album_from_row(row: &Row<'_>) -> rusqlite::Result<Album> {
+    Ok(Album {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        artist: row.get(2)?,
+        artist_id: row.get(3)?,
+        year: row.get(4)?,
+        genre: row.get(5)?,
+        song_count: row.get(6)?,
+        duration_ms: get_u64(row, 7)?,
+        has_cover: row.get(8)?,
+    })
+}
+
+pub(crate) fn albums_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<Vec<Album>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {ALBUM_COLUMNS} FROM json_each(?1) j CROSS JOIN albums al ON al.id = j.value \
+         {ALBUM_JOINS} ORDER BY j.key"
+    );
+    collect(conn, &sql, id_list(ids), album_from_row, "reading albums")
+}
+
+// ------------------------------------------------------------------ artists
+
+/// An artist's albums are those filed under them plus those they appear on.
+pub(crate) const ARTIST_COLUMNS: &str = "a.id, a.name, \
+     (SELECT count(*) FROM (SELECT id FROM albums WHERE artist_id = a.id \
+                            UNION SELECT album_id FROM songs WHERE artist_id = a.id)), \
+     a.song_count";
+
+pub(crate) fn artist_from_row(row: &Row<'_>) -> rusqlite::Result<Artist> {
+    Ok(Artist {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        album_count: row.get(2)?,
+        song_count: row.get(3)?,
+    })
+}
+
+pub(crate) fn artists_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<Vec<Artist>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {ARTIST_COLUMNS} FROM json_each(?1) j CROSS JOIN artists a ON a.id = j.value \
+         ORDER BY j.key"
+    );
+    collect(conn, &sql, id_list(ids), artist_from_row, "reading artists")
+}
+
+// ------------------------------------------------------------------ playlists
+
+pub(crate) const PLAYLIST_COLUMNS: &str = "p.id, p.name, p.owner_id, u.username, p.public, \
+     (SELECT count(*) FROM playlist_tracks WHERE playlist_id = p.id), \
+     (SELECT total(s.duration_ms) FROM playlist_tracks pt JOIN songs s ON s.id = pt.song_id \
+      WHERE pt.playlist_id = p.id), \
+     p.created_at, p.updated_at";
+
+pub(crate) const PLAYLIST_JOINS: &str = "JOIN users u ON u.id = p.owner_id";
+
+pub(crate) fn playlist_from_row(row: &Row<'_>) -> rusqlite::Result<Playlist> {
+    let duration: f64 = row.get(6)?;
+    Ok(Playlist {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        owner_id: row.get(2)?,
+        owner: row.get(3)?,
+        public: row.get(4)?,
+        song_count: row.get(5)?,
+        duration_ms: duration as u64,
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
+    })
+}
+
+pub(crate) fn playlists_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<Vec<Playlist>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {PLAYLIST_COLUMNS} FROM json_each(?1) j CROSS JOIN playlists p ON p.id = j.value \
+         {PLAYLIST_JOINS} ORDER BY j.key"
+    );
+    collect(
+        conn,
+        &sql,
+        id_list(ids),
+        playlist_from_row,
+        "reading playlists",
+    )
+}
+
+// ------------------------------------------------------------------ podcasts
+
+pub(crate) const PODCAST_COLUMNS: &str = "c.id, c.title, c.author, c.description, c.feed_url, \
+     (SELECT count(*) FROM episodes WHERE podcast_id = c.id), c.created_at";
+
+pub(crate) fn podcast_from_row(row: &Row<'_>) -> rusqlite::Result<Podcast> {
+    Ok(Podcast {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        author: row.get(2)?,
+        description: row.get(3)?,
+        feed_url: row.get(4)?,
+        episode_count: row.get(5)?,
+        created_at: row.get(6)?,
+    })
+}
+
+pub(crate) fn podcasts_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<Vec<Podcast>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {PODCAST_COLUMNS} FROM json_each(?1) j CROSS JOIN podcasts c ON c.id = j.value \
+         ORDER BY j.key"
+    );
+    collect(
+        conn,
+        &sql,
+        id_list(ids),
+        podcast_from_row,
+        "reading podcasts",
+    )
+}
+
+// ------------------------------------------------------------------ helpers
+
+/// Runs a cached one-parameter query and collects its mapped rows.
+pub(crate) fn collect<T, P: rusqlite::ToSql>(
+    conn: &Connection,
+    sql: &str,
+    param: P,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    doing: &str,
+) -> CatalogResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).ctx(doing)?;
+    let rows = stmt.query_map([param], map).ctx(doing)?;
+    rows.collect::<rusqlite::Result<Vec<T>>>().ctx(doing)
+}
+
+/// Ids of one page: `sql` must select a single id column and take `LIMIT ?1 OFFSET ?2`
+/// after any parameters in `params`.
+pub(crate) fn page_ids(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    req: PageRequest,
+    doing: &str,
+) -> CatalogResult<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(sql).ctx(doing)?;
+    let mut all: Vec<&dyn rusqlite::ToSql> = params.to_vec();
+    all.push(&req.limit);
+    all.push(&req.offset);
+    let rows = stmt
+        .query_map(all.as_slice(), |r| r.get::<_, i64>(0))
+        .ctx(doing)?;
+    rows.collect::<rusqlite::Result<Vec<i64>>>().ctx(doing)
+}
+
+/// A single `count(*)`-style number.
+pub(crate) fn count(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    doing: &str,
+) -> CatalogResult<u64> {
+    let mut stmt = conn.prepare_cached(sql).ctx(doing)?;
+    let n: i64 = stmt.query_row(params, |r| r.get(0)).ctx(doing)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_lists_are_json_arrays() {
+        assert_eq!(id_list(&[]), "[]");
+        assert_eq!(id_list(&[3, 1, -2]), "[3,1,-2]");
+    }
+
+    #[test]
+    fn short_pages_prove_their_total() {
+        let req = |limit, offset| PageRequest { limit, offset };
+        assert_eq!(total_from_page(3, req(10, 0)), Some(3));
+        assert_eq!(total_from_page(3, req(10, 20)), Some(23));
+        // Empty past the start: the end may be anywhere before the offset.
+        assert_eq!(total_from_page(0, req(10, 20)), None);
+        assert_eq!(total_from_page(0, req(10, 0)), Some(0));
+        assert_eq!(total_from_page(10, req(10, 0)), None);
+        assert_eq!(clamp(req(10_000, 5)), req(MAX_PAGE, 5));
+    }
+}

@@ -1,0 +1,301 @@
+//! The schema, as a list of migrations applied in order at open.
+//!
+//! `PRAGMA user_version` records how many have run. Migrations are append-only: never
+//! edit one that has shipped, add the next instead.
+
+use super::error::Context;
+use crate::{CatalogError, CatalogResult};
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Every migration, oldest first; `MIGRATIONS[i]` moves the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this code writes.
+pub(crate) const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the database up to [`SCHEMA_VERSION`] in one transaction, so a crash mid-way
+/// leaves the previous version intact. Refuses a database written by newer code.
+pub(crate) fn migrate(conn: &mut Connection) -> CatalogResult<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .ctx("starting the schema migration")?;
+    let current: u32 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .ctx("reading the schema version")?;
+    if current > SCHEMA_VERSION {
+        return Err(CatalogError::Storage(format!(
+            "the catalog database has schema version {current}, but this build only knows \
+             versions up to {SCHEMA_VERSION}; run a newer cadenza-server (or restore a backup \
+             made by this version)"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql)
+            .ctx(&format!("applying catalog migration {}", i + 1))?;
+    }
+    if current < SCHEMA_VERSION {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .ctx("recording the schema version")?;
+    }
+    tx.commit().ctx("committing the schema migration")
+}
+
+/// Version 1.
+///
+/// Counters (`song_count`, `duration_ms`) are kept by triggers so listings and genre
+/// totals never aggregate a million songs. Full-text tables are contentless (they hold
+/// only the index, not a second copy of the text); rows are added by the Rust code that
+/// writes the text (it spaces out CJK, see `text::fts_text`) and removed by triggers, so a
+/// cascade can never leave a ghost hit behind.
+const V1: &str = r#"
+CREATE TABLE artists (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    name_key    TEXT NOT NULL UNIQUE,      -- text::name_key: case-folded, spaces collapsed
+    song_count  INTEGER NOT NULL DEFAULT 0 -- songs with this track artist
+);
+CREATE INDEX artists_by_name ON artists (name COLLATE NOCASE);
+
+CREATE TABLE genres (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    name_key    TEXT NOT NULL UNIQUE,
+    song_count  INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE albums (
+    id                 INTEGER PRIMARY KEY,
+    title              TEXT NOT NULL,
+    title_key          TEXT NOT NULL,
+    artist_id          INTEGER NOT NULL REFERENCES artists (id), -- the album artist
+    year               INTEGER,
+    genre_id           INTEGER REFERENCES genres (id),
+    cover_hash         TEXT,
+    cover_size         INTEGER,
+    cover_content_type TEXT,
+    song_count         INTEGER NOT NULL DEFAULT 0,
+    duration_ms        INTEGER NOT NULL DEFAULT 0,
+    created_at         INTEGER NOT NULL,
+    UNIQUE (artist_id, title_key)
+);
+CREATE INDEX albums_by_title ON albums (title COLLATE NOCASE);
+CREATE INDEX albums_by_genre ON albums (genre_id);
+CREATE INDEX albums_by_cover ON albums (cover_hash) WHERE cover_hash IS NOT NULL;
+
+CREATE TABLE songs (
+    id            INTEGER PRIMARY KEY,
+    title         TEXT NOT NULL,
+    artist_id     INTEGER NOT NULL REFERENCES artists (id),
+    album_id      INTEGER NOT NULL REFERENCES albums (id),
+    track         INTEGER,
+    disc          INTEGER,
+    genre_id      INTEGER REFERENCES genres (id),
+    year          INTEGER,
+    duration_ms   INTEGER NOT NULL,
+    codec         TEXT NOT NULL,
+    content_type  TEXT NOT NULL,
+    bitrate       INTEGER,
+    sample_rate   INTEGER,
+    channels      INTEGER,
+    size          INTEGER NOT NULL,
+    hash          TEXT NOT NULL UNIQUE,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX songs_by_title  ON songs (title COLLATE NOCASE);
+CREATE INDEX songs_by_album  ON songs (album_id, disc, track);
+CREATE INDEX songs_by_artist ON songs (artist_id, album_id);
+CREATE INDEX songs_by_genre  ON songs (genre_id, title COLLATE NOCASE);
+
+CREATE TRIGGER songs_counted AFTER INSERT ON songs BEGIN
+    UPDATE albums SET song_count = song_count + 1, duration_ms = duration_ms + NEW.duration_ms
+        WHERE id = NEW.album_id;
+    UPDATE artists SET song_count = song_count + 1 WHERE id = NEW.artist_id;
+    UPDATE genres SET song_count = song_count + 1 WHERE id = NEW.genre_id;
+END;
+CREATE TRIGGER songs_uncounted AFTER DELETE ON songs BEGIN
+    UPDATE albums SET song_count = song_count - 1, duration_ms = duration_ms - OLD.duration_ms
+        WHERE id = OLD.album_id;
+    UPDATE artists SET song_count = song_count - 1 WHERE id = OLD.artist_id;
+    UPDATE genres SET song_count = song_count - 1 WHERE id = OLD.genre_id;
+END;
+CREATE TRIGGER songs_recounted AFTER UPDATE OF album_id, artist_id, genre_id, duration_ms ON songs
+BEGIN
+    UPDATE albums SET song_count = song_count - 1, duration_ms = duration_ms - OLD.duration_ms
+        WHERE id = OLD.album_id;
+    UPDATE artists SET song_count = song_count - 1 WHERE id = OLD.artist_id;
+    UPDATE genres SET song_count = song_count - 1 WHERE id = OLD.genre_id;
+    UPDATE albums SET song_count = song_count + 1, duration_ms = duration_ms + NEW.duration_ms
+        WHERE id = NEW.album_id;
+    UPDATE artists SET song_count = song_count + 1 WHERE id = NEW.artist_id;
+    UPDATE genres SET song_count = song_count + 1 WHERE id = NEW.genre_id;
+END;
+
+CREATE TABLE users (
+    id             INTEGER PRIMARY KEY,
+    username       TEXT NOT NULL,
+    username_key   TEXT NOT NULL UNIQUE,
+    password_hash  TEXT NOT NULL,
+    role           TEXT NOT NULL CHECK (role IN ('listener', 'admin')),
+    created_at     INTEGER NOT NULL
+);
+
+CREATE TABLE tokens (
+    token_hash  TEXT PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX tokens_by_user ON tokens (user_id);
+CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+
+CREATE TABLE playlists (
+    id          INTEGER PRIMARY KEY,
+    owner_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    public      INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX playlists_by_owner ON playlists (owner_id);
+CREATE INDEX playlists_by_name ON playlists (name COLLATE NOCASE);
+
+-- Positions are dense 0..n-1 per playlist. They are not declared unique: shifting a range
+-- would trip a unique index row by row, and playlists.rs renumbers after every change.
+CREATE TABLE playlist_tracks (
+    id           INTEGER PRIMARY KEY,
+    playlist_id  INTEGER NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL,
+    song_id      INTEGER NOT NULL REFERENCES songs (id) ON DELETE CASCADE
+);
+CREATE INDEX playlist_tracks_by_position ON playlist_tracks (playlist_id, position);
+CREATE INDEX playlist_tracks_by_song ON playlist_tracks (song_id);
+
+CREATE TABLE podcasts (
+    id           INTEGER PRIMARY KEY,
+    title        TEXT NOT NULL,
+    author       TEXT,
+    description  TEXT,
+    feed_url     TEXT UNIQUE,
+    created_at   INTEGER NOT NULL
+);
+
+CREATE TABLE episodes (
+    id            INTEGER PRIMARY KEY,
+    podcast_id    INTEGER NOT NULL REFERENCES podcasts (id) ON DELETE CASCADE,
+    guid          TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    description   TEXT,
+    published_at  INTEGER,
+    duration_ms   INTEGER NOT NULL,
+    codec         TEXT NOT NULL,
+    content_type  TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    hash          TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    UNIQUE (podcast_id, guid)
+);
+CREATE INDEX episodes_by_hash ON episodes (hash);
+CREATE INDEX episodes_by_date ON episodes (podcast_id, published_at);
+
+CREATE TABLE episode_positions (
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    episode_id   INTEGER NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+    position_ms  INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    PRIMARY KEY (user_id, episode_id)
+) WITHOUT ROWID;
+CREATE INDEX episode_positions_by_episode ON episode_positions (episode_id);
+
+CREATE TABLE plays (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    song_id    INTEGER NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    played_ms  INTEGER,
+    at         INTEGER NOT NULL
+);
+CREATE INDEX plays_by_time ON plays (at, song_id);   -- the hot chart reads only this index
+CREATE INDEX plays_by_song ON plays (song_id);
+CREATE INDEX plays_by_user ON plays (user_id);
+
+-- Full-text search. bm25 weights favour the title column.
+CREATE VIRTUAL TABLE songs_fts USING fts5 (
+    title, artist, album, genre,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+INSERT INTO songs_fts (songs_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 2.0, 1.0)');
+CREATE TRIGGER songs_unindexed AFTER DELETE ON songs BEGIN
+    DELETE FROM songs_fts WHERE rowid = OLD.id;
+END;
+
+CREATE VIRTUAL TABLE artists_fts USING fts5 (
+    name,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+CREATE TRIGGER artists_unindexed AFTER DELETE ON artists BEGIN
+    DELETE FROM artists_fts WHERE rowid = OLD.id;
+END;
+
+CREATE VIRTUAL TABLE albums_fts USING fts5 (
+    title, artist,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+INSERT INTO albums_fts (albums_fts, rank) VALUES ('rank', 'bm25(10.0, 3.0)');
+CREATE TRIGGER albums_unindexed AFTER DELETE ON albums BEGIN
+    DELETE FROM albums_fts WHERE rowid = OLD.id;
+END;
+
+CREATE VIRTUAL TABLE playlists_fts USING fts5 (
+    name,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER playlists_unindexed AFTER DELETE ON playlists BEGIN
+    DELETE FROM playlists_fts WHERE rowid = OLD.id;
+END;
+
+CREATE VIRTUAL TABLE podcasts_fts USING fts5 (
+    title, author,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO podcasts_fts (podcasts_fts, rank) VALUES ('rank', 'bm25(10.0, 3.0)');
+CREATE TRIGGER podcasts_unindexed AFTER DELETE ON podcasts BEGIN
+    DELETE FROM podcasts_fts WHERE rowid = OLD.id;
+END;
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        migrate(&mut conn).unwrap();
+        let tables: u32 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'songs'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_with_a_clear_message() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(matches!(err, CatalogError::Storage(_)));
+        assert!(err.to_string().contains("newer cadenza-server"), "{err}");
+    }
+}

@@ -1,0 +1,503 @@
+//! Full-text search over songs, artists, albums, playlists and podcasts (SQLite FTS5).
+//!
+//! User text never reaches FTS5 as syntax: [`match_expression`] splits it into words and
+//! double-quotes each one as a prefix term, so `AND(`, `NEAR`, `*`, `"`, `-x` and `a:b` are
+//! just words to look for. Each group is paged in two steps (Navidrome's lesson): the page's
+//! rowids come from the FTS table alone, ordered by bm25, then only those rows are read.
+
+use super::rows::{self, count, page_ids, total_from_page};
+use super::text::{fts_text, is_cjk};
+use crate::CatalogResult;
+use cadenza_api::{PageRequest, SearchResults, SearchType, UserId};
+use rusqlite::Connection;
+
+/// Words of a query that are looked up; the rest are ignored.
+pub(crate) const MAX_QUERY_TOKENS: usize = 16;
+/// Longest word looked up; longer ones are cut (nothing in a catalog is that long).
+pub(crate) const MAX_TOKEN_CHARS: usize = 48;
+
+/// The FTS5 MATCH expression for user text, or `None` when it holds no word to look for.
+///
+/// A word is a run of letters and digits (combining marks included, so a decomposed `ö`
+/// stays inside its word); everything else separates words. Each word becomes a quoted
+/// prefix term, `"beat"*`, and the terms are ANDed. CJK runs are spaced out like the
+/// indexed text, so `"龍 一"*` matches inside `坂本龍一`.
+pub(crate) fn match_expression(query: &str) -> Option<String> {
+    let mut expr = String::new();
+    for word in words(query).take(MAX_QUERY_TOKENS) {
+        let word: String = word.chars().take(MAX_TOKEN_CHARS).collect();
+        let word = if word.chars().any(is_cjk) {
+            fts_text(&word)
+        } else {
+            word
+        };
+        if !expr.is_empty() {
+            expr.push(' ');
+        }
+        expr.push('"');
+        expr.push_str(&word.replace('"', "\"\""));
+        expr.push_str("\"*");
+    }
+    (!expr.is_empty()).then_some(expr)
+}
+
+fn words(query: &str) -> impl Iterator<Item = &str> {
+    query
+        .split(|c: char| !(c.is_alphanumeric() || is_combining_mark(c)))
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+}
+
+fn is_combining_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+}
+
+pub(crate) fn search(
+    conn: &Connection,
+    query: &str,
+    kind: SearchType,
+    req: PageRequest,
+    viewer: UserId,
+) -> CatalogResult<SearchResults> {
+    let req = rows::clamp(req);
+    let expr = match_expression(query);
+    let wants = |k: SearchType| expr.is_some() && (kind == SearchType::All || kind == k);
+    let e = expr.as_deref().unwrap_or_default();
+
+    let songs = if wants(SearchType::Song) {
+        let (ids, total) = hits(
+            conn,
+            "SELECT rowid FROM songs_fts WHERE songs_fts MATCH ?1 ORDER BY rank, rowid LIMIT ?2 OFFSET ?3",
+            "SELECT count(*) FROM songs_fts WHERE songs_fts MATCH ?1",
+            &[&e],
+            req,
+            "searching songs",
+        )?;
+        rows::page(rows::songs_by_ids(conn, &ids)?, total, req)
+    } else {
+        rows::empty_page(req)
+    };
+    let artists = if wants(SearchType::Artist) {
+        let (ids, total) = hits(
+            conn,
+            "SELECT rowid FROM artists_fts WHERE artists_fts MATCH ?1 ORDER BY rank, rowid LIMIT ?2 OFFSET ?3",
+            "SELECT count(*) FROM artists_fts WHERE artists_fts MATCH ?1",
+            &[&e],
+            req,
+            "searching artists",
+        )?;
+        rows::page(rows::artists_by_ids(conn, &ids)?, total, req)
+    } else {
+        rows::empty_page(req)
+    };
+    let albums = if wants(SearchType::Album) {
+        let (ids, total) = hits(
+            conn,
+            "SELECT rowid FROM albums_fts WHERE albums_fts MATCH ?1 ORDER BY rank, rowid LIMIT ?2 OFFSET ?3",
+            "SELECT count(*) FROM albums_fts WHERE albums_fts MATCH ?1",
+            &[&e],
+            req,
+            "searching albums",
+        )?;
+        rows::page(rows::albums_by_ids(conn, &ids)?, total, req)
+    } else {
+        rows::empty_page(req)
+    };
+    let playlists = if wants(SearchType::Playlist) {
+        // Only public playlists and the viewer's own are findable.
+        let (ids, total) = hits(
+            conn,
+            "SELECT f.rowid FROM playlists_fts f JOIN playlists p ON p.id = f.rowid \
+             WHERE playlists_fts MATCH ?1 AND (p.public OR p.owner_id = ?2) \
+             ORDER BY f.rank, f.rowid LIMIT ?3 OFFSET ?4",
+            "SELECT count(*) FROM playlists_fts f JOIN playlists p ON p.id = f.rowid \
+             WHERE playlists_fts MATCH ?1 AND (p.public OR p.owner_id = ?2)",
+            &[&e, &viewer],
+            req,
+            "searching playlists",
+        )?;
+        rows::page(rows::playlists_by_ids(conn, &ids)?, total, req)
+    } else {
+        rows::empty_page(req)
+    };
+    let podcasts = if wants(SearchType::Podcast) {
+        let (ids, total) = hits(
+            conn,
+            "SELECT rowid FROM podcasts_fts WHERE podcasts_fts MATCH ?1 ORDER BY rank, rowid LIMIT ?2 OFFSET ?3",
+            "SELECT count(*) FROM podcasts_fts WHERE podcasts_fts MATCH ?1",
+            &[&e],
+            req,
+            "searching podcasts",
+        )?;
+        rows::page(rows::podcasts_by_ids(conn, &ids)?, total, req)
+    } else {
+        rows::empty_page(req)
+    };
+    Ok(SearchResults {
+        query: query.to_owned(),
+        songs,
+        artists,
+        albums,
+        playlists,
+        podcasts,
+    })
+}
+
+/// One group's page of rowids and its total (counted only when the page cannot tell).
+fn hits(
+    conn: &Connection,
+    page_sql: &str,
+    count_sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    req: PageRequest,
+    doing: &str,
+) -> CatalogResult<(Vec<i64>, u64)> {
+    let ids = page_ids(conn, page_sql, params, req, doing)?;
+    let total = match total_from_page(ids.len(), req) {
+        Some(t) => t,
+        None => count(conn, count_sql, params, doing)?,
+    };
+    Ok((ids, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::testkit::{memory, song, user};
+    use crate::{Catalog, SqliteCatalog};
+    use cadenza_api::{CreatePlaylist, CreatePodcast};
+
+    fn titles(cat: &SqliteCatalog, q: &str) -> Vec<String> {
+        let r = cat
+            .search(q, SearchType::Song, PageRequest::default(), 0)
+            .unwrap();
+        r.songs.items.into_iter().map(|s| s.title).collect()
+    }
+
+    #[test]
+    fn user_text_becomes_quoted_prefix_terms() {
+        assert_eq!(match_expression("beat").as_deref(), Some(r#""beat"*"#));
+        assert_eq!(
+            match_expression("  Let it  be ").as_deref(),
+            Some(r#""Let"* "it"* "be"*"#)
+        );
+        assert_eq!(
+            match_expression(r#"AND( "x" NEAR(a b) -y a:b ^c *"#).as_deref(),
+            Some(r#""AND"* "x"* "NEAR"* "a"* "b"* "y"* "a"* "b"* "c"*"#)
+        );
+        assert_eq!(
+            match_expression("坂本龍一").as_deref(),
+            Some(r#""坂 本 龍 一"*"#)
+        );
+        assert_eq!(
+            match_expression("bjo\u{308}rk").as_deref(),
+            Some("\"bjo\u{308}rk\"*")
+        );
+        for nothing in ["", "   ", "\"\"", "***", "🎵🎶", "-:^()", "\u{0}"] {
+            assert_eq!(match_expression(nothing), None, "{nothing:?}");
+        }
+        let long = "word ".repeat(2_000);
+        assert_eq!(
+            match_expression(&long).unwrap().matches('*').count(),
+            MAX_QUERY_TOKENS
+        );
+        let one_huge = "x".repeat(10_000);
+        assert_eq!(
+            match_expression(&one_huge).unwrap().len(),
+            MAX_TOKEN_CHARS + 3
+        );
+    }
+
+    fn library() -> SqliteCatalog {
+        let cat = memory();
+        let songs = [
+            (1, "Hey Jude", "The Beatles", "Past Masters", Some("Rock")),
+            (2, "Beat It", "Michael Jackson", "Thriller", Some("Pop")),
+            (3, "Jóga", "Björk", "Homogenic", Some("Electronic")),
+            (4, "序曲", "坂本龍一", "静かな波形", Some("Ambient")),
+            (5, "Tokyo Sine", "坂本龍一", "静かな波形", Some("Ambient")),
+            (
+                6,
+                "Rock Lobster",
+                "The B-52's",
+                "The B-52's",
+                Some("New Wave"),
+            ),
+            (7, "Let It Be", "The Beatles", "Let It Be", Some("Rock")),
+        ];
+        for (n, title, artist, album, genre) in songs {
+            let mut s = song(n, title, artist, album);
+            s.genre = genre.map(Into::into);
+            cat.insert_song(&s, 0).unwrap();
+        }
+        cat
+    }
+
+    #[test]
+    fn prefixes_find_words_as_they_are_typed() {
+        let cat = library();
+        assert_eq!(titles(&cat, "jud"), ["Hey Jude"]);
+        let beat = titles(&cat, "beat");
+        assert_eq!(beat.len(), 3, "{beat:?}");
+        assert_eq!(titles(&cat, "beatles let"), ["Let It Be"]);
+        assert!(titles(&cat, "beatlesz").is_empty());
+    }
+
+    #[test]
+    fn diacritics_and_case_do_not_matter() {
+        let cat = library();
+        assert_eq!(titles(&cat, "bjork"), ["Jóga"]);
+        assert_eq!(titles(&cat, "BJÖRK"), ["Jóga"]);
+        assert_eq!(titles(&cat, "joga"), ["Jóga"]);
+        assert_eq!(titles(&cat, "bjo\u{308}rk"), ["Jóga"], "decomposed ö");
+    }
+
+    #[test]
+    fn cjk_names_match_anywhere_inside() {
+        let cat = library();
+        for q in ["坂本", "坂本龍一", "龍一", "静か", "波形"] {
+            assert_eq!(titles(&cat, q).len(), 2, "{q}");
+        }
+        assert_eq!(titles(&cat, "序"), ["序曲"]);
+        assert_eq!(titles(&cat, "tokyo 坂本"), ["Tokyo Sine"]);
+        let r = cat
+            .search("龍一", SearchType::Artist, PageRequest::default(), 0)
+            .unwrap();
+        assert_eq!(r.artists.items[0].name, "坂本龍一");
+        // No romanisation is stored, so the Latin reading finds nothing.
+        assert!(titles(&cat, "sakamoto").is_empty());
+    }
+
+    #[test]
+    fn title_matches_rank_above_other_columns() {
+        let cat = library();
+        // "rock" is the title of one song and the genre of two others.
+        assert_eq!(
+            titles(&cat, "rock"),
+            ["Rock Lobster", "Hey Jude", "Let It Be"]
+        );
+        // "beat": Beat It (title) before the Beatles songs (artist).
+        assert_eq!(titles(&cat, "beat")[0], "Beat It");
+    }
+
+    #[test]
+    fn results_are_grouped_and_every_group_is_paged_with_a_total() {
+        let cat = library();
+        let owner = user(&cat, "owner");
+        let other = user(&cat, "other");
+        cat.create_playlist(
+            owner,
+            &CreatePlaylist {
+                name: "Beatles forever".into(),
+                public: true,
+            },
+            0,
+        )
+        .unwrap();
+        cat.create_playlist(
+            owner,
+            &CreatePlaylist {
+                name: "Beatles secret".into(),
+                public: false,
+            },
+            0,
+        )
+        .unwrap();
+        let pod = CreatePodcast {
+            title: "Beat Talk".into(),
+            author: None,
+            description: None,
+            feed_url: None,
+        };
+        cat.create_podcast(&pod, 0).unwrap();
+
+        let all = cat
+            .search(
+                "beat",
+                SearchType::All,
+                PageRequest {
+                    limit: 2,
+                    offset: 0,
+                },
+                other,
+            )
+            .unwrap();
+        assert_eq!(all.query, "beat");
+        assert_eq!(
+            (all.songs.total, all.songs.items.len(), all.songs.limit),
+            (3, 2, 2)
+        );
+        assert_eq!(all.artists.items[0].name, "The Beatles");
+        assert_eq!(
+            all.albums.total, 2,
+            "albums by the Beatles match on their artist"
+        );
+        let names: Vec<&str> = all
+            .playlists
+            .items
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["Beatles forever"],
+            "another user's private playlist stays hidden"
+        );
+        assert_eq!(all.playlists.total, 1);
+        assert_eq!(all.podcasts.items[0].title, "Beat Talk");
+        let mine = cat
+            .search(
+                "beatles",
+                SearchType::Playlist,
+                PageRequest::default(),
+                owner,
+            )
+            .unwrap();
+        assert_eq!(mine.playlists.total, 2);
+
+        let second = cat
+            .search(
+                "beat",
+                SearchType::Song,
+                PageRequest {
+                    limit: 2,
+                    offset: 2,
+                },
+                other,
+            )
+            .unwrap();
+        assert_eq!((second.songs.total, second.songs.items.len()), (3, 1));
+        let past = cat
+            .search(
+                "beat",
+                SearchType::Song,
+                PageRequest {
+                    limit: 2,
+                    offset: 10,
+                },
+                other,
+            )
+            .unwrap();
+        assert_eq!((past.songs.total, past.songs.items.len()), (3, 0));
+        let only_songs = cat
+            .search("beat", SearchType::Song, PageRequest::default(), other)
+            .unwrap();
+        assert!(only_songs.artists.items.is_empty() && only_songs.podcasts.items.is_empty());
+        let albums = cat
+            .search("thrill", SearchType::Album, PageRequest::default(), other)
+            .unwrap();
+        assert_eq!(albums.albums.items[0].title, "Thriller");
+    }
+
+    #[test]
+    fn renamed_playlists_are_found_by_their_new_name_only() {
+        let cat = library();
+        let owner = user(&cat, "owner");
+        let p = cat
+            .create_playlist(
+                owner,
+                &CreatePlaylist {
+                    name: "Morning".into(),
+                    public: true,
+                },
+                0,
+            )
+            .unwrap();
+        let update = cadenza_api::UpdatePlaylist {
+            name: Some("Evening".into()),
+            public: None,
+        };
+        cat.update_playlist(p.id, owner, &update, 1).unwrap();
+        let find = |q| {
+            cat.search(q, SearchType::Playlist, PageRequest::default(), owner)
+                .unwrap()
+                .playlists
+                .total
+        };
+        assert_eq!((find("morning"), find("evening")), (0, 1));
+        cat.delete_playlist(p.id, owner).unwrap();
+        assert_eq!(find("evening"), 0);
+    }
+
+    #[test]
+    fn hostile_text_gives_results_or_nothing_never_an_error() {
+        let cat = library();
+        let big = "a".repeat(10 * 1024);
+        let many = "beat ".repeat(2_048);
+        let hostile = [
+            "\"",
+            "\"\"",
+            "'",
+            "beat\"",
+            "\"beat",
+            "AND(",
+            "AND",
+            "OR",
+            "NOT",
+            "beat AND",
+            "*",
+            "**",
+            "beat*",
+            "NEAR(",
+            "NEAR(a b, 2)",
+            "-x",
+            "-",
+            "a:b",
+            "title:beat",
+            "^",
+            "^beat",
+            "(",
+            ")",
+            "{title}: beat",
+            "+",
+            "beat -jude",
+            "\\",
+            "%",
+            "_",
+            ";DROP TABLE songs;--",
+            "🎵",
+            "beat 🎵",
+            "\u{0}",
+            "beat\u{0}jude",
+            "\u{202e}",
+            "\u{feff}",
+            "   ",
+            "",
+            &big,
+            &many,
+            "ß",
+            "İ",
+            "ﬁ",
+        ];
+        for q in hostile {
+            for kind in [SearchType::All, SearchType::Song, SearchType::Playlist] {
+                let r = cat.search(
+                    q,
+                    kind,
+                    PageRequest {
+                        limit: 10,
+                        offset: 5,
+                    },
+                    0,
+                );
+                assert!(
+                    r.is_ok(),
+                    "{:?}: {r:?}",
+                    q.chars().take(20).collect::<String>()
+                );
+            }
+        }
+        assert!(
+            titles(&cat, "beat\"").len() == 3,
+            "a stray quote is just a separator"
+        );
+        assert_eq!(
+            titles(&cat, "jude:hey"),
+            ["Hey Jude"],
+            "column filters are not syntax"
+        );
+        assert!(
+            cat.songs(PageRequest::default()).unwrap().total == 7,
+            "no table was dropped"
+        );
+    }
+}
