@@ -379,6 +379,12 @@ mod tests {
     }
 
     #[test]
+    fn classic_listening_hour_is_72_mb() {
+        // ANCHORS: bytes per listening hour = kbit/s × 450; 160 kbit/s → 72 MB.
+        assert_eq!(value(&defaults(), "listening_hour"), int(160 * 450 * 1_000));
+    }
+
+    #[test]
     fn classic_figures_display_as_quoted() {
         let o = defaults();
         let shown = |key| {

@@ -32,7 +32,29 @@ fn series_block(series: &Series, bytes: ByteUnits) -> String {
         indented(align(&cells, &right, "  "))
     );
     if let Some(text) = unchanged_text(series, &constant, bytes) {
-        out.push_str(&format!("{INDENT}Unchanged: {text}\n"));
+        out.push_str(&wrap(&format!("Unchanged: {text}"), 100));
+    }
+    out
+}
+
+/// Greedy wrap at `width` columns between the items of a comma-separated
+/// list, so a name never parts from its value; lines are indented.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for item in text.split(", ") {
+        if !line.is_empty() && line.chars().count() + 2 + item.chars().count() > width {
+            out.push_str(&format!("{INDENT}{line},\n"));
+            line = format!("{INDENT}{item}");
+        } else {
+            if !line.is_empty() {
+                line.push_str(", ");
+            }
+            line.push_str(item);
+        }
+    }
+    if !line.is_empty() {
+        out.push_str(&format!("{INDENT}{line}\n"));
     }
     out
 }
@@ -102,4 +124,15 @@ pub(super) fn sweep(name: &str, series: &Series, bytes: ByteUnits) -> String {
         units_note(bytes),
         series_block(series, bytes)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_between_words() {
+        assert_eq!(wrap("a 1, b 2, c 3", 8), "  a 1, b 2,\n    c 3\n");
+        assert_eq!(wrap("short", 80), "  short\n");
+    }
 }
