@@ -223,6 +223,40 @@ mod tests {
     }
 
     #[test]
+    fn reports_show_measured_beside_assumed() {
+        let calibration = Calibration {
+            avg_song_bytes: Some(7_000_000),
+            ..Calibration::default()
+        };
+        let table = run(&parse(&[]), Some(&calibration)).unwrap();
+        assert!(table.contains("Measured on a live server, replacing assumptions: song_size."));
+        let row = table
+            .lines()
+            .find(|l| l.trim_start().starts_with("song_size"))
+            .unwrap();
+        assert!(
+            row.contains("7 MB") && row.contains("measured") && row.contains("assumed 5 MB"),
+            "{row}"
+        );
+        let markdown = run(&parse(&["--markdown"]), Some(&calibration)).unwrap();
+        assert!(
+            markdown.contains("| measured |") || markdown.contains("measured"),
+            "{markdown}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&run(&parse(&["--json"]), Some(&calibration)).unwrap()).unwrap();
+        let song_size = json["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["key"] == "song_size")
+            .unwrap();
+        assert_eq!(song_size["origin"], "measured");
+        assert_eq!(song_size["exact"], "7000000");
+        assert_eq!(song_size["assumed"]["exact"], "5000000");
+    }
+
+    #[test]
     fn flag_errors_name_the_flag() {
         let args = parse(&["--cdn-hit-ratio", "1.5"]);
         let e = run(&args, None).unwrap_err();

@@ -148,7 +148,7 @@ impl Unit {
             Unit::Bytes | Unit::BytesPerDay => parse_bytes(text),
             Unit::BitsPerSecond => whole(parse_bitrate(text)?),
             Unit::PerSecond => {
-                let text = strip_any_suffix(text, &["/s", "rps", "req/s"]);
+                let text = strip_any_suffix(text, &["req/s", "rps", "/s"]);
                 parse_count(text)
             }
             Unit::PerDay => parse_fraction(strip_any_suffix(text, &["/day", "/d"])),
@@ -574,6 +574,11 @@ mod tests {
             Ok(Ratio::new(25, 2).unwrap())
         );
         assert_eq!(Unit::PerSecond.parse("5k/s"), Ok(Ratio::integer(5000)));
+        assert_eq!(
+            Unit::PerSecond.parse("5000 req/s"),
+            Ok(Ratio::integer(5000))
+        );
+        assert_eq!(Unit::PerSecond.parse("5000rps"), Ok(Ratio::integer(5000)));
         assert_eq!(Unit::Years.parse("3 years"), Ok(Ratio::integer(3)));
         assert!(err(Unit::Years, "2.5").contains("whole"));
         assert!(err(Unit::Share, "ninety").contains("between 0 and 1"));

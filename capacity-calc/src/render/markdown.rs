@@ -1,6 +1,6 @@
 //! Markdown report for design documents and issues.
 
-use super::{align, series_cells, unchanged_text, units_note};
+use super::{align, measured_note, series_cells, unchanged_text, units_note};
 use crate::estimate::Estimate;
 use crate::model::Section;
 use crate::series::Series;
@@ -55,6 +55,9 @@ pub(super) fn estimate(estimate: &Estimate, bytes: ByteUnits) -> String {
         out.push_str(&format!("{description}\n\n"));
     }
     out.push_str(units_note(bytes));
+    if let Some(note) = measured_note(estimate) {
+        out.push_str(&format!("\n\n{note}"));
+    }
     out.push_str("\n\n## Assumptions\n\n");
     let rows = estimate
         .inputs

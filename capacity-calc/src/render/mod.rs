@@ -44,6 +44,17 @@ fn units_note(bytes: ByteUnits) -> &'static str {
     }
 }
 
+/// "Measured on a live server: song_size, ..." when any input was measured.
+fn measured_note(estimate: &Estimate) -> Option<String> {
+    let keys: Vec<&str> = estimate.measured().map(|i| i.key()).collect();
+    (!keys.is_empty()).then(|| {
+        format!(
+            "Measured on a live server, replacing assumptions: {}.",
+            keys.join(", ")
+        )
+    })
+}
+
 /// Pads cells so columns line up. `right[i]` right-aligns column `i`;
 /// the last cell of a row is never padded on the right.
 fn align(rows: &[Vec<String>], right: &[bool], gap: &str) -> Vec<String> {

@@ -1,7 +1,7 @@
 //! Plain-text report for terminals: aligned columns, each output followed by
 //! its formula and the same formula with the numbers filled in.
 
-use super::{align, series_cells, unchanged_text, units_note};
+use super::{align, measured_note, series_cells, unchanged_text, units_note};
 use crate::estimate::Estimate;
 use crate::model::Section;
 use crate::series::Series;
@@ -65,6 +65,9 @@ pub(super) fn estimate(estimate: &Estimate, bytes: ByteUnits) -> String {
         out.push_str(&format!("{description}\n"));
     }
     out.push_str(units_note(bytes));
+    if let Some(note) = measured_note(estimate) {
+        out.push_str(&format!("\n{note}"));
+    }
     out.push_str("\n\nAssumptions\n");
     let rows: Vec<Vec<String>> = estimate
         .inputs
