@@ -104,10 +104,12 @@ pub struct LoginArgs {
 
 const INGEST_HELP: &str = "\
 Files are recognised by their content (MP3, FLAC, Ogg Vorbis, Opus, M4A/AAC, WAV),
-not by their extension; other files in the folders are ignored. Every file is
-hashed first and skipped when the server already has it, so re-running after a
-crash or Ctrl-C only uploads the rest. A bad file (empty, truncated, not audio,
-unreadable, too large) fails alone and the run goes on; exit code 1 then.
+not by their extension. Inside folders, files that are not audio (covers, notes)
+are ignored unless their name claims audio (song.mp3 holding text fails), and
+hidden files and folders are skipped. Every file is hashed first and skipped when
+the server already has it, so re-running after a crash or Ctrl-C only uploads the
+rest. A bad file (empty, truncated, not audio, unreadable, too large) fails alone
+and the run goes on; the exit code is 1 then.
 
 Manifest (--manifest): overrides the tags of listed files. CSV with a header row,
 or JSON lines; `path` is required (relative to the manifest's folder), the rest
@@ -117,8 +119,8 @@ optional: title, artist, album, genre, track, disc, year.
   {\"path\": \"Rips/track02.flac\", \"title\": \"Geyser\", \"track\": 3}
 
 Report (--report): one JSON object per file: path, status (ingested, skipped,
-failed, ignored, would_ingest), reason, size, hash, song_id, tags, duration_ms,
-missing_tags.
+failed, ignored, would_ingest), reason, size, hash, song_id, tags (with codec
+and duration_ms) and missing_tags.
 
 Examples:
   cadenza-admin ingest ~/Music

@@ -221,11 +221,11 @@ impl Summary {
             self.mb_per_sec,
         ));
         line(format!(
-            "Skipped {} already on the server; {} failed; {} {} not audio ignored.",
+            "Skipped {} already on the server; {} failed; ignored {} {} not audio.",
             self.skipped,
             self.failed,
             self.ignored,
-            plural(self.ignored, "file", "files")
+            plural(self.ignored, "file that is", "files that are")
         ));
         if !self.failures.is_empty() {
             line(format!("Failed ({}):", self.failures.len()));
