@@ -239,9 +239,13 @@ mod tests {
             "{row}"
         );
         let markdown = run(&parse(&["--markdown"]), Some(&calibration)).unwrap();
+        let row = markdown
+            .lines()
+            .find(|l| l.starts_with("| `song_size`"))
+            .unwrap();
         assert!(
-            markdown.contains("| measured |") || markdown.contains("measured"),
-            "{markdown}"
+            row.contains("| measured ") && row.contains("assumed 5 MB"),
+            "{row}"
         );
         let json: serde_json::Value =
             serde_json::from_str(&run(&parse(&["--json"]), Some(&calibration)).unwrap()).unwrap();
@@ -278,7 +282,14 @@ mod tests {
         assert!(table.contains("replicated_audio") && table.contains("1.5 PB"));
         let markdown = run(&parse(&["--markdown"]), None).unwrap();
         assert!(markdown.starts_with("# Capacity estimate"));
-        assert!(markdown.contains("| **1.5 PB** |") || markdown.contains("**1.5 PB**"));
+        let row = markdown
+            .lines()
+            .find(|l| l.contains("`replicated_audio`"))
+            .unwrap();
+        assert!(
+            row.contains("**1.5 PB**") && row.contains("500 TB × 3"),
+            "{row}"
+        );
         let json: serde_json::Value =
             serde_json::from_str(&run(&parse(&["--json", "--iec"]), None).unwrap()).unwrap();
         assert_eq!(json["units"], "iec");
