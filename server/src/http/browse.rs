@@ -1,0 +1,181 @@
+//! Browsing the catalog: songs, albums, artists, genres, the hot chart, and recording plays.
+
+use std::sync::Arc;
+
+use cadenza_api::{AlbumId, ArtistId, RecordPlay, SongId};
+use serde::Deserialize;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::{
+    body, ctx, no_content, ok_json, read_json, respond, unix_now, ApiError, ApiResult, BodyStream,
+    Ctx, MAX_PAGE,
+};
+use crate::app::App;
+
+/// Hot chart window when `days` is not given, and the longest allowed.
+const HOT_DEFAULT_DAYS: u32 = 7;
+const HOT_MAX_DAYS: u32 = 3650;
+const HOT_DEFAULT_LIMIT: u32 = 20;
+
+pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
+    let songs = warp::path!("songs")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|cx| respond("/api/v1/songs", songs(cx)));
+    let song = warp::path!("songs" / SongId)
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|id, cx| respond("/api/v1/songs/{id}", song(cx, id)));
+    let albums = warp::path!("albums")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|cx| respond("/api/v1/albums", albums(cx)));
+    let album = warp::path!("albums" / AlbumId)
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|id, cx| respond("/api/v1/albums/{id}", album(cx, id)));
+    let artists = warp::path!("artists")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|cx| respond("/api/v1/artists", artists(cx)));
+    let artist = warp::path!("artists" / ArtistId)
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|id, cx| respond("/api/v1/artists/{id}", artist(cx, id)));
+    let genres = warp::path!("genres")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|cx| respond("/api/v1/genres", genres(cx)));
+    let genre_songs = warp::path!("genres" / String / "songs")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|name, cx| respond("/api/v1/genres/{name}/songs", genre_songs(cx, name)));
+    let hot = warp::path!("hot")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|cx| respond("/api/v1/hot", hot(cx)));
+    let plays = warp::path!("plays")
+        .and(warp::post())
+        .and(ctx(app))
+        .and(body())
+        .then(|cx, body| respond("/api/v1/plays", record_play(cx, body)));
+    songs
+        .or(song)
+        .unify()
+        .or(albums)
+        .unify()
+        .or(album)
+        .unify()
+        .or(artists)
+        .unify()
+        .or(artist)
+        .unify()
+        .or(genres)
+        .unify()
+        .or(genre_songs)
+        .unify()
+        .or(hot)
+        .unify()
+        .or(plays)
+        .unify()
+        .boxed()
+}
+
+async fn songs(cx: Ctx) -> ApiResult<Response> {
+    cx.user().await?;
+    let page = cx.page()?;
+    ok_json(&cx.db(move |c| c.songs(page)).await?)
+}
+
+async fn song(cx: Ctx, id: SongId) -> ApiResult<Response> {
+    cx.user().await?;
+    ok_json(&cx.db(move |c| c.song(id)).await?)
+}
+
+async fn albums(cx: Ctx) -> ApiResult<Response> {
+    cx.user().await?;
+    let page = cx.page()?;
+    ok_json(&cx.db(move |c| c.albums(page)).await?)
+}
+
+async fn album(cx: Ctx, id: AlbumId) -> ApiResult<Response> {
+    cx.user().await?;
+    ok_json(&cx.db(move |c| c.album(id)).await?)
+}
+
+async fn artists(cx: Ctx) -> ApiResult<Response> {
+    cx.user().await?;
+    let page = cx.page()?;
+    ok_json(&cx.db(move |c| c.artists(page)).await?)
+}
+
+async fn artist(cx: Ctx, id: ArtistId) -> ApiResult<Response> {
+    cx.user().await?;
+    ok_json(&cx.db(move |c| c.artist(id)).await?)
+}
+
+async fn genres(cx: Ctx) -> ApiResult<Response> {
+    cx.user().await?;
+    ok_json(&cx.db(|c| c.genres()).await?)
+}
+
+async fn genre_songs(cx: Ctx, name: String) -> ApiResult<Response> {
+    cx.user().await?;
+    let name = decode_segment(&name)?;
+    let page = cx.page()?;
+    ok_json(&cx.db(move |c| c.genre_songs(&name, page)).await?)
+}
+
+/// warp hands path segments over still percent-encoded (`Hip%20Hop`).
+pub fn decode_segment(segment: &str) -> ApiResult<String> {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| ApiError::bad_request("the path is not valid UTF-8 once percent-decoded"))
+}
+
+async fn hot(cx: Ctx) -> ApiResult<Response> {
+    cx.user().await?;
+    #[derive(Deserialize)]
+    struct HotQuery {
+        days: Option<u32>,
+        limit: Option<u32>,
+    }
+    let q: HotQuery = cx.query()?;
+    let days = q.days.unwrap_or(HOT_DEFAULT_DAYS);
+    if days == 0 || days > HOT_MAX_DAYS {
+        return Err(ApiError::bad_request(format!(
+            "days must be between 1 and {HOT_MAX_DAYS}"
+        )));
+    }
+    let limit = q.limit.unwrap_or(HOT_DEFAULT_LIMIT).min(MAX_PAGE);
+    let since = unix_now() - i64::from(days) * 86_400;
+    ok_json(&cx.db(move |c| c.hot(since, limit)).await?)
+}
+
+async fn record_play(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
+    let user = cx.user().await?;
+    let play: RecordPlay = read_json(body).await?;
+    let now = unix_now();
+    cx.db(move |c| c.record_play(user.id, play.song_id, play.played_ms, now))
+        .await?;
+    no_content()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_decoded() {
+        assert_eq!(decode_segment("Hip%20Hop%2FRap").unwrap(), "Hip Hop/Rap");
+        assert_eq!(decode_segment("Bj%C3%B6rk").unwrap(), "Björk");
+        assert_eq!(decode_segment("plain").unwrap(), "plain");
+        assert_eq!(decode_segment("100%").unwrap(), "100%");
+        assert_eq!(decode_segment("%zz").unwrap(), "%zz");
+        assert_eq!(decode_segment("a%2").unwrap(), "a%2");
+        assert!(decode_segment("%FF").is_err());
+    }
+}

@@ -1,0 +1,316 @@
+//! The warp routes, one file per area. Handlers parse the request, call the services in
+//! [`App`], and map errors; nothing here knows SQL or volumes.
+//!
+//! Every route is `path + method` filters (so warp itself answers 404 and 405), then a
+//! [`Ctx`] with the request's headers and query, then an async handler returning
+//! `ApiResult<Response>`. [`respond`] turns errors into JSON and tags the response with the
+//! route's template, which the outer wrapper in [`routes`] uses for metrics and the access log.
+
+pub mod admin;
+pub mod auth;
+pub mod browse;
+pub mod errors;
+pub mod ops;
+pub mod playlists;
+pub mod podcasts;
+pub mod range;
+pub mod search;
+pub mod share;
+pub mod stream;
+pub mod ws;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use cadenza_api::{PageRequest, User};
+use futures::{Stream, StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use warp::filters::BoxedFilter;
+use warp::http::header::{AUTHORIZATION, CONTENT_LENGTH};
+use warp::http::{HeaderMap, Method, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::app::App;
+use crate::auth::{bearer_token, require_admin, AuthError};
+use crate::metrics::{method_label, UNMATCHED};
+pub use errors::{ApiError, ApiResult};
+
+/// Largest JSON request body accepted (uploads stream separately).
+pub const MAX_JSON_BODY: u64 = 1 << 20;
+/// Largest page a listing returns; larger `limit`s are capped (the page says so).
+pub const MAX_PAGE: u32 = 500;
+
+/// The route template a response came from, for metrics (set by [`respond`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RouteLabel(pub &'static str);
+
+/// A request body as a stream of chunks, not yet read.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>;
+
+/// What every handler gets besides its path parameters.
+#[derive(Clone)]
+pub struct Ctx {
+    pub app: Arc<App>,
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub query: String,
+    pub remote: Option<SocketAddr>,
+}
+
+impl Ctx {
+    pub fn header(&self, name: impl warp::http::header::AsHeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The query string parsed into `T`; a bad one is a 400 naming the problem.
+    pub fn query<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        serde_urlencoded::from_str(&self.query)
+            .map_err(|e| ApiError::bad_request(format!("bad query string: {e}")))
+    }
+
+    /// `limit`/`offset` from the query, defaulted and capped.
+    pub fn page(&self) -> ApiResult<PageRequest> {
+        #[derive(Deserialize)]
+        struct PageQuery {
+            limit: Option<u32>,
+            offset: Option<u32>,
+        }
+        let q: PageQuery = self.query()?;
+        let default = PageRequest::default();
+        Ok(PageRequest {
+            limit: q.limit.unwrap_or(default.limit).min(MAX_PAGE),
+            offset: q.offset.unwrap_or(0),
+        })
+    }
+
+    /// The request's declared body size, if it sent one.
+    pub fn content_length(&self) -> Option<u64> {
+        self.header(CONTENT_LENGTH)?.trim().parse().ok()
+    }
+
+    /// Runs a catalog call on the blocking pool (rusqlite is synchronous).
+    pub async fn db<T, E, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&dyn cadenza_catalog::Catalog) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let catalog = Arc::clone(&self.app.catalog);
+        tokio::task::spawn_blocking(move || f(catalog.as_ref()))
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// The logged-in user (`Authorization: Bearer`), or 401.
+    pub async fn user(&self) -> ApiResult<User> {
+        let token = self
+            .header(AUTHORIZATION)
+            .and_then(bearer_token)
+            .ok_or(AuthError::MissingToken)?
+            .to_string();
+        self.user_for(token).await
+    }
+
+    /// Like [`Ctx::user`], but also takes `?token=` for clients that cannot set headers
+    /// (browser WebSockets and `<audio src>`). Only streaming routes accept it: a token in a
+    /// URL can leak through logs and history, so the rest of the API does not.
+    pub async fn user_allowing_query_token(&self) -> ApiResult<User> {
+        if self.headers.contains_key(AUTHORIZATION) {
+            return self.user().await;
+        }
+        #[derive(Deserialize)]
+        struct TokenQuery {
+            token: Option<String>,
+        }
+        let token = self
+            .query::<TokenQuery>()
+            .ok()
+            .and_then(|q| q.token)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::MissingToken)?;
+        self.user_for(token).await
+    }
+
+    async fn user_for(&self, token: String) -> ApiResult<User> {
+        let now = unix_now();
+        self.db(move |c| crate::auth::authenticate(c, &token, now))
+            .await
+    }
+
+    /// The logged-in user if they are an admin; 401 or 403 otherwise.
+    pub async fn admin(&self) -> ApiResult<User> {
+        let user = self.user().await?;
+        require_admin(&user)?;
+        Ok(user)
+    }
+}
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Extracts the [`Ctx`]; never rejects.
+pub fn ctx(app: &Arc<App>) -> impl Filter<Extract = (Ctx,), Error = Infallible> + Clone {
+    let app = Arc::clone(app);
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    warp::any()
+        .map(move || Arc::clone(&app))
+        .and(warp::method())
+        .and(warp::header::headers_cloned())
+        .and(query)
+        .and(warp::addr::remote())
+        .map(|app, method, headers, query, remote| Ctx {
+            app,
+            method,
+            headers,
+            query,
+            remote,
+        })
+}
+
+/// The request body as a stream (read by the handler, after it has checked the caller).
+pub fn body() -> impl Filter<Extract = (BodyStream,), Error = Rejection> + Clone {
+    warp::body::stream().map(boxed_body)
+}
+
+fn boxed_body<S, B>(stream: S) -> BodyStream
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send + 'static,
+    B: Buf,
+{
+    Box::pin(stream.map_ok(|mut buf| buf.copy_to_bytes(buf.remaining())))
+}
+
+/// Reads a whole (small) body: at most [`MAX_JSON_BODY`] bytes.
+async fn read_small_body(mut body: BodyStream) -> ApiResult<BytesMut> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("the request body broke off: {e}")))?;
+        if (buf.len() + chunk.len()) as u64 > MAX_JSON_BODY {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("JSON bodies are limited to {MAX_JSON_BODY} bytes"),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the JSON body is not valid: {e}")))
+}
+
+/// A JSON body the route requires.
+pub async fn read_json<T: DeserializeOwned>(body: BodyStream) -> ApiResult<T> {
+    let bytes = read_small_body(body).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "this route needs a JSON body; send one with Content-Type: application/json",
+        ));
+    }
+    parse_json(&bytes)
+}
+
+/// A JSON body that may be left out (then `T::default()`).
+pub async fn read_json_or_default<T: DeserializeOwned + Default>(body: BodyStream) -> ApiResult<T> {
+    let bytes = read_small_body(body).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    parse_json(&bytes)
+}
+
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    warp::reply::with_status(warp::reply::json(value), status).into_response()
+}
+
+pub fn ok_json<T: Serialize>(value: &T) -> ApiResult<Response> {
+    Ok(json(StatusCode::OK, value))
+}
+
+pub fn no_content() -> ApiResult<Response> {
+    Ok(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())
+}
+
+/// Awaits a handler, turns its error into a JSON response, and tags the route template.
+pub async fn respond(
+    route: &'static str,
+    handler: impl Future<Output = ApiResult<Response>>,
+) -> Response {
+    let mut response = match handler.await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    response.extensions_mut().insert(RouteLabel(route));
+    response
+}
+
+/// Every route, with JSON errors, per-route metrics and one access-log line per request.
+pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
+    let api = warp::path("api").and(warp::path("v1")).and(
+        auth::routes(app)
+            .or(browse::routes(app))
+            .unify()
+            .or(search::routes(app))
+            .unify()
+            .or(stream::routes(app))
+            .unify()
+            .or(ws::routes(app))
+            .unify()
+            .or(share::routes(app))
+            .unify()
+            .or(playlists::routes(app))
+            .unify()
+            .or(podcasts::routes(app))
+            .unify()
+            .or(admin::routes(app))
+            .unify(),
+    );
+    let all = ops::routes(app)
+        .or(api)
+        .unify()
+        .recover(errors::handle_rejection)
+        .unify();
+    let metrics = Arc::clone(&app.metrics);
+    warp::any()
+        .map(Instant::now)
+        .and(warp::method())
+        .and(warp::path::full())
+        .and(all)
+        .map(
+            move |started: Instant,
+                  method: Method,
+                  path: warp::path::FullPath,
+                  response: Response| {
+                let route = response
+                    .extensions()
+                    .get::<RouteLabel>()
+                    .map_or(UNMATCHED, |r| r.0);
+                let status = response.status().as_u16();
+                let took = started.elapsed();
+                metrics.record_request(method_label(&method), route, status, took);
+                // The path only: query strings may carry tokens and share signatures.
+                tracing::info!(
+                    target: "cadenza_server::access",
+                    "{method} {} {status} {}ms",
+                    path.as_str(),
+                    took.as_millis()
+                );
+                response
+            },
+        )
+        .boxed()
+}

@@ -1,0 +1,119 @@
+//! Operations endpoints at the root, without a token: `/healthz`, `/readyz`, `/metrics`.
+
+use std::sync::Arc;
+
+use cadenza_api::Readiness;
+use warp::filters::BoxedFilter;
+use warp::http::header::CONTENT_TYPE;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::{ctx, json, respond, ApiResult, Ctx};
+use crate::app::App;
+use crate::metrics::{Kind, Sample};
+
+pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
+    let health = warp::path!("healthz")
+        .and(warp::get())
+        .then(|| respond("/healthz", async { Ok("ok\n".into_response()) }));
+    let ready = warp::path!("readyz")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|cx| respond("/readyz", ready(cx)));
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|cx| respond("/metrics", metrics(cx)));
+    health.or(ready).unify().or(metrics).unify().boxed()
+}
+
+/// Ready when the catalog answers and a quorum of volumes is reachable.
+async fn ready(cx: Ctx) -> ApiResult<Response> {
+    let catalog = match cx.db(|c| c.ping()).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("readiness: the catalog does not answer: {}", e.message);
+            false
+        }
+    };
+    let store = &cx.app.store;
+    let reachable = store.reachable_volumes().await;
+    let readiness = Readiness {
+        ready: catalog && reachable >= store.quorum(),
+        catalog,
+        volumes_reachable: reachable as u32,
+        volumes_total: store.volume_count() as u32,
+        quorum: store.quorum() as u32,
+    };
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok(json(status, &readiness))
+}
+
+async fn metrics(cx: Ctx) -> ApiResult<Response> {
+    let c = cx.app.store.counters();
+    let counter = |name, help, value: u64| Sample {
+        name,
+        help,
+        kind: Kind::Counter,
+        value: value as f64,
+    };
+    let extra = [
+        counter(
+            "cadenza_replica_failovers_total",
+            "Reads that skipped a missing, unreadable or corrupt replica.",
+            c.failovers,
+        ),
+        counter(
+            "cadenza_corrupt_replicas_total",
+            "Replicas found with the wrong size or hash.",
+            c.corrupt_replicas,
+        ),
+        counter(
+            "cadenza_store_bytes_read_total",
+            "Bytes read from the blob store (cache hits included).",
+            c.bytes_read,
+        ),
+        counter(
+            "cadenza_cache_hits_total",
+            "Blob reads served from the in-memory cache.",
+            c.cache_hits,
+        ),
+        counter(
+            "cadenza_cache_misses_total",
+            "Cacheable blob reads that went to a volume.",
+            c.cache_misses,
+        ),
+        Sample {
+            name: "cadenza_cache_bytes",
+            help: "Bytes held in the in-memory blob cache.",
+            kind: Kind::Gauge,
+            value: c.cache_bytes as f64,
+        },
+        counter(
+            "cadenza_blob_commits_total",
+            "Blobs written to their replicas.",
+            c.commits,
+        ),
+        counter(
+            "cadenza_blob_commit_failures_total",
+            "Blob commits that failed (and were rolled back).",
+            c.commit_failures,
+        ),
+        counter(
+            "cadenza_repaired_replicas_total",
+            "Replicas copied by repairs.",
+            c.repaired_replicas,
+        ),
+    ];
+    let mut response = cx.app.metrics.render(&extra).into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}
