@@ -51,6 +51,13 @@ pub fn bytes_style() -> ProgressStyle {
     .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
+/// Resolves when Ctrl-C is pressed; never, if the handler cannot be installed.
+pub async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Asks for one line (e.g. a user name); fails when stdin is not a terminal.
 pub fn prompt_line(label: &str, flag_hint: &str) -> Result<String> {
     if !stdin_is_terminal() {

@@ -92,7 +92,7 @@ pub async fn run(server: Option<&str>, args: &IngestArgs, json: bool) -> Result<
             })
             .buffer_unordered(usize::from(args.jobs));
         let mut results = std::pin::pin!(results);
-        let mut interrupted = std::pin::pin!(interrupted());
+        let mut interrupted = std::pin::pin!(ui::interrupted());
         loop {
             let done = tokio::select! {
                 biased;
@@ -142,13 +142,6 @@ pub async fn run(server: Option<&str>, args: &IngestArgs, json: bool) -> Result<
     } else {
         Outcome::from_failures(summary.failed as usize)
     })
-}
-
-/// Resolves when Ctrl-C is pressed; never, if the handler cannot be installed.
-async fn interrupted() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
-    }
 }
 
 /// A dry run checks duplicates on the server when one is configured, and works offline otherwise.

@@ -58,6 +58,8 @@ async fn add(client: &Client, feed_url: &str, json: bool) -> Result<Outcome> {
         .ok_or_else(|| anyhow!("`{feed_url}` is not an http(s) URL of an RSS feed"))?;
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
+        // A stalled feed or enclosure server fails the episode instead of hanging the run.
+        .read_timeout(Duration::from_secs(60))
         .user_agent(concat!("cadenza-admin/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("cannot build an HTTP client")?;
@@ -96,7 +98,7 @@ async fn add(client: &Client, feed_url: &str, json: bool) -> Result<Outcome> {
     let overall = multi.add(ui::count_bar(new.len() as u64, "episodes"));
     let line = multi.add(ProgressBar::new(0));
     line.set_style(ui::bytes_style());
-    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut interrupted = std::pin::pin!(ui::interrupted());
     for episode in new {
         let name = episode
             .title
@@ -105,7 +107,7 @@ async fn add(client: &Client, feed_url: &str, json: bool) -> Result<Outcome> {
         // A Ctrl-C drops the download or upload; its temporary file is deleted on drop.
         let result = tokio::select! {
             biased;
-            _ = &mut interrupted => {
+            () = &mut interrupted => {
                 summary.interrupted = true;
                 break;
             }
