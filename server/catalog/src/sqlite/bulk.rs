@@ -124,3 +124,91 @@ fn reindex(conn: &Connection, select: &str, insert: &str) -> CatalogResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqlite::testkit::{memory, song};
+    use crate::{BulkInsert, Catalog, CatalogError};
+    use cadenza_api::{PageRequest, SearchType};
+
+    #[test]
+    fn bulk_inserts_are_idempotent_and_searchable() {
+        let cat = memory();
+        let batch: Vec<_> = (0..50)
+            .map(|n| {
+                song(
+                    n,
+                    &format!("Track {n}"),
+                    ["Ann", "Bo", "Cy", "Di", "Ed"][n as usize % 5],
+                    "Album",
+                )
+            })
+            .collect();
+        let done = cat.bulk_insert_songs(&batch, 0).unwrap();
+        assert_eq!(
+            done,
+            BulkInsert {
+                inserted: 50,
+                existing: 0
+            }
+        );
+        let again = cat.bulk_insert_songs(&batch[..10], 0).unwrap();
+        assert_eq!(
+            again,
+            BulkInsert {
+                inserted: 0,
+                existing: 10
+            }
+        );
+        assert_eq!(cat.artists(PageRequest::default()).unwrap().total, 5);
+        assert_eq!(
+            cat.albums(PageRequest::default()).unwrap().total,
+            5,
+            "one album per album artist"
+        );
+        let found = cat
+            .search("track 4", SearchType::Song, PageRequest::default(), 0)
+            .unwrap();
+        assert_eq!(found.songs.total, 11, "4 and 40..49");
+    }
+
+    #[test]
+    fn an_invalid_song_fails_the_whole_batch_and_names_it() {
+        let cat = memory();
+        let mut batch: Vec<_> = (0..3).map(|n| song(n, "T", "A", "B")).collect();
+        batch[2].title = String::new();
+        let err = cat.bulk_insert_songs(&batch, 0).unwrap_err();
+        assert!(
+            matches!(&err, CatalogError::Invalid(m) if m == "song #2 of the batch: song title is empty"),
+            "{err}"
+        );
+        assert_eq!(cat.songs(PageRequest::default()).unwrap().total, 0);
+    }
+
+    #[test]
+    fn unindexed_songs_are_found_after_a_rebuild() {
+        let cat = memory();
+        cat.bulk_insert_songs(&[song(1, "Indexed", "Björk", "X")], 0)
+            .unwrap();
+        let batch: Vec<_> = (2..5)
+            .map(|n| song(n, &format!("Later {n}"), "坂本龍一", "Y"))
+            .collect();
+        cat.bulk_insert_songs_unindexed(&batch, 0).unwrap();
+        let count = |q| {
+            cat.search(q, SearchType::All, PageRequest::default(), 0)
+                .unwrap()
+        };
+        assert_eq!(count("later").songs.total, 0);
+        assert_eq!(
+            count("龍一").artists.total,
+            1,
+            "artists are indexed as they are created"
+        );
+        cat.rebuild_search_index().unwrap();
+        assert_eq!(count("later").songs.total, 3);
+        assert_eq!(count("龍一").songs.total, 3);
+        assert_eq!(count("bjork").songs.total, 1);
+        assert_eq!(count("bjork").artists.total, 1);
+        assert_eq!(count("y").albums.total, 1);
+    }
+}

@@ -369,7 +369,7 @@ pub(crate) fn blob_referenced(conn: &Connection, hash: &str) -> CatalogResult<bo
 
 #[cfg(test)]
 mod tests {
-    use crate::sqlite::testkit::{cover, hash, memory, song, user};
+    use crate::sqlite::testkit::{cover, hash, memory, positions, song, user};
     use crate::{Catalog, CatalogError};
     use cadenza_api::CreatePlaylist;
 
@@ -638,6 +638,7 @@ mod tests {
             .map(|s| s.title)
             .collect();
         assert_eq!(tracks, ["S1", "S3", "S4"]);
+        assert_eq!(positions(&cat, list.id), [0, 1, 2]);
         // Positions are dense again: the last one can be removed by its new index.
         let detail = cat.remove_track(list.id, owner, 2, 1).unwrap();
         assert_eq!(detail.playlist.song_count, 2);

@@ -63,3 +63,67 @@ pub(crate) fn hot(conn: &Connection, since: i64, limit: u32) -> CatalogResult<Ve
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqlite::testkit::{memory, song, user};
+    use crate::{Catalog, CatalogError};
+
+    #[test]
+    fn the_hot_chart_counts_plays_inside_the_window_and_breaks_ties_by_title() {
+        let cat = memory();
+        let u = user(&cat, "u");
+        let id = |n, title: &str| cat.insert_song(&song(n, title, "A", "B"), 0).unwrap().0.id;
+        let (zulu, alpha, mid, old) = (id(1, "Zulu"), id(2, "alpha"), id(3, "Mid"), id(4, "Old"));
+        for (song, at) in [
+            (zulu, 100),
+            (zulu, 150),
+            (alpha, 120),
+            (alpha, 130),
+            (mid, 140),
+            (old, 10),
+            (old, 20),
+            (old, 30),
+        ] {
+            cat.record_play(u, song, Some(1_000), at).unwrap();
+        }
+        let chart: Vec<(String, u64)> = cat
+            .hot(100, 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.song.title, e.plays))
+            .collect();
+        assert_eq!(
+            chart,
+            [
+                ("alpha".to_string(), 2),
+                ("Zulu".to_string(), 2),
+                ("Mid".to_string(), 1)
+            ]
+        );
+        assert_eq!(cat.hot(0, 1).unwrap()[0].song.title, "Old");
+        assert!(cat.hot(1_000, 10).unwrap().is_empty());
+        // All-time plays order the artist's top songs.
+        let top: Vec<String> = cat
+            .artist(cat.song(old).unwrap().artist_id)
+            .unwrap()
+            .top_songs
+            .into_iter()
+            .map(|s| s.title)
+            .collect();
+        assert_eq!(top, ["Old", "alpha", "Zulu", "Mid"]);
+    }
+
+    #[test]
+    fn plays_of_unknown_songs_or_users_are_not_found() {
+        let cat = memory();
+        let u = user(&cat, "u");
+        let err = cat.record_play(u, 77, None, 0).unwrap_err();
+        assert!(matches!(&err, CatalogError::NotFound(m) if m == "song 77 does not exist"));
+        let s = cat.insert_song(&song(1, "S", "A", "B"), 0).unwrap().0.id;
+        assert!(matches!(
+            cat.record_play(99, s, None, 0),
+            Err(CatalogError::NotFound(_))
+        ));
+    }
+}

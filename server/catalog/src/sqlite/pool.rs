@@ -153,3 +153,107 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqlite::testkit::{song, user};
+    use crate::{Catalog, CatalogError, SqliteCatalog};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[test]
+    fn a_file_catalog_survives_reopening_and_migrates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/dirs/catalog.db");
+        {
+            let cat = SqliteCatalog::open(&path).unwrap();
+            cat.insert_song(&song(1, "Kept", "A", "B"), 0).unwrap();
+            user(&cat, "admin");
+        }
+        let cat = SqliteCatalog::open(&path).unwrap();
+        assert_eq!(
+            cat.songs(Default::default()).unwrap().items[0].title,
+            "Kept"
+        );
+        assert_eq!(cat.user_count().unwrap(), 1);
+        let mode: String = cat
+            .pool
+            .read(|tx| {
+                Ok(tx
+                    .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                    .unwrap())
+            })
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_database_from_a_newer_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        drop(SqliteCatalog::open(&path).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+        drop(conn);
+        let err = SqliteCatalog::open(&path).err().unwrap();
+        assert!(
+            matches!(&err, CatalogError::Storage(m) if m.contains("schema version 999")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn readers_do_not_wait_for_an_open_write_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = SqliteCatalog::open_with_readers(&dir.path().join("c.db"), 2).unwrap();
+        cat.insert_song(&song(1, "Before", "A", "B"), 0).unwrap();
+        let (in_tx, wait_in_tx) = mpsc::channel();
+        let (release, wait_release) = mpsc::channel::<()>();
+        let cat = &cat;
+        std::thread::scope(|s| {
+            let writer = s.spawn(move || {
+                cat.pool.write(|tx| {
+                    let mut names = super::super::library::Names::default();
+                    let during = song(2, "During", "A", "B");
+                    super::super::library::insert_song(
+                        tx,
+                        &during,
+                        0,
+                        &mut names,
+                        super::super::library::Indexing::Now,
+                    )?;
+                    in_tx.send(()).unwrap();
+                    wait_release.recv_timeout(Duration::from_secs(10)).unwrap();
+                    Ok(())
+                })
+            });
+            wait_in_tx.recv().unwrap();
+            // The write transaction is open and uncommitted: readers see the old state,
+            // from several threads at once, without waiting for it.
+            let readers: Vec<_> = (0..4)
+                .map(|_| s.spawn(move || cat.songs(Default::default()).unwrap().total))
+                .collect();
+            for r in readers {
+                assert_eq!(r.join().unwrap(), 1);
+            }
+            assert!(cat
+                .search("before", Default::default(), Default::default(), 0)
+                .is_ok());
+            release.send(()).unwrap();
+            writer.join().unwrap().unwrap();
+        });
+        assert_eq!(cat.songs(Default::default()).unwrap().total, 2);
+    }
+
+    #[test]
+    fn a_failed_write_rolls_back_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = SqliteCatalog::open(&dir.path().join("c.db")).unwrap();
+        let result: Result<(), CatalogError> = cat.pool.write(|tx| {
+            super::super::users::create_user(tx, "ghost", "h", cadenza_api::Role::Admin, 0)?;
+            Err(CatalogError::Invalid("changed my mind".into()))
+        });
+        assert!(result.is_err());
+        assert_eq!(cat.user_count().unwrap(), 0);
+    }
+}

@@ -48,3 +48,18 @@ pub(crate) fn user(cat: &SqliteCatalog, name: &str) -> UserId {
 pub(crate) fn memory() -> SqliteCatalog {
     SqliteCatalog::open_in_memory().unwrap()
 }
+
+/// The raw stored positions of a playlist's tracks, in order.
+pub(crate) fn positions(cat: &SqliteCatalog, playlist: i64) -> Vec<i64> {
+    cat.pool
+        .read(|tx| {
+            super::rows::collect(
+                tx,
+                "SELECT position FROM playlist_tracks WHERE playlist_id = ?1 ORDER BY position",
+                playlist,
+                |r| r.get(0),
+                "test",
+            )
+        })
+        .unwrap()
+}
