@@ -65,10 +65,12 @@ pub enum AudioEvent {
         token: Token,
         position: Duration,
     },
-    /// The track ended (error: why it ended early).
+    /// The track ended (error: why it ended early). `continued` is true when the preloaded
+    /// track took over without a gap (a `Started` for it follows).
     Finished {
         token: Token,
         error: Option<String>,
+        continued: bool,
     },
     /// The track could not be opened.
     Failed {
@@ -299,19 +301,24 @@ impl Worker {
 
     /// Reports what changed in the deck since the last look.
     fn poll(&mut self) {
-        for finished in self.control.take_finished() {
+        let finished = self.control.take_finished();
+        let status = self.control.status();
+        for finished in finished {
             if self.awaiting == Some(finished.token) {
                 self.awaiting = None;
             }
+            let continued = status.token.is_some()
+                && status.token != Some(finished.token)
+                && status.token == self.preload;
             (self.events)(AudioEvent::Finished {
                 token: finished.token,
                 error: finished.error,
+                continued,
             });
         }
         if let Some((token, position)) = self.control.take_seeked() {
             (self.events)(AudioEvent::Seeked { token, position });
         }
-        let status = self.control.status();
         if self.awaiting.is_some() && self.awaiting == status.token {
             self.awaiting = None;
         }
@@ -425,7 +432,8 @@ mod tests {
                 events.last(),
                 Some(AudioEvent::Finished {
                     token: 5,
-                    error: None
+                    error: None,
+                    continued: false
                 })
             ),
             "{events:?}"

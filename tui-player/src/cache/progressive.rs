@@ -208,6 +208,32 @@ impl Progressive {
         }
     }
 
+    /// Blocks until the whole file is downloaded and verified; returns its cache path.
+    pub fn wait_complete(&self, timeout: Duration) -> io::Result<PathBuf> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            if let Some(path) = &state.complete {
+                return Ok(path.clone());
+            }
+            if let Some(reason) = &state.failed {
+                return Err(io::Error::other(reason.clone()));
+            }
+            let now = Instant::now();
+            if now >= deadline || state.cancelled {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the download did not finish",
+                ));
+            }
+            state = self
+                .changed
+                .wait_timeout(state, deadline - now)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+
     /// Writer side: waits until a reader wants something or `timeout` passes.
     pub fn wait_change(&self, timeout: Duration) {
         let state = self.lock();
@@ -216,9 +242,15 @@ impl Progressive {
 
     /// A reader positioned at the start.
     pub fn reader(self: &Arc<Self>) -> io::Result<ProgressiveReader> {
+        // Once complete, the part file has been renamed into the cache.
+        let path = self
+            .lock()
+            .complete
+            .clone()
+            .unwrap_or_else(|| self.part.clone());
         Ok(ProgressiveReader {
             shared: self.clone(),
-            file: File::open(&self.part)?,
+            file: File::open(path)?,
             pos: 0,
         })
     }

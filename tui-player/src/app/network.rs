@@ -1,0 +1,252 @@
+//! Answers from the server: screens filled, search results, logins, playlist edits, errors.
+
+use cadenza_api::SearchResults;
+
+use super::screen::{Row, ScreenKind};
+use super::{App, Effect, Mode};
+use crate::net::{NetError, NetErrorKind, NetEvent, NetRequest};
+
+/// Search results as rows: one titled group per kind that found something.
+pub fn search_rows(results: SearchResults) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut group = |title: &str, total: u64, items: Vec<Row>| {
+        if !items.is_empty() {
+            rows.push(Row::Header(format!("{title} ({total})")));
+            rows.extend(items);
+        }
+    };
+    group(
+        "Songs",
+        results.songs.total,
+        results.songs.items.into_iter().map(Row::Song).collect(),
+    );
+    group(
+        "Artists",
+        results.artists.total,
+        results.artists.items.into_iter().map(Row::Artist).collect(),
+    );
+    group(
+        "Albums",
+        results.albums.total,
+        results.albums.items.into_iter().map(Row::Album).collect(),
+    );
+    group(
+        "Playlists",
+        results.playlists.total,
+        results
+            .playlists
+            .items
+            .into_iter()
+            .map(Row::Playlist)
+            .collect(),
+    );
+    group(
+        "Podcasts",
+        results.podcasts.total,
+        results
+            .podcasts
+            .items
+            .into_iter()
+            .map(Row::Podcast)
+            .collect(),
+    );
+    rows
+}
+
+impl App {
+    pub(super) fn on_net(&mut self, event: NetEvent) {
+        match event {
+            NetEvent::LoggedIn { session, user } => {
+                self.server = session.server.clone();
+                self.user = Some(user);
+                self.offline = None;
+                self.mode = Mode::Main;
+                self.effects.push(Effect::SaveSession(session.clone()));
+                self.net(NetRequest::UseSession(session));
+                self.info(format!(
+                    "logged in as {}: press / to search, ? for help",
+                    self.user
+                        .as_ref()
+                        .map(|u| u.username.as_str())
+                        .unwrap_or("")
+                ));
+                self.load_top();
+            }
+            NetEvent::LoginFailed(message) => {
+                if let Mode::Login(form) = &mut self.mode {
+                    form.busy = false;
+                    form.error = Some(message);
+                }
+            }
+            NetEvent::Connected(user) => {
+                self.user = Some(user);
+                self.offline = None;
+                self.load_top();
+            }
+            NetEvent::Loaded {
+                kind,
+                offset,
+                result,
+            } => self.on_loaded(kind, offset, result),
+            NetEvent::SearchResults { seq, result } => {
+                if seq != self.search.seq {
+                    return; // an older query answered late
+                }
+                let Some(screen) = self.stack.iter_mut().find(|s| s.kind == ScreenKind::Search)
+                else {
+                    return;
+                };
+                screen.loading = false;
+                match result {
+                    Ok(results) => {
+                        screen.selected = 0;
+                        screen.offset = 0;
+                        screen.set_rows(search_rows(results));
+                    }
+                    Err(error) => {
+                        screen.error = Some(error.message.clone());
+                        self.on_error("search", error);
+                    }
+                }
+            }
+            NetEvent::MyPlaylists(result) => {
+                let Some(picker) = &mut self.picker else {
+                    return;
+                };
+                match result {
+                    Ok(playlists) if playlists.is_empty() => {
+                        self.picker = None;
+                        self.error("you have no playlists yet: press C to create one");
+                    }
+                    Ok(playlists) => picker.playlists = Some(playlists),
+                    Err(error) => {
+                        self.picker = None;
+                        self.on_error("list your playlists", error);
+                    }
+                }
+            }
+            NetEvent::PlaylistEdited { id, result, done } => match result {
+                Ok(detail) => {
+                    if !done.is_empty() {
+                        self.info(done);
+                    }
+                    self.after_playlist_edit(id, detail);
+                }
+                Err(error) => {
+                    self.on_error("change the playlist", error);
+                    // Undo any optimistic change by reloading.
+                    if self.screen().kind == ScreenKind::Playlist(id) {
+                        self.load_top();
+                    }
+                }
+            },
+            NetEvent::Prepared {
+                token,
+                preload,
+                result,
+            } => self.on_prepared(token, preload, result),
+            NetEvent::Download {
+                hash,
+                downloaded,
+                total,
+            } => {
+                let playing = self.player.track.as_ref().is_some_and(|t| t.hash == hash);
+                if playing {
+                    self.player.download = (downloaded < total).then_some((downloaded, total));
+                    if downloaded >= total {
+                        self.player.cached = Some(true);
+                    }
+                } else {
+                    self.dirty = false;
+                }
+            }
+            NetEvent::Note(text) => self.info(text),
+            NetEvent::Failed { what, error } => self.on_error(&what, error),
+        }
+    }
+
+    fn on_loaded(
+        &mut self,
+        kind: ScreenKind,
+        offset: u32,
+        result: Result<crate::net::Loaded, NetError>,
+    ) {
+        let Some(screen) = self.stack.iter_mut().find(|s| s.kind == kind) else {
+            return;
+        };
+        screen.loading = false;
+        match result {
+            Ok(loaded) => {
+                if let Some(title) = loaded.title {
+                    screen.title = title;
+                }
+                if loaded.playlist.is_some() {
+                    screen.playlist = loaded.playlist;
+                }
+                screen.total = loaded.total;
+                if offset == 0 {
+                    screen.set_rows(loaded.rows);
+                } else {
+                    let mut rows = std::mem::take(&mut screen.rows);
+                    rows.extend(loaded.rows);
+                    screen.set_rows(rows);
+                }
+            }
+            Err(error) => {
+                screen.error = Some(error.message.clone());
+                self.on_error("load this view", error);
+            }
+        }
+    }
+
+    fn after_playlist_edit(&mut self, id: i64, detail: Option<cadenza_api::PlaylistDetail>) {
+        for screen in &mut self.stack {
+            match (&screen.kind, &detail) {
+                (ScreenKind::Playlist(shown), Some(detail)) if *shown == id => {
+                    screen.title = detail.playlist.name.clone();
+                    screen.playlist = Some(detail.playlist.clone());
+                    screen.set_rows(detail.tracks.iter().cloned().map(Row::Song).collect());
+                }
+                _ => {}
+            }
+        }
+        // A deleted playlist's screen has nothing left to show.
+        if detail.is_none() {
+            let deleted = self
+                .stack
+                .iter()
+                .position(|s| s.kind == ScreenKind::Playlist(id));
+            if let Some(at) = deleted {
+                self.stack.truncate(at.max(1));
+            }
+        }
+        let lists = self
+            .stack
+            .iter()
+            .position(|s| s.kind == ScreenKind::Playlists);
+        if let Some(at) = lists {
+            self.stack[at].loading = true;
+            self.net(NetRequest::Load {
+                kind: ScreenKind::Playlists,
+                offset: 0,
+            });
+        }
+    }
+
+    /// One line for a failed call; a lost session asks for a login, a lost server goes offline.
+    pub(super) fn on_error(&mut self, what: &str, error: NetError) {
+        match error.kind {
+            NetErrorKind::Unauthorized => {
+                self.ask_login("your session has expired or was revoked: log in again")
+            }
+            NetErrorKind::Unreachable => {
+                self.offline = Some(error.message.clone());
+                self.error(format!(
+                    "cannot reach the server ({}); cached songs still play (see Cached)",
+                    self.server
+                ));
+            }
+            _ => self.error(format!("could not {what}: {error}")),
+        }
+    }
+}
