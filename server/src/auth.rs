@@ -306,6 +306,61 @@ mod tests {
     }
 
     #[test]
+    fn login_opens_a_session_that_expires() {
+        let catalog = cadenza_catalog::SqliteCatalog::open_in_memory().unwrap();
+        let hash = hash_password("alice's password").unwrap();
+        let alice = catalog.create_user("alice", &hash, Role::Listener).unwrap();
+        let dummy = hash_password("whatever else").unwrap();
+        let ttl = Duration::from_secs(100);
+        let now = 1_000;
+
+        let session = login(&catalog, &dummy, "alice", "alice's password", ttl, now).unwrap();
+        assert_eq!(session.user, alice);
+        assert_eq!(session.expires_at, now + 100);
+        assert_eq!(
+            authenticate(&catalog, &session.token, now + 99).unwrap(),
+            alice
+        );
+        assert!(matches!(
+            authenticate(&catalog, &session.token, now + 100),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(matches!(
+            authenticate(&catalog, "not a token", now),
+            Err(AuthError::InvalidToken)
+        ));
+
+        catalog.delete_token(&token_hash(&session.token)).unwrap();
+        assert!(
+            matches!(
+                authenticate(&catalog, &session.token, now + 1),
+                Err(AuthError::InvalidToken)
+            ),
+            "logged out"
+        );
+    }
+
+    #[test]
+    fn failed_logins_do_not_tell_whether_the_user_exists() {
+        let catalog = cadenza_catalog::SqliteCatalog::open_in_memory().unwrap();
+        let hash = hash_password("alice's password").unwrap();
+        catalog.create_user("alice", &hash, Role::Listener).unwrap();
+        let dummy = hash_password("whatever else").unwrap();
+        let ttl = Duration::from_secs(100);
+        let wrong = login(&catalog, &dummy, "alice", "guess", ttl, 0).unwrap_err();
+        let unknown = login(&catalog, &dummy, "mallory", "guess", ttl, 0).unwrap_err();
+        assert!(matches!(wrong, AuthError::WrongCredentials));
+        assert!(matches!(unknown, AuthError::WrongCredentials));
+        assert_eq!(wrong.to_string(), unknown.to_string());
+        let dummy_password =
+            login(&catalog, &dummy, "mallory", "whatever else", ttl, 0).unwrap_err();
+        assert!(
+            matches!(dummy_password, AuthError::WrongCredentials),
+            "the dummy hash's own password opens nothing"
+        );
+    }
+
+    #[test]
     fn throttle_blocks_after_too_many_failures_then_forgets() {
         let throttle = LoginThrottle::new(3, Duration::from_secs(60));
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
