@@ -58,9 +58,36 @@ fn syncsafe(bytes: &[u8]) -> u32 {
         .fold(0, |acc, byte| (acc << 7) | u32::from(byte & 0x7F))
 }
 
+/// The biggest frames of a tag, so the caller can keep the tag reader from
+/// allocating them (lofty reads a frame whole, whatever its size).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct LargestFrames {
+    /// Largest picture frame (APIC, or PIC in v2.2), in bytes.
+    pub picture: u32,
+    /// Largest other frame: its id and size.
+    pub other: Option<(String, u32)>,
+}
+
+impl LargestFrames {
+    fn record(&mut self, id: &str, size: u32) {
+        if id == "APIC" || id == "PIC" {
+            self.picture = self.picture.max(size);
+        } else if self
+            .other
+            .as_ref()
+            .is_none_or(|(_, largest)| size > *largest)
+        {
+            self.other = Some((id.to_string(), size));
+        }
+    }
+}
+
 /// Walks every frame header of the tag whose body `reader` is positioned at, skipping
 /// frame bodies without keeping them. Returns a sentence naming the first problem.
-pub(crate) fn check_frames<R: Read>(reader: R, header: &TagHeader) -> Result<(), String> {
+pub(crate) fn check_frames<R: Read>(
+    reader: R,
+    header: &TagHeader,
+) -> Result<LargestFrames, String> {
     if !(2..=4).contains(&header.major) {
         return Err(format!(
             "it has an ID3v2.{} tag, a version no player supports",
@@ -80,17 +107,20 @@ pub(crate) fn check_frames<R: Read>(reader: R, header: &TagHeader) -> Result<(),
         skip_extended_header(&mut body, header.major)?;
     }
     let frame_header_len: u64 = if header.major == 2 { 6 } else { 10 };
+    let mut largest = LargestFrames::default();
     loop {
-        check_frame(&mut body, header.major)?;
+        if let Some((id, size)) = check_frame(&mut body, header.major)? {
+            largest.record(&id, size);
+        }
         if body.raw.limit() < frame_header_len {
-            return Ok(());
+            return Ok(largest);
         }
     }
 }
 
-/// Checks one frame; `Ok` also when padding starts (the walk then stops at the
-/// next length check, since padding is not a frame id).
-fn check_frame<R: Read>(body: &mut TagBody<R>, major: u8) -> Result<(), String> {
+/// Checks one frame and returns its id and size; `Ok(None)` when padding starts
+/// (the walk then stops at the next length check, since padding is not a frame id).
+fn check_frame<R: Read>(body: &mut TagBody<R>, major: u8) -> Result<Option<(String, u32)>, String> {
     let id_len = if major == 2 { 3 } else { 4 };
     let mut id = [0u8; 4];
     body.read_exact(&mut id[..id_len])
@@ -102,7 +132,7 @@ fn check_frame<R: Read>(body: &mut TagBody<R>, major: u8) -> Result<(), String> 
     {
         // Padding (or junk the decoder also treats as padding): nothing more to check.
         body.drain();
-        return Ok(());
+        return Ok(None);
     }
     let name = String::from_utf8_lossy(id).into_owned();
     let mut size_bytes = [0u8; 4];
@@ -135,7 +165,7 @@ fn check_frame<R: Read>(body: &mut TagBody<R>, major: u8) -> Result<(), String> 
              remain in the tag"
         ));
     }
-    Ok(())
+    Ok(Some((name, size)))
 }
 
 fn truncated_header(name: &str) -> String {
@@ -259,7 +289,21 @@ mod tests {
 
     fn check(bytes: &[u8]) -> Result<(), String> {
         let header = TagHeader::parse(bytes).expect("a header");
-        check_frames(&bytes[HEADER_LEN..], &header)
+        check_frames(&bytes[HEADER_LEN..], &header).map(|_| ())
+    }
+
+    #[test]
+    fn reports_the_largest_frames() {
+        let mut body = frame_v4(b"TIT2", b"\x03Hello");
+        body.extend(frame_v4(b"APIC", &[0; 300]));
+        body.extend(frame_v4(b"GEOB", &[0; 200]));
+        body.extend(frame_v4(b"APIC", &[0; 100]));
+        body.extend([0; 8]);
+        let bytes = tag(4, 0, &body);
+        let header = TagHeader::parse(&bytes).unwrap();
+        let largest = check_frames(&bytes[HEADER_LEN..], &header).unwrap();
+        assert_eq!(largest.picture, 300);
+        assert_eq!(largest.other, Some(("GEOB".to_string(), 200)));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use lofty::config::{apply_global_options, GlobalOptions, ParseOptions};
+use lofty::error::AllocationError;
 use lofty::file::{AudioFile, TaggedFile};
 use lofty::flac::FlacFile;
 use lofty::iff::wav::WavFile;
@@ -55,7 +56,7 @@ pub fn probe_reader<R: Read + Seek>(mut reader: R) -> Result<Probe, MediaError> 
         return Err(MediaError::unsupported(container.name(), reason));
     }
     let findings = integrity::check(&mut reader, container, len)?;
-    let (codec, file) = read_with_lofty(&mut reader, container)?;
+    let (codec, file) = read_with_lofty(&mut reader, container, !findings.skip_cover_art)?;
     let properties = file.properties();
     let duration_ms = findings
         .counted_duration_ms
@@ -70,8 +71,9 @@ pub fn probe_reader<R: Read + Seek>(mut reader: R) -> Result<Probe, MediaError> 
     Ok(Probe {
         codec,
         duration_ms,
-        bitrate_kbps: properties
-            .audio_bitrate()
+        bitrate_kbps: findings
+            .counted_bitrate_kbps
+            .or(properties.audio_bitrate())
             .or(properties.overall_bitrate())
             .filter(|&kbps| kbps > 0),
         sample_rate: properties.sample_rate().filter(|&rate| rate > 0),
@@ -102,14 +104,22 @@ fn identify<R: Read + Seek>(reader: &mut R, len: u64) -> Result<Container, Media
 fn read_with_lofty<R: Read + Seek>(
     reader: &mut R,
     container: Container,
+    read_cover_art: bool,
 ) -> Result<(Codec, TaggedFile), MediaError> {
     // Thread-local in lofty, so set on every call: callers use thread pools.
     apply_global_options(GlobalOptions::new().allocation_limit(MAX_TAG_ITEM_BYTES));
     let options = ParseOptions::new()
-        .read_cover_art(true)
+        .read_cover_art(read_cover_art)
         .max_junk_bytes(8 * 1024);
     reader.seek(SeekFrom::Start(0))?;
     let failed = |error: lofty::error::FileParseError| {
+        if caused_by::<AllocationError>(&error) {
+            return MediaError::unreadable(format!(
+                "its tags hold an item larger than the {} MiB Cadenza reads (usually an \
+                 oversized cover picture); shrink or remove it with a tag editor and try again",
+                MAX_TAG_ITEM_BYTES / (1024 * 1024)
+            ));
+        }
         MediaError::unreadable(format!(
             "the {} file could not be parsed ({}); it is damaged, re-encode it from the source",
             container.name(),
@@ -186,6 +196,17 @@ fn check_mp4_codec(file: &Mp4File) -> Result<(), MediaError> {
              `ffmpeg -i INPUT -c:a aac -b:a 256k OUTPUT.m4a`",
         )),
     }
+}
+
+fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        if cause.is::<E>() {
+            return true;
+        }
+        current = cause.source();
+    }
+    false
 }
 
 /// "outer: inner: innermost", since lofty's top-level message alone says little.

@@ -30,7 +30,8 @@ pub(super) fn check<R: Read + Seek>(
     reader
         .read_exact(&mut magic)
         .map_err(|_| truncated("it ends inside the FLAC signature"))?;
-    let (info, frames_start) = read_metadata(reader, start + 4, file_len)?;
+    let metadata = read_metadata(reader, start + 4, file_len)?;
+    let (info, frames_start) = (metadata.info, metadata.frames_start);
     if frames_start >= file_len {
         return Err(truncated(
             "it ends after the FLAC metadata, before any audio frame",
@@ -60,12 +61,19 @@ pub(super) fn check<R: Read + Seek>(
     Ok(())
 }
 
-/// Reads every metadata block header; returns STREAMINFO and where frames begin.
+struct Metadata {
+    info: StreamInfo,
+    /// Where the audio frames begin.
+    frames_start: u64,
+}
+
+/// Reads every metadata block header. (A block holds at most 16 MiB by format, under
+/// `MAX_TAG_ITEM_BYTES`, so lofty may read any of them.)
 fn read_metadata<R: Read + Seek>(
     reader: &mut R,
     mut position: u64,
     file_len: u64,
-) -> Result<(StreamInfo, u64), MediaError> {
+) -> Result<Metadata, MediaError> {
     let mut info = None;
     loop {
         let mut header = [0u8; 4];
@@ -98,7 +106,10 @@ fn read_metadata<R: Read + Seek>(
         position = body_start + len;
         if last {
             let info = info.ok_or_else(|| MediaError::unreadable("no STREAMINFO"))?;
-            return Ok((info, position));
+            return Ok(Metadata {
+                info,
+                frames_start: position,
+            });
         }
     }
 }

@@ -16,6 +16,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use crate::error::MediaError;
 use crate::id3v2::{self, TagHeader};
+use crate::probe::MAX_TAG_ITEM_BYTES;
 use crate::sniff::Container;
 
 /// What the structural check measured on the way.
@@ -24,6 +25,10 @@ pub(crate) struct Findings {
     /// Length of an MPEG stream counted frame by frame, when no Xing/VBRI header
     /// states it: exact where lofty estimates from the first frame's bitrate.
     pub counted_duration_ms: Option<u64>,
+    /// Average bitrate of that stream (lofty reports the first frame's).
+    pub counted_bitrate_kbps: Option<u32>,
+    /// A picture is too big to read: read the tags without cover art.
+    pub skip_cover_art: bool,
 }
 
 /// Checks the structure of an accepted container. `reader` may be anywhere.
@@ -32,9 +37,9 @@ pub(crate) fn check<R: Read + Seek>(
     container: Container,
     file_len: u64,
 ) -> Result<Findings, MediaError> {
-    let audio_start = check_leading_id3(reader, file_len)?;
+    let (audio_start, huge_id3_picture) = check_leading_id3(reader, file_len)?;
     let nothing = |result: Result<(), MediaError>| result.map(|()| Findings::default());
-    match container {
+    let findings = match container {
         Container::Mpeg => mpeg::check(reader, audio_start, file_len),
         Container::Flac => nothing(flac::check(reader, audio_start, file_len)),
         Container::OggVorbis | Container::OggOpus => nothing(ogg::check(reader, file_len)),
@@ -44,19 +49,26 @@ pub(crate) fn check<R: Read + Seek>(
             other.name(),
             other.refusal().unwrap_or("the player cannot decode it"),
         )),
-    }
+    }?;
+    Ok(Findings {
+        skip_cover_art: findings.skip_cover_art || huge_id3_picture,
+        ..findings
+    })
 }
 
-/// Validates an ID3v2 tag at the start of the file, if any, and returns where the
-/// data after it begins.
-fn check_leading_id3<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<u64, MediaError> {
+/// Validates an ID3v2 tag at the start of the file, if any. Returns where the data
+/// after it begins and whether it holds a picture too big to read.
+fn check_leading_id3<R: Read + Seek>(
+    reader: &mut R,
+    file_len: u64,
+) -> Result<(u64, bool), MediaError> {
     reader.seek(SeekFrom::Start(0))?;
     let mut header_bytes = [0u8; id3v2::HEADER_LEN];
     let Ok(()) = reader.read_exact(&mut header_bytes) else {
-        return Ok(0);
+        return Ok((0, false));
     };
     let Some(header) = TagHeader::parse(&header_bytes) else {
-        return Ok(0);
+        return Ok((0, false));
     };
     let tag_len = header.total_len();
     if tag_len >= file_len {
@@ -66,13 +78,27 @@ fn check_leading_id3<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<u6
              with a tag editor or copy the file again"
         )));
     }
-    id3v2::check_frames(&mut *reader, &header).map_err(|problem| {
+    let largest = id3v2::check_frames(&mut *reader, &header).map_err(|problem| {
         MediaError::unreadable(format!(
             "{problem}; the player would refuse to open it, so remove or rewrite the tags \
              with a tag editor and try again"
         ))
     })?;
-    Ok(tag_len)
+    if let Some((id, size)) = largest.other {
+        if size as usize > MAX_TAG_ITEM_BYTES {
+            return Err(too_big_tag_item(&format!("ID3v2 frame {id}"), size.into()));
+        }
+    }
+    Ok((tag_len, largest.picture as usize > MAX_TAG_ITEM_BYTES))
+}
+
+/// A tag item Cadenza will not read into memory.
+pub(crate) fn too_big_tag_item(what: &str, size: u64) -> MediaError {
+    MediaError::unreadable(format!(
+        "its {what} holds {size} bytes, more than the {} MiB Cadenza reads from a tag; \
+         remove that item with a tag editor and try again",
+        MAX_TAG_ITEM_BYTES / (1024 * 1024)
+    ))
 }
 
 /// "cut short" message shared by the format checks.

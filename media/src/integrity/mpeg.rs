@@ -59,8 +59,12 @@ pub(super) fn check<R: Read + Seek>(
     let Some(promised) = summary.and_then(|summary| summary.frames) else {
         // Without a frame count a shorter stream is indistinguishable from a shorter
         // song; at least its length is what is really there.
+        let duration_ms = millis(audio_frames);
         return Ok(Findings {
-            counted_duration_ms: Some(millis(audio_frames)),
+            counted_duration_ms: Some(duration_ms),
+            counted_bitrate_kbps: (duration_ms > 0)
+                .then(|| u32::try_from(walk.bytes * 8 / duration_ms).unwrap_or(u32::MAX)),
+            skip_cover_art: false,
         });
     };
     let promised = u64::from(promised);
@@ -91,6 +95,8 @@ fn first_frame(window: &[u8]) -> Option<(usize, FrameHeader)> {
 struct Walk {
     /// Complete frames, the Xing/VBRI frame included.
     frames: u64,
+    /// Their bytes.
+    bytes: u64,
     /// Where the stream stopped making sense before the end of the file (tags at the
     /// end, such as ID3v1 or APE, also stop it; that is harmless).
     lost_sync_at: Option<u64>,
@@ -105,11 +111,13 @@ fn walk<R: Read + Seek>(
     reader.seek(SeekFrom::Start(start))?;
     let mut position = start;
     let mut frames = 0;
+    let mut bytes_walked = 0;
     let mut resyncs = 0;
     loop {
         if position + 4 > file_len {
             return Ok(Walk {
                 frames,
+                bytes: bytes_walked,
                 lost_sync_at: None,
             });
         }
@@ -122,12 +130,14 @@ fn walk<R: Read + Seek>(
                     // The last frame is cut: the file ends inside it.
                     return Ok(Walk {
                         frames,
+                        bytes: bytes_walked,
                         lost_sync_at: None,
                     });
                 }
                 skip(reader, header.length as u64 - 4)?;
                 position = end;
                 frames += 1;
+                bytes_walked += header.length as u64;
             }
             _ => {
                 let found = if resyncs < MAX_RESYNCS {
@@ -144,6 +154,7 @@ fn walk<R: Read + Seek>(
                     None => {
                         return Ok(Walk {
                             frames,
+                            bytes: bytes_walked,
                             lost_sync_at: Some(position),
                         })
                     }
