@@ -3,7 +3,7 @@
 //! runtime to carry out, so tests can drive the app and look at both.
 
 mod input;
-mod network;
+pub mod network;
 mod playback;
 pub mod queue;
 pub mod screen;

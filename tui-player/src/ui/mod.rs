@@ -16,6 +16,8 @@ mod login;
 mod now_playing;
 mod picker;
 mod queue;
+#[cfg(test)]
+mod render_tests;
 mod sidebar;
 mod status;
 pub mod text;

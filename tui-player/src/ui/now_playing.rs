@@ -90,6 +90,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let gauge_widget = LineGauge::default()
         .ratio(ratio)
         .label(label)
+        // Thick vs thin line: readable without colours too.
+        .filled_symbol(ratatui::symbols::line::THICK_HORIZONTAL)
         .filled_style(Style::default().fg(theme.accent))
         .unfilled_style(Style::default().fg(theme.muted));
     frame.render_widget(gauge_widget, gauge);

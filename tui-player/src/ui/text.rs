@@ -43,13 +43,20 @@ pub fn columns(total: usize, cols: &[(&str, u16)]) -> String {
     let fixed: usize = cols.iter().filter(|c| c.1 == 0).map(|c| c.0.width()).sum();
     let flexible = total.saturating_sub(fixed + gaps);
     let weights: usize = cols.iter().map(|c| usize::from(c.1)).sum::<usize>().max(1);
+    let share = |weight: u16| flexible * usize::from(weight) / weights;
+    // What integer division leaves goes to the first flexible column, so fixed columns
+    // (durations) stay flush right.
+    let leftover = flexible.saturating_sub(cols.iter().map(|c| share(c.1)).sum());
+    let first_flexible = cols.iter().position(|c| c.1 > 0);
     let mut out = String::new();
     let mut used = 0;
     for (i, (text, weight)) in cols.iter().enumerate() {
         let cells = if *weight == 0 {
             text.width()
+        } else if Some(i) == first_flexible {
+            share(*weight) + leftover
         } else {
-            flexible * usize::from(*weight) / weights
+            share(*weight)
         };
         let cells = cells.min(total.saturating_sub(used));
         out.push_str(&fit(text, cells));
@@ -59,7 +66,6 @@ pub fn columns(total: usize, cols: &[(&str, u16)]) -> String {
             used += 1;
         }
     }
-    // Integer division may leave a few cells: pad so rows line up.
     let w = out.width();
     out.extend(std::iter::repeat_n(' ', total.saturating_sub(w)));
     truncate(&out, total)
