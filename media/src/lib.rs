@@ -11,6 +11,7 @@ mod error;
 mod id3v2;
 mod integrity;
 mod mpeg;
+mod playable;
 mod probe;
 mod resolve;
 mod sniff;

@@ -19,6 +19,7 @@ use crate::error::MediaError;
 use crate::id3v2::TagHeader;
 use crate::integrity;
 use crate::integrity::read_window;
+use crate::playable;
 use crate::sniff::{describe_non_audio, sniff, sniff_untagged, Container, SNIFF_LEN};
 use crate::tags::{read_cover, read_tags, Cover, Tags};
 
@@ -46,7 +47,10 @@ pub fn probe_file(path: &Path) -> Result<Probe, MediaError> {
 
 /// [`probe_file`] for any seekable reader (wrap files in a `BufReader`: the MPEG
 /// check reads frame headers a few bytes at a time).
-pub fn probe_reader<R: Read + Seek>(mut reader: R) -> Result<Probe, MediaError> {
+pub fn probe_reader<R>(mut reader: R) -> Result<Probe, MediaError>
+where
+    R: Read + Seek + Send + Sync + 'static,
+{
     let len = reader.seek(SeekFrom::End(0))?;
     if len == 0 {
         return Err(MediaError::Empty);
@@ -68,7 +72,7 @@ pub fn probe_reader<R: Read + Seek>(mut reader: R) -> Result<Probe, MediaError> 
             container.name()
         )));
     }
-    Ok(Probe {
+    let probe = Probe {
         codec,
         duration_ms,
         bitrate_kbps: findings
@@ -80,7 +84,16 @@ pub fn probe_reader<R: Read + Seek>(mut reader: R) -> Result<Probe, MediaError> 
         channels: properties.channels().filter(|&channels| channels > 0),
         tags: read_tags(&file),
         cover: read_cover(&file),
-    })
+    };
+    // The player's decoder reads the ID3v2 tag too; past a certain size it gets only
+    // the audio, which keeps this check's memory bounded like the rest.
+    let start = if findings.leading_tag_len > MAX_TAG_ITEM_BYTES as u64 {
+        findings.leading_tag_len
+    } else {
+        0
+    };
+    playable::check(reader, start, container)?;
+    Ok(probe)
 }
 
 /// Sniffs the container; looks behind an ID3v2 tag longer than the sniffed head.

@@ -17,6 +17,11 @@ fn undecodable_audio_is_refused_with_its_name() {
     let cases = [
         ("aiff.aiff", "unsupported_format", "AIFF"),
         ("alac.m4a", "unsupported_format", "Apple Lossless"),
+        (
+            "aac-main.m4a",
+            "unsupported_format",
+            "This aac variant in MP4/M4A",
+        ),
         ("layer2.mp2", "unsupported_format", "MPEG Layer II"),
         ("alaw.wav", "unsupported_format", "WAV with A-law samples"),
         ("flac-in-ogg.oga", "unsupported_format", "FLAC in Ogg"),

@@ -29,6 +29,8 @@ pub(crate) struct Findings {
     pub counted_bitrate_kbps: Option<u32>,
     /// A picture is too big to read: read the tags without cover art.
     pub skip_cover_art: bool,
+    /// Bytes of the ID3v2 tag in front of the audio (0 without one).
+    pub leading_tag_len: u64,
 }
 
 /// Checks the structure of an accepted container. `reader` may be anywhere.
@@ -52,6 +54,7 @@ pub(crate) fn check<R: Read + Seek>(
     }?;
     Ok(Findings {
         skip_cover_art: findings.skip_cover_art || huge_id3_picture,
+        leading_tag_len: audio_start,
         ..findings
     })
 }

@@ -64,7 +64,7 @@ pub(super) fn check<R: Read + Seek>(
             counted_duration_ms: Some(duration_ms),
             counted_bitrate_kbps: (duration_ms > 0)
                 .then(|| u32::try_from(walk.bytes * 8 / duration_ms).unwrap_or(u32::MAX)),
-            skip_cover_art: false,
+            ..Findings::default()
         });
     };
     let promised = u64::from(promised);

@@ -16,6 +16,8 @@ VIDEO=(-f lavfi -i "testsrc=size=32x32:rate=5:duration=1")
 # Refused: audio the player cannot decode.
 sox -n -r 8000 -c 1 -b 16 aiff.aiff synth 0.5 sine 440
 "${FF[@]}" "${SINE[@]}" -c:a alac alac.m4a
+# AAC Main profile: lofty reads it, symphonia 0.5 cannot decode it.
+"${FF[@]}" -f lavfi -i "sine=frequency=440:duration=1:sample_rate=22050" -c:a aac -profile:a aac_main -b:a 32k aac-main.m4a
 "${FF[@]}" -f lavfi -i "sine=frequency=440:duration=1:sample_rate=32000" -c:a mp2 -b:a 32k layer2.mp2
 "${FF[@]}" "${SINE[@]}" -c:a pcm_alaw alaw.wav
 "${FF[@]}" "${SINE[@]}" -c:a flac -f ogg flac-in-ogg.oga
