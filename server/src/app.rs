@@ -1,12 +1,12 @@
 //! The services one server process holds, shared by every request: catalog, blob store,
 //! configuration, metrics and secrets. Built once by [`crate::startup`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cadenza_catalog::Catalog;
 use cadenza_store::BlobStore;
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::LoginThrottle;
@@ -34,6 +34,43 @@ pub struct App {
     /// Cancelled on SIGINT/SIGTERM: WebSocket sessions (which outlive hyper's graceful
     /// shutdown) close cleanly when it fires.
     pub shutdown: CancellationToken,
+    pub sessions: Sessions,
+}
+
+/// Tracks connections hyper's graceful shutdown does not (upgraded WebSockets), so that
+/// shutdown can wait for them to say goodbye. Each session holds a [`SessionTicket`]; the
+/// channel closes when the last ticket and the gate's own sender are gone.
+#[derive(Debug)]
+pub struct Sessions {
+    gate: Mutex<Option<mpsc::Sender<()>>>,
+    closed: tokio::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+/// Held by a running session; dropping it marks the session finished.
+#[derive(Debug)]
+pub struct SessionTicket(#[allow(dead_code)] mpsc::Sender<()>);
+
+impl Sessions {
+    fn new() -> Self {
+        let (tx, rx) = mpsc::channel(1);
+        Self {
+            gate: Mutex::new(Some(tx)),
+            closed: tokio::sync::Mutex::new(rx),
+        }
+    }
+
+    /// A ticket for a new session; `None` once shutdown has begun.
+    pub fn enter(&self) -> Option<SessionTicket> {
+        let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        gate.as_ref().map(|tx| SessionTicket(tx.clone()))
+    }
+
+    /// Refuses new sessions and waits until every running one has ended.
+    pub async fn close_and_wait(&self) {
+        self.gate.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut closed = self.closed.lock().await;
+        while closed.recv().await.is_some() {}
+    }
 }
 
 impl App {
@@ -55,6 +92,7 @@ impl App {
             password_hashing: Semaphore::new(cores),
             dummy_hash,
             shutdown: CancellationToken::new(),
+            sessions: Sessions::new(),
         }
     }
 }

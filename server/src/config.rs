@@ -588,11 +588,6 @@ impl Config {
     pub fn secret_path(&self) -> PathBuf {
         self.data_dir.join("secret")
     }
-
-    /// Volumes that must be reachable for `/readyz`: a majority.
-    pub fn quorum(&self) -> usize {
-        self.volumes.len() / 2 + 1
-    }
 }
 
 #[cfg(test)]
@@ -622,7 +617,6 @@ mod tests {
             PathBuf::from("/home/u/.local/share/cadenza/volumes/vol1")
         );
         assert_eq!(c.replication, 3);
-        assert_eq!(c.quorum(), 2);
         assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD);
         assert_eq!(c.token_ttl, DEFAULT_TOKEN_TTL);
         assert_eq!(c.catalog_path(), c.data_dir.join("catalog.sqlite"));

@@ -40,7 +40,7 @@ pub async fn serve(
 ) {
     let sweeper = tokio::spawn(sweep_tokens(Arc::clone(&app)));
     let cancel = app.shutdown.clone();
-    let server = warp::serve(http::routes(&app))
+    let http = warp::serve(http::routes(&app))
         .incoming(listener)
         .graceful(async move {
             shutdown.await;
@@ -48,6 +48,10 @@ pub async fn serve(
             cancel.cancel();
         })
         .run();
+    let server = async {
+        http.await;
+        app.sessions.close_and_wait().await;
+    };
     let grace = app.config.shutdown_grace;
     let deadline = async {
         app.shutdown.cancelled().await;

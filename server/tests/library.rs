@@ -252,6 +252,23 @@ async fn auth_rules_and_error_bodies() {
     assert_eq!(wrong.status(), Some(401));
     assert_eq!(wrong.to_string(), unknown.to_string());
 
+    // Repeated failures for one account from one address are slowed down to a stop.
+    let mut throttled = None;
+    for _ in 0..12 {
+        match guesser.login("mallory", "a guess").await {
+            Err(e) if e.status() == Some(429) => {
+                throttled = Some(e);
+                break;
+            }
+            Err(e) => assert_eq!(e.status(), Some(401), "{e}"),
+            Ok(_) => panic!("mallory does not exist"),
+        }
+    }
+    let throttled = throttled.expect("429 after too many failures");
+    assert!(throttled.to_string().contains("try again"), "{throttled}");
+    // Other accounts are not affected.
+    server.login("admin", common::ADMIN_PASSWORD).await;
+
     // A listener may browse but not administer.
     let mut alice = server.listener(&admin, "alice").await;
     assert_eq!(alice.me().await.unwrap().username, "alice");

@@ -493,3 +493,55 @@ async fn websocket_streams_chunks_and_seeks() {
     wait_for_no_active_streams(&server).await;
     assert!(server.metric("cadenza_stream_bytes_total").await >= (2 * len - 100_000) as f64);
 }
+
+#[tokio::test]
+async fn shutdown_lets_streams_finish_and_closes_websockets() {
+    let mut server = TestServer::start_with(&["--cache", "0"]);
+    let admin = server.admin().await;
+    let (song, file) = upload_wav(&admin, 180.0, "Shutdown Tone").await;
+    let ws_url = format!(
+        "{}/api/v1/songs/{}/ws?token={}",
+        server.url.replacen("http://", "ws://", 1),
+        song.id,
+        admin.token().unwrap()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+        .await
+        .unwrap();
+    read_until(&mut ws, "start").await;
+    let mut stream = admin.stream_song(song.id, None).await.unwrap();
+    let mut received = stream
+        .chunk()
+        .await
+        .unwrap()
+        .expect("a first chunk")
+        .to_vec();
+
+    server.terminate();
+
+    // The HTTP stream in flight runs to its end.
+    while let Some(chunk) = stream.chunk().await.unwrap() {
+        received.extend_from_slice(&chunk);
+    }
+    assert_eq!(received.len(), file.len());
+    assert!(received == file, "the whole file arrived intact");
+
+    // The WebSocket is told the server is going away.
+    let close = loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .expect("a message within 20 s");
+        match message {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let frame = close.expect("a close frame with a code");
+    assert_eq!(u16::from(frame.code), 1001, "{frame:?}");
+
+    let status = server.wait().expect("it was running");
+    assert!(status.success(), "{status:?}");
+    // New connections are refused once it is gone.
+    assert!(server.client().health().await.unwrap_err().is_unreachable());
+}

@@ -59,12 +59,16 @@ async fn open(cx: Ctx, id: SongId, ws: Ws) -> ApiResult<Response> {
         return Err(ApiError::unsatisfiable(blob.size));
     }
     let app = Arc::clone(&cx.app);
+    let ticket = app.sessions.enter().ok_or_else(|| {
+        ApiError::unavailable("the server is shutting down; connect again shortly")
+    })?;
     Ok(ws
         .on_upgrade(move |socket| async move {
             let guard = app.metrics.stream_started();
             if let Err(e) = Session::new(app, blob, socket, guard).run(offset).await {
                 tracing::debug!("WebSocket stream ended: {e}");
             }
+            drop(ticket);
         })
         .into_response())
 }
@@ -120,6 +124,7 @@ impl Session {
         let shutdown = self.app.shutdown.clone();
         loop {
             tokio::select! {
+                biased;
                 () = shutdown.cancelled() => {
                     let _ = self.socket.send(Message::close_with(1001u16, "server shutting down")).await;
                     return Ok(());

@@ -81,12 +81,18 @@ impl TestServer {
         });
     }
 
-    /// SIGTERM (graceful shutdown) and waits up to 20 s for the exit.
-    pub fn stop(&mut self) -> Option<ExitStatus> {
+    /// Sends SIGTERM (graceful shutdown) without waiting.
+    pub fn terminate(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+    }
+
+    /// Waits up to 20 s for the server to exit (killing it after that).
+    pub fn wait(&mut self) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
@@ -96,6 +102,12 @@ impl TestServer {
         }
         let _ = child.kill();
         child.wait().ok()
+    }
+
+    /// SIGTERM, then waits for the exit.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        self.terminate();
+        self.wait()
     }
 
     /// Stops gracefully and starts again on the same data dir (new port).

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 /// How long a statement waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Page cache of the writer connection, in KiB (readers keep SQLite's 16 MiB below).
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
 /// Prepared statements kept per connection; the catalog uses fewer distinct ones.
 const STATEMENT_CACHE: usize = 128;
 
@@ -40,6 +42,10 @@ impl Pool {
         let opening = format!("opening the catalog {}", path.display());
         let mut writer = Connection::open(path).ctx(&opening)?;
         configure(&writer).ctx(&opening)?;
+        // The writer touches index pages all over the file during large imports.
+        writer
+            .pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
+            .ctx(&opening)?;
         let mode: String = writer
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .ctx("switching the catalog to WAL mode")?;

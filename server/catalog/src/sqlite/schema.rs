@@ -220,7 +220,7 @@ CREATE INDEX plays_by_user ON plays (user_id);
 CREATE VIRTUAL TABLE songs_fts USING fts5 (
     title, artist, album, genre,
     content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4'
 );
 INSERT INTO songs_fts (songs_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 2.0, 1.0)');
 CREATE TRIGGER songs_unindexed AFTER DELETE ON songs BEGIN
@@ -230,7 +230,7 @@ END;
 CREATE VIRTUAL TABLE artists_fts USING fts5 (
     name,
     content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4'
 );
 CREATE TRIGGER artists_unindexed AFTER DELETE ON artists BEGIN
     DELETE FROM artists_fts WHERE rowid = OLD.id;
@@ -239,7 +239,7 @@ END;
 CREATE VIRTUAL TABLE albums_fts USING fts5 (
     title, artist,
     content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4'
 );
 INSERT INTO albums_fts (albums_fts, rank) VALUES ('rank', 'bm25(10.0, 3.0)');
 CREATE TRIGGER albums_unindexed AFTER DELETE ON albums BEGIN

@@ -1,0 +1,374 @@
+//! Builds a large synthetic catalog and times the queries the server runs most.
+//!
+//! ```text
+//! cargo run --release -p cadenza-catalog --example catalog_bench -- [SONGS] [DB_PATH]
+//! ```
+//! Defaults: 1,000,000 songs in a temporary directory. An existing DB_PATH with the right
+//! number of songs is reused, so query timings can be repeated without rebuilding.
+
+use cadenza_api::{PageRequest, SearchType};
+use cadenza_catalog::{Catalog, NewSong, SqliteCatalog};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let songs: u64 = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
+    let tmp = tempfile::tempdir()?;
+    let path = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.path().join("catalog.db"));
+    let words = Words::new();
+
+    let cat = SqliteCatalog::open(&path)?;
+    let have = cat
+        .songs(PageRequest {
+            limit: 0,
+            offset: 0,
+        })?
+        .total;
+    if have != songs {
+        build(&cat, &words, have, songs)?;
+    }
+    let stats_started = Instant::now();
+    let stats = cat.stats(0)?;
+    let stats_time = stats_started.elapsed();
+    println!(
+        "catalog: {} songs, {} albums, {} artists, {} MB on disk ({} B/song measured), stats took {:.0?}",
+        stats.songs,
+        stats.albums,
+        stats.artists,
+        stats.catalog_bytes >> 20,
+        stats.song_metadata_bytes,
+        stats_time
+    );
+
+    let mut rng = Rng(42);
+    let user = match cat.credentials("bench")? {
+        Some(c) => c.user.id,
+        None => {
+            cat.create_user("bench", "x", cadenza_api::Role::Listener)?
+                .id
+        }
+    };
+    let page = PageRequest {
+        limit: 20,
+        offset: 0,
+    };
+
+    // As-you-type queries: prefixes of 2..=5 letters of real vocabulary words, whole words,
+    // and two-word queries.
+    let prefix = |rng: &mut Rng, n: usize| -> String {
+        let w = words.pick(rng);
+        w.chars().take(n).collect()
+    };
+    let mut cases: Vec<(&str, Box<dyn FnMut(&mut Rng) -> String>)> = vec![
+        ("1-letter prefix", Box::new(|rng: &mut Rng| prefix(rng, 1))),
+        ("2-letter prefix", Box::new(|rng: &mut Rng| prefix(rng, 2))),
+        ("3-letter prefix", Box::new(|rng: &mut Rng| prefix(rng, 3))),
+        ("4-letter prefix", Box::new(|rng: &mut Rng| prefix(rng, 4))),
+        (
+            "whole word",
+            Box::new(|rng: &mut Rng| words.pick(rng).to_string()),
+        ),
+        (
+            "two words",
+            Box::new(|rng: &mut Rng| format!("{} {}", words.pick(rng), prefix(rng, 3))),
+        ),
+        (
+            "no match",
+            Box::new(|rng: &mut Rng| format!("zzq{}", rng.below(1000))),
+        ),
+        (
+            "CJK",
+            Box::new(|rng: &mut Rng| {
+                CJK[rng.below(CJK.len() as u64) as usize]
+                    .chars()
+                    .take(2)
+                    .collect()
+            }),
+        ),
+        (
+            "hostile 10 KB",
+            Box::new(|_: &mut Rng| "AND(\"* ".repeat(1_500)),
+        ),
+    ];
+    for kind in [SearchType::All, SearchType::Song] {
+        for (name, make) in cases.iter_mut() {
+            let mut times = Vec::new();
+            let mut hits = 0;
+            for _ in 0..200 {
+                let q = make(&mut rng);
+                let t = Instant::now();
+                let r = cat.search(&q, kind, page, user)?;
+                times.push(t.elapsed());
+                hits += r.songs.total;
+            }
+            report(
+                &format!("search {kind:?} {name}"),
+                &mut times,
+                Some(hits / 200),
+            );
+        }
+    }
+
+    let total_albums = stats.albums.max(1);
+    let total_artists = stats.artists.max(1);
+    time("songs page (offset 0)", &mut rng, |_| {
+        cat.songs(page).map(drop)
+    })?;
+    time("songs page (offset 500k)", &mut rng, |_| {
+        cat.songs(PageRequest {
+            limit: 20,
+            offset: 500_000,
+        })
+        .map(drop)
+    })?;
+    time("albums page (random offset)", &mut rng, |rng| {
+        let offset = rng.below(total_albums) as u32;
+        cat.albums(PageRequest { limit: 50, offset }).map(drop)
+    })?;
+    time("album detail", &mut rng, |rng| {
+        cat.album(1 + rng.below(total_albums) as i64).map(drop)
+    })?;
+    time("artist detail", &mut rng, |rng| {
+        cat.artist(1 + rng.below(total_artists) as i64).map(drop)
+    })?;
+    time("artists page (random offset)", &mut rng, |rng| {
+        let offset = rng.below(total_artists) as u32;
+        cat.artists(PageRequest { limit: 50, offset }).map(drop)
+    })?;
+    time("genres", &mut rng, |_| cat.genres().map(drop))?;
+    time("genre songs page", &mut rng, |rng| {
+        cat.genre_songs(GENRES[rng.below(GENRES.len() as u64) as usize], page)
+            .map(drop)
+    })?;
+    time("song by id", &mut rng, |rng| {
+        cat.song(1 + rng.below(songs) as i64).map(drop)
+    })?;
+    time("record play", &mut rng, |rng| {
+        cat.record_play(
+            user,
+            1 + rng.below(songs.min(10_000)) as i64,
+            None,
+            1_000 + rng.below(1_000) as i64,
+        )
+    })?;
+    time("hot chart (200 plays)", &mut rng, |_| {
+        cat.hot(0, 50).map(drop)
+    })?;
+    Ok(())
+}
+
+fn build(
+    cat: &SqliteCatalog,
+    words: &Words,
+    have: u64,
+    songs: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    const BATCH: u64 = 10_000;
+    let started = Instant::now();
+    let mut rng = Rng(7 + have);
+    let mut n = have;
+    // BENCH_DEFER_INDEX=1 loads without the search index and rebuilds it at the end.
+    let defer = std::env::var_os("BENCH_DEFER_INDEX").is_some();
+    while n < songs {
+        let batch: Vec<NewSong> = (n..(n + BATCH).min(songs))
+            .map(|i| words.song(i, &mut rng))
+            .collect();
+        if defer {
+            cat.bulk_insert_songs_unindexed(&batch, 1_700_000_000)?;
+        } else {
+            cat.bulk_insert_songs(&batch, 1_700_000_000)?;
+        }
+        n += batch.len() as u64;
+        if n % 100_000 == 0 {
+            let secs = started.elapsed().as_secs_f64();
+            println!("  {n} songs, {:.0} songs/s", (n - have) as f64 / secs);
+        }
+    }
+    if defer {
+        let t = Instant::now();
+        cat.rebuild_search_index()?;
+        println!("rebuilt the search index in {:.1?}", t.elapsed());
+    }
+    println!("built {} songs in {:.1?}", songs - have, started.elapsed());
+    Ok(())
+}
+
+fn time(
+    name: &str,
+    rng: &mut Rng,
+    mut f: impl FnMut(&mut Rng) -> Result<(), cadenza_catalog::CatalogError>,
+) -> Result<(), cadenza_catalog::CatalogError> {
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        f(rng)?;
+        times.push(t.elapsed());
+    }
+    report(name, &mut times, None);
+    Ok(())
+}
+
+fn report(name: &str, times: &mut [Duration], avg_hits: Option<u64>) {
+    times.sort();
+    let at = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let hits = avg_hits
+        .map(|h| format!("  (avg {h} song hits)"))
+        .unwrap_or_default();
+    println!(
+        "{name:<42} p50 {:>9.3?}  p99 {:>9.3?}  max {:>9.3?}{hits}",
+        at(0.50),
+        at(0.99),
+        times[times.len() - 1]
+    );
+}
+
+const GENRES: &[&str] = &[
+    "Rock",
+    "Pop",
+    "Jazz",
+    "Classical",
+    "Electronic",
+    "Hip-Hop",
+    "Folk",
+    "Ambient",
+    "Metal",
+    "Blues",
+    "Soul",
+    "Reggae",
+    "Country",
+    "Punk",
+    "Techno",
+    "House",
+    "Latin",
+    "World",
+    "Funk",
+    "Disco",
+];
+const CJK: &[&str] = &[
+    "坂本龍一",
+    "静かな波形",
+    "東京の夜",
+    "雨の正弦波",
+    "夏の終わり",
+    "月光",
+    "星空の下で",
+];
+
+/// A synthetic vocabulary: syllable words with a Zipf-like pick, some accented.
+struct Words {
+    list: Vec<String>,
+}
+
+impl Words {
+    fn new() -> Words {
+        const SYL: &[&str] = &[
+            "ka", "lo", "mi", "ra", "sun", "beat", "ne", "to", "vi", "sa", "do", "re", "la", "mo",
+            "ri", "tan", "gel", "or", "an", "el", "is", "ur", "bel", "cor", "dan", "fin", "gar",
+            "hol", "jor", "kel", "lum", "mar", "nor", "pol", "quin", "ros", "sel", "tor", "vel",
+            "wil", "xan", "yor", "zel", "bjö", "mé", "ñu", "çe",
+        ];
+        let mut rng = Rng(1);
+        let mut list = Vec::new();
+        while list.len() < 30_000 {
+            let n = 1 + rng.below(3) as usize;
+            let w: String = (0..n)
+                .map(|_| SYL[rng.below(SYL.len() as u64) as usize])
+                .collect();
+            list.push(w);
+        }
+        list.sort();
+        list.dedup();
+        // Shuffle so the Zipf head is not alphabetical.
+        for i in (1..list.len()).rev() {
+            list.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        Words { list }
+    }
+
+    /// Zipf-ish: small indices are much more common.
+    fn pick(&self, rng: &mut Rng) -> &str {
+        let u = (rng.below(1 << 20) as f64 + 1.0) / (1u64 << 20) as f64;
+        let i = ((self.list.len() as f64).powf(u) - 1.0) as usize;
+        &self.list[i.min(self.list.len() - 1)]
+    }
+
+    fn phrase(&self, rng: &mut Rng, max_words: u64) -> String {
+        let n = 1 + rng.below(max_words);
+        let mut s = String::new();
+        for i in 0..n {
+            if i > 0 {
+                s.push(' ');
+            }
+            let w = self.pick(rng);
+            let mut c = w.chars();
+            if let Some(f) = c.next() {
+                s.extend(f.to_uppercase());
+                s.push_str(c.as_str());
+            }
+        }
+        s
+    }
+
+    /// Song `i`: about 10 songs per album, 2 albums per artist; 1% CJK names.
+    fn song(&self, i: u64, rng: &mut Rng) -> NewSong {
+        let album_no = i / 10;
+        let artist_no = album_no / 2;
+        let mut named = Rng(artist_no * 7919 + 3);
+        let artist = if artist_no % 100 == 0 {
+            format!(
+                "{}{}",
+                CJK[(artist_no / 100 % CJK.len() as u64) as usize],
+                artist_no
+            )
+        } else {
+            format!("{} {}", self.phrase(&mut named, 2), artist_no)
+        };
+        let mut named_album = Rng(album_no * 104_729 + 11);
+        let album = self.phrase(&mut named_album, 3);
+        NewSong {
+            title: self.phrase(rng, 4),
+            artist,
+            album_artist: None,
+            album,
+            track: Some((i % 10 + 1) as u32),
+            disc: Some(1),
+            genre: Some(GENRES[(album_no % GENRES.len() as u64) as usize].to_string()),
+            year: Some(1960 + (album_no % 60) as i32),
+            duration_ms: 120_000 + rng.below(240_000),
+            codec: "mp3".into(),
+            content_type: "audio/mpeg".into(),
+            bitrate_kbps: Some(320),
+            sample_rate: Some(44_100),
+            channels: Some(2),
+            size: 3_000_000 + rng.below(6_000_000),
+            hash: format!("{i:064x}"),
+            cover: None,
+        }
+    }
+}
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0.max(1);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
