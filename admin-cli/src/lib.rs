@@ -41,12 +41,9 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Capacity(args) => capacity::run(server, args, json).await,
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "cadenza-admin",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "cadenza-admin", &mut script);
+            say!("{}", String::from_utf8_lossy(&script).trim_end());
             Ok(Outcome::Success)
         }
     }

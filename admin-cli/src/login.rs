@@ -8,6 +8,7 @@ use crate::cli::LoginArgs;
 use crate::config::{self, SavedLogin};
 use crate::connect::{self, display_server};
 use crate::errors::Outcome;
+use crate::say;
 use crate::ui;
 
 pub async fn login(server: Option<&str>, args: &LoginArgs, json: bool) -> Result<Outcome> {
@@ -64,7 +65,7 @@ pub async fn login(server: Option<&str>, args: &LoginArgs, json: bool) -> Result
             "saved_to": path,
         }))?;
     } else {
-        println!(
+        say!(
             "Logged in to {server} as {}; the token is saved in {} and valid until {}.",
             login.user.username,
             path.display(),
@@ -78,7 +79,7 @@ pub async fn logout(json: bool) -> Result<Outcome> {
     let path = config::login_path()?;
     let Some(saved) = config::load(&path)? else {
         if !json {
-            println!("Not logged in; nothing to do.");
+            say!("Not logged in; nothing to do.");
         }
         return Ok(Outcome::Success);
     };
@@ -90,8 +91,8 @@ pub async fn logout(json: bool) -> Result<Outcome> {
         ui::print_json(&json!({ "server": saved.server, "revoked": revoked.is_ok() }))?;
     } else {
         match revoked {
-            Ok(()) => println!("Logged out of {}.", saved.server),
-            Err(e) => println!(
+            Ok(()) => say!("Logged out of {}.", saved.server),
+            Err(e) => say!(
                 "Forgot the saved login for {}; the server did not confirm the token was revoked ({e}).",
                 saved.server
             ),

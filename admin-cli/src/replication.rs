@@ -5,6 +5,7 @@ use cadenza_api::{BlobHealth, Client, ReplicaState, ReplicationReport, Replicati
 
 use crate::cli::CheckArgs;
 use crate::errors::Outcome;
+use crate::say;
 use crate::ui;
 
 pub async fn check(client: &Client, args: &CheckArgs, json: bool) -> Result<Outcome> {
@@ -25,7 +26,7 @@ pub async fn check(client: &Client, args: &CheckArgs, json: bool) -> Result<Outc
     if json {
         ui::print_json(&report)?;
     } else {
-        print!("{}", render(&report));
+        say!("{}", render(&report).trim_end());
     }
     let lost = lost_hashes(&report);
     if !lost.is_empty() {

@@ -5,6 +5,7 @@ use cadenza_api::{Client, Song};
 
 use crate::cli::SongsCommand;
 use crate::errors::Outcome;
+use crate::say;
 use crate::ui;
 
 pub async fn run(client: &Client, command: &SongsCommand, json: bool) -> Result<Outcome> {
@@ -32,9 +33,12 @@ pub async fn run(client: &Client, command: &SongsCommand, json: bool) -> Result<
             if json {
                 ui::print_json(&song)?;
             } else {
-                println!(
+                say!(
                     "Deleted song {}: {} — {} ({}).",
-                    song.id, song.artist, song.title, song.album
+                    song.id,
+                    song.artist,
+                    song.title,
+                    song.album
                 );
             }
         }
@@ -43,7 +47,7 @@ pub async fn run(client: &Client, command: &SongsCommand, json: bool) -> Result<
 }
 
 fn print(s: &Song) {
-    let field = |name: &str, value: String| println!("{name:>12}  {value}");
+    let field = |name: &str, value: String| say!("{name:>12}  {value}");
     field("id", s.id.to_string());
     field("title", s.title.clone());
     field("artist", format!("{} (id {})", s.artist, s.artist_id));

@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use cadenza_api::{Client, Stats};
 
 use crate::errors::Outcome;
+use crate::say;
 use crate::ui;
 
 pub async fn run(client: &Client, json: bool) -> Result<Outcome> {
@@ -20,31 +21,38 @@ pub async fn run(client: &Client, json: bool) -> Result<Outcome> {
 }
 
 fn print(s: &Stats) {
-    println!("Catalog");
-    println!(
+    say!("Catalog");
+    say!(
         "  {} songs, {} albums, {} artists, {} genres",
-        s.songs, s.albums, s.artists, s.genres
+        s.songs,
+        s.albums,
+        s.artists,
+        s.genres
     );
-    println!(
+    say!(
         "  {} podcasts with {} episodes; {} users, {} playlists, {} plays",
-        s.podcasts, s.episodes, s.users, s.playlists, s.plays
+        s.podcasts,
+        s.episodes,
+        s.users,
+        s.playlists,
+        s.plays
     );
-    println!("Storage");
-    println!(
+    say!("Storage");
+    say!(
         "  {} blobs, {} of content, {} stored with replication ×{}",
         s.blobs,
         ui::bytes(s.logical_bytes),
         ui::bytes(s.stored_bytes),
         s.replication_factor
     );
-    println!(
+    say!(
         "  catalog database {}; average song {}",
         ui::bytes(s.catalog_bytes),
         ui::bytes(s.avg_song_bytes)
     );
     for v in &s.volumes {
         let state = if v.reachable { "" } else { "  UNREACHABLE" };
-        println!(
+        say!(
             "  {:<8} {:>8} blobs {:>12}  {}{state}",
             v.name,
             v.blobs,
@@ -53,9 +61,9 @@ fn print(s: &Stats) {
         );
     }
     if !s.largest_artists.is_empty() {
-        println!("Largest artists");
+        say!("Largest artists");
         for a in &s.largest_artists {
-            println!(
+            say!(
                 "  {:>12}  {} ({} songs)",
                 ui::bytes(a.bytes),
                 a.artist.name,
@@ -64,11 +72,14 @@ fn print(s: &Stats) {
         }
     }
     if !s.hot.is_empty() {
-        println!("Hot songs");
+        say!("Hot songs");
         for h in &s.hot {
-            println!(
+            say!(
                 "  {:>6} plays  {} — {} (id {})",
-                h.plays, h.song.artist, h.song.title, h.song.id
+                h.plays,
+                h.song.artist,
+                h.song.title,
+                h.song.id
             );
         }
     }

@@ -126,10 +126,39 @@ pub fn new_password(from_stdin: bool) -> Result<String> {
     }
 }
 
+/// `println!` for command output that survives a closed stdout (`... | head`): the
+/// rest of the output is dropped and the command still ends with its own exit code.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::ui::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// One line on stdout; see [`say!`].
+pub fn write_stdout(line: std::fmt::Arguments) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static CLOSED: AtomicBool = AtomicBool::new(false);
+    if CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_fmt(line)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("warning: cannot write the output: {e}");
+        }
+    }
+}
+
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json(value: &impl Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value).context("cannot encode the JSON output")?;
-    println!("{text}");
+    say!("{text}");
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use cadenza_api::{Client, User};
 
 use crate::cli::UsersCommand;
 use crate::errors::{ItemFailed, Outcome};
+use crate::say;
 use crate::ui;
 
 pub async fn run(client: &Client, command: &UsersCommand, json: bool) -> Result<Outcome> {
@@ -91,7 +92,7 @@ fn print_user(user: &User, json: bool, verb: &str) -> Result<()> {
     if json {
         ui::print_json(user)
     } else {
-        println!(
+        say!(
             "{verb} user {} (id {}, {}).",
             user.username,
             user.id,
@@ -108,9 +109,9 @@ fn print_table(users: &[User]) {
         .max()
         .unwrap_or(0)
         .max("USER".len());
-    println!("{:>6}  {:<width$}  {:<8}  CREATED", "ID", "USER", "ROLE");
+    say!("{:>6}  {:<width$}  {:<8}  CREATED", "ID", "USER", "ROLE");
     for user in users {
-        println!(
+        say!(
             "{:>6}  {:<width$}  {:<8}  {}",
             user.id,
             user.username,

@@ -26,6 +26,7 @@ use tokio_util::io::ReaderStream;
 use crate::cli::IngestArgs;
 use crate::connect;
 use crate::errors::{is_connection_failure, ConnectError, Outcome};
+use crate::say;
 use crate::ui;
 use inspect::Inspection;
 use manifest::Manifest;
@@ -131,7 +132,7 @@ pub async fn run(server: Option<&str>, args: &IngestArgs, json: bool) -> Result<
     if json {
         ui::print_json(&summary)?;
     } else {
-        print!("{}", summary.render());
+        say!("{}", summary.render().trim_end());
     }
     if let Some(err) = fatal {
         let hint = "files already uploaded are skipped when the same command runs again";

@@ -20,6 +20,7 @@ use url::Url;
 
 use crate::cli::PodcastsCommand;
 use crate::errors::{is_connection_failure, Outcome};
+use crate::say;
 use crate::ui;
 use feed::{Feed, FeedEpisode};
 
@@ -274,32 +275,34 @@ fn episode_line(episode: &FeedEpisode, id: Option<i64>, reason: Option<String>) 
 
 fn print_summary(s: &AddSummary) {
     if let Some(p) = &s.podcast {
-        println!(
+        say!(
             "Podcast \"{}\" (id {}) now has {} episodes.",
-            p.title, p.id, p.episode_count
+            p.title,
+            p.id,
+            p.episode_count
         );
     }
     if s.interrupted {
-        println!("Interrupted: run the same command again to fetch the remaining episodes.");
+        say!("Interrupted: run the same command again to fetch the remaining episodes.");
     }
-    println!(
+    say!(
         "Ingested {} new episodes; {} already on the server; {} failed.",
         s.ingested.len(),
         s.skipped,
         s.failed.len()
     );
     for e in &s.ingested {
-        println!("  + {}", e.title.as_deref().unwrap_or(e.guid.as_str()));
+        say!("  + {}", e.title.as_deref().unwrap_or(e.guid.as_str()));
     }
     for e in &s.failed {
-        println!(
+        say!(
             "  ✗ {}: {}",
             e.title.as_deref().unwrap_or(e.guid.as_str()),
             e.reason.as_deref().unwrap_or("")
         );
     }
     if s.items_without_audio > 0 {
-        println!(
+        say!(
             "{} feed items have no audio enclosure and were left out.",
             s.items_without_audio
         );
@@ -327,10 +330,10 @@ async fn list(client: &Client, json: bool) -> Result<Outcome> {
     if json {
         ui::print_json(&all)?;
     } else if all.is_empty() {
-        println!("No podcasts yet: `cadenza-admin podcasts add FEED_URL` imports one.");
+        say!("No podcasts yet: `cadenza-admin podcasts add FEED_URL` imports one.");
     } else {
         for p in &all {
-            println!(
+            say!(
                 "{:>5}  {}  ({} episodes){}",
                 p.id,
                 p.title,
