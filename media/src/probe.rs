@@ -23,8 +23,10 @@ use crate::playable;
 use crate::sniff::{describe_non_audio, sniff, sniff_untagged, Container, SNIFF_LEN};
 use crate::tags::{read_cover, read_tags, Cover, Tags};
 
-/// Largest single tag item (a cover picture, usually) lofty may allocate. Bigger
-/// items are skipped, so a bogus size field cannot make us allocate gigabytes.
+/// Largest single tag item (a cover picture, usually) read into memory. A bigger
+/// ID3v2 picture is skipped (the song keeps no cover); any other bigger item makes
+/// the file unreadable. lofty enforces the same limit on the items it allocates up
+/// front, so a bogus size field never makes a probe allocate gigabytes.
 pub const MAX_TAG_ITEM_BYTES: usize = 32 * 1024 * 1024;
 
 /// Everything Cadenza needs to know about an accepted audio file.
@@ -39,8 +41,13 @@ pub struct Probe {
     pub cover: Option<Cover>,
 }
 
-/// Probes the file at `path`. Work is bounded: headers, a few windows of at most
-/// 256 KiB and the tag items are read into memory, never the audio.
+/// Probes the file at `path`: identifies it by content, checks that it is whole and
+/// that the player's decoder opens it, then reads properties, tags and cover.
+///
+/// Memory is bounded: headers, windows of at most 256 KiB, tag items up to
+/// [`MAX_TAG_ITEM_BYTES`] and a few decoded packets, never the whole audio. It
+/// blocks on file I/O and some CPU (an MP3 is walked frame by frame): async callers
+/// should run it on a blocking thread (`tokio::task::spawn_blocking`).
 pub fn probe_file(path: &Path) -> Result<Probe, MediaError> {
     probe_reader(BufReader::new(File::open(path)?))
 }
