@@ -454,3 +454,39 @@ async fn an_interrupted_or_killed_ingest_finishes_on_rerun_with_each_file_once()
         );
     }
 }
+
+#[tokio::test]
+async fn a_file_over_the_upload_limit_fails_alone() {
+    let server = Server::start_with(&["--max-upload", "50000"]);
+    let token = admin_token(&server).await;
+    let album = fixtures_dir().join("audio/坂本龍一/静かな波形");
+    let work = tempfile::tempdir().unwrap();
+    let report = work.path().join("report.jsonl");
+    let run = admin(
+        &server,
+        &token,
+        &[
+            "ingest",
+            album.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    )
+    .expect_code(1);
+    let lines = read_report(&report);
+    for file in std::fs::read_dir(&album).unwrap() {
+        let path = file.unwrap().path();
+        let line = line_for(&lines, &path);
+        if std::fs::metadata(&path).unwrap().len() > 50_000 {
+            assert_eq!(line.status, "failed", "{}", line.raw);
+            let reason = line.string("reason").unwrap();
+            assert!(
+                reason.contains("larger than this server accepts"),
+                "{reason}"
+            );
+        } else {
+            assert_eq!(line.status, "ingested", "{}", line.raw);
+        }
+    }
+    assert!(run.stdout.contains("Ingested 2 files"), "{}", run.stdout);
+}
