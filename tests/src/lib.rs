@@ -91,7 +91,10 @@ impl Server {
             .args(&self.extra_args)
             .env("CADENZA_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("CADENZA_CONFIG")
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
