@@ -12,7 +12,7 @@ use cadenza_api::{
 };
 use cadenza_catalog::Catalog;
 use cadenza_store::BlobInfo;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use warp::filters::BoxedFilter;
 use warp::http::header::CONTENT_TYPE;
@@ -146,7 +146,37 @@ fn count_upload<T>(app: &App, result: &Result<T, ApiError>, created: impl Fn(&T)
     }
 }
 
-async fn upload_song(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
+/// A refused upload is read to its end (up to this much, for up to [`DRAIN_TIME`]) before
+/// the error is sent. A client still sending would otherwise hit a connection reset when
+/// the server closes with unread bytes, and never see the 413/415 that says why.
+const DRAIN_MAX: u64 = 32 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+async fn discard_rest(body: &mut BodyStream, declared: Option<u64>) {
+    if declared.is_some_and(|len| len > DRAIN_MAX) {
+        return; // not worth reading; this client will see the connection close
+    }
+    let drain = async {
+        let mut read = 0u64;
+        while let Some(Ok(chunk)) = body.next().await {
+            read += chunk.len() as u64;
+            if read > DRAIN_MAX {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+}
+
+async fn upload_song(cx: Ctx, mut body: BodyStream) -> ApiResult<Response> {
+    let result = ingest_song(&cx, &mut body).await;
+    if result.is_err() {
+        discard_rest(&mut body, cx.content_length()).await;
+    }
+    result
+}
+
+async fn ingest_song(cx: &Ctx, body: &mut BodyStream) -> ApiResult<Response> {
     let admin = cx.admin().await?;
     let overrides: TagOverrides = cx.query()?;
     let result = upload::ingest_song(&cx.app, body, cx.content_length(), overrides)
@@ -165,7 +195,19 @@ async fn upload_song(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
     Ok(json(created_or_ok(uploaded.created), &uploaded))
 }
 
-async fn upload_episode(cx: Ctx, podcast: PodcastId, body: BodyStream) -> ApiResult<Response> {
+async fn upload_episode(cx: Ctx, podcast: PodcastId, mut body: BodyStream) -> ApiResult<Response> {
+    let result = ingest_episode(&cx, podcast, &mut body).await;
+    if result.is_err() {
+        discard_rest(&mut body, cx.content_length()).await;
+    }
+    result
+}
+
+async fn ingest_episode(
+    cx: &Ctx,
+    podcast: PodcastId,
+    body: &mut BodyStream,
+) -> ApiResult<Response> {
     let admin = cx.admin().await?;
     let meta: EpisodeMeta = cx.query()?;
     // Before reading the body: no point storing audio for a podcast that is not there.
