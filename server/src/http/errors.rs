@@ -2,7 +2,6 @@
 //! errors through `From` impls, warp's own rejections in [`handle_rejection`].
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use cadenza_api::{ErrorBody, ErrorDetail};
 use cadenza_catalog::CatalogError;
@@ -270,18 +269,18 @@ fn no_route() -> ApiError {
 
 impl warp::reject::Reject for ApiError {}
 
-/// `Retry-After` seconds as a duration (for tests and callers that build throttling errors).
-pub fn retry_after(e: &ApiError) -> Option<Duration> {
-    e.headers
-        .iter()
-        .find(|(name, _)| name == RETRY_AFTER)
-        .and_then(|(_, v)| v.to_str().ok()?.parse().ok())
-        .map(Duration::from_secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    fn retry_after(e: &ApiError) -> Option<Duration> {
+        e.headers
+            .iter()
+            .find(|(name, _)| name == RETRY_AFTER)
+            .and_then(|(_, v)| v.to_str().ok()?.parse().ok())
+            .map(Duration::from_secs)
+    }
 
     async fn body_of(response: Response) -> ErrorBody {
         use http_body_util::BodyExt;
@@ -335,6 +334,96 @@ mod tests {
         let expired = ApiError::from(ShareError::Expired);
         assert_eq!(expired.status, StatusCode::FORBIDDEN);
         assert!(expired.message.contains("expired"));
+    }
+
+    #[test]
+    fn upload_errors_map_to_statuses() {
+        let cases: Vec<(ApiError, u16, &str)> = vec![
+            (
+                StoreError::TooLarge { limit: 10 }.into(),
+                413,
+                "payload_too_large",
+            ),
+            (
+                StoreError::InvalidHash { hash: "x".into() }.into(),
+                400,
+                "bad_request",
+            ),
+            (
+                StoreError::Unavailable {
+                    hash: "h".into(),
+                    detail: "all replicas corrupt".into(),
+                }
+                .into(),
+                503,
+                "unavailable",
+            ),
+            (
+                StoreError::Body(Box::new(std::io::Error::other("reset"))).into(),
+                400,
+                "bad_request",
+            ),
+            (StoreError::Config("bad".into()).into(), 500, "internal"),
+            (MediaError::Empty.into(), 422, "empty_file"),
+            (
+                MediaError::NotAudio {
+                    detail: "text".into(),
+                }
+                .into(),
+                415,
+                "not_audio",
+            ),
+            (
+                MediaError::Unsupported {
+                    format: "ALAC".into(),
+                    reason: "the player cannot decode it".into(),
+                }
+                .into(),
+                415,
+                "unsupported_format",
+            ),
+            (
+                MediaError::Unreadable {
+                    detail: "truncated".into(),
+                }
+                .into(),
+                422,
+                "unreadable_audio",
+            ),
+            (
+                MediaError::Io(std::io::Error::other("disk")).into(),
+                500,
+                "internal",
+            ),
+            (
+                UploadError::TooLarge { limit: 20_000 }.into(),
+                413,
+                "payload_too_large",
+            ),
+            (
+                UploadError::BadRequest("needs a guid".into()).into(),
+                400,
+                "bad_request",
+            ),
+            (
+                UploadError::Catalog(CatalogError::NotFound("no podcast 9".into())).into(),
+                404,
+                "not_found",
+            ),
+        ];
+        for (api, status, code) in cases {
+            assert_eq!((api.status.as_u16(), api.code), (status, code), "{api:?}");
+            assert!(!api.message.is_empty());
+        }
+        let too_large = ApiError::from(UploadError::TooLarge { limit: 20_000 });
+        assert!(too_large.message.contains("20000"), "{}", too_large.message);
+        let media = ApiError::from(MediaError::NotAudio {
+            detail: "text".into(),
+        });
+        assert!(
+            media.message.contains("MP3"),
+            "the media message says what to upload"
+        );
     }
 
     #[tokio::test]
