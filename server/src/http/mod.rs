@@ -108,40 +108,50 @@ impl Ctx {
             .map_err(Into::into)
     }
 
-    /// The logged-in user (`Authorization: Bearer`), or 401.
-    pub async fn user(&self) -> ApiResult<User> {
-        let token = self
-            .header(AUTHORIZATION)
-            .and_then(bearer_token)
-            .ok_or(AuthError::MissingToken)?
-            .to_string();
-        self.user_for(token).await
-    }
-
-    /// Like [`Ctx::user`], but also takes `?token=` for clients that cannot set headers
-    /// (browser WebSockets and `<audio src>`). Only streaming routes accept it: a token in a
-    /// URL can leak through logs and history, so the rest of the API does not.
-    pub async fn user_allowing_query_token(&self) -> ApiResult<User> {
-        if self.headers.contains_key(AUTHORIZATION) {
-            return self.user().await;
+    /// The bearer token from `Authorization`, or (when `allow_query`) from `?token=` for
+    /// clients that cannot set headers (browser WebSockets and `<audio src>`). Only
+    /// streaming routes allow the query: a token in a URL can leak through logs and history.
+    fn token(&self, allow_query: bool) -> Result<String, AuthError> {
+        if let Some(header) = self.header(AUTHORIZATION) {
+            return bearer_token(header)
+                .map(str::to_string)
+                .ok_or(AuthError::MissingToken);
         }
         #[derive(Deserialize)]
         struct TokenQuery {
             token: Option<String>,
         }
-        let token = self
-            .query::<TokenQuery>()
-            .ok()
-            .and_then(|q| q.token)
+        allow_query
+            .then(|| self.query::<TokenQuery>().ok()?.token)
+            .flatten()
             .filter(|t| !t.is_empty())
-            .ok_or(AuthError::MissingToken)?;
-        self.user_for(token).await
+            .ok_or(AuthError::MissingToken)
     }
 
-    async fn user_for(&self, token: String) -> ApiResult<User> {
+    /// The logged-in user (`Authorization: Bearer`), or 401.
+    pub async fn user(&self) -> ApiResult<User> {
+        let token = self.token(false)?;
         let now = unix_now();
         self.db(move |c| crate::auth::authenticate(c, &token, now))
             .await
+    }
+
+    /// Checks the caller's token (header or `?token=`) and runs `f` in the same trip to the
+    /// blocking pool: streaming is the hot path, one hop instead of two per range request.
+    pub async fn db_as_streaming_user<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&dyn cadenza_catalog::Catalog) -> Result<T, cadenza_catalog::CatalogError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let token = self.token(true)?;
+        let now = unix_now();
+        self.db(move |c| {
+            crate::auth::authenticate(c, &token, now)?;
+            f(c).map_err(ApiError::from)
+        })
+        .await
     }
 
     /// The logged-in user if they are an admin; 401 or 403 otherwise.

@@ -57,21 +57,18 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
 }
 
 async fn song(cx: Ctx, id: SongId) -> ApiResult<Response> {
-    cx.user_allowing_query_token().await?;
-    let blob = cx.db(move |c| c.song_blob(id)).await?;
+    let blob = cx.db_as_streaming_user(move |c| c.song_blob(id)).await?;
     serve_blob(&cx, blob, private_immutable(), true).await
 }
 
 async fn episode(cx: Ctx, id: EpisodeId) -> ApiResult<Response> {
-    cx.user_allowing_query_token().await?;
-    let blob = cx.db(move |c| c.episode_blob(id)).await?;
+    let blob = cx.db_as_streaming_user(move |c| c.episode_blob(id)).await?;
     serve_blob(&cx, blob, private_immutable(), true).await
 }
 
 async fn cover(cx: Ctx, id: AlbumId) -> ApiResult<Response> {
-    cx.user_allowing_query_token().await?;
     let blob = cx
-        .db(move |c| c.album_cover(id))
+        .db_as_streaming_user(move |c| c.album_cover(id))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("album {id} has no cover image")))?;
     serve_blob(&cx, blob, private_immutable(), false).await

@@ -51,9 +51,8 @@ struct WsQuery {
 }
 
 async fn open(cx: Ctx, id: SongId, ws: Ws) -> ApiResult<Response> {
-    cx.user_allowing_query_token().await?;
     let q: WsQuery = cx.query()?;
-    let blob = cx.db(move |c| c.song_blob(id)).await?;
+    let blob = cx.db_as_streaming_user(move |c| c.song_blob(id)).await?;
     let offset = q.offset.unwrap_or(0);
     if offset >= blob.size {
         return Err(ApiError::unsatisfiable(blob.size));
