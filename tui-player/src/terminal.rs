@@ -44,11 +44,15 @@ fn restore() {
 
 /// Runs the player until it quits.
 pub fn run(mut runtime: Runtime) -> anyhow::Result<()> {
-    // A panic must not leave the terminal in raw mode.
+    // A panic on the UI thread must not leave the terminal in raw mode. Other threads catch
+    // or outlive their panics (a decoder bug skips a packet), and printing would scribble
+    // over the screen, so they stay quiet.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore();
-        hook(info);
+        if std::thread::current().name() == Some("main") {
+            restore();
+            hook(info);
+        }
     }));
     let mut terminal = setup()?;
     let tx = runtime.sender();

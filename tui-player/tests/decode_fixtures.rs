@@ -51,6 +51,7 @@ fn every_accepted_fixture_decodes_to_its_tone() {
     let mut checked = 0;
     for file in manifest.good_files() {
         let path = cadenza_fixtures::fixtures_dir().join(&file.path);
+        eprintln!("decoding {}", file.path);
         let (samples, rate, _) = decode_mono(&path);
         let seconds = samples.len() as f64 / f64::from(rate);
         let expected = file.duration_ms as f64 / 1000.0;

@@ -503,6 +503,7 @@ impl App {
                     return;
                 }
                 let position = self.screen().selected as u32;
+                self.screen_mut().loading = true;
                 self.net(NetRequest::RemoveFromPlaylist { id, position });
             }
             Pane::Sidebar => {}
@@ -535,6 +536,7 @@ impl App {
                 let screen = self.screen_mut();
                 screen.rows.swap(from, to as usize);
                 screen.selected = to as usize;
+                screen.loading = true;
                 self.net(NetRequest::MoveInPlaylist {
                     id,
                     from: from as u32,

@@ -203,6 +203,7 @@ impl App {
         for screen in &mut self.stack {
             match (&screen.kind, &detail) {
                 (ScreenKind::Playlist(shown), Some(detail)) if *shown == id => {
+                    screen.loading = false;
                     screen.title = detail.playlist.name.clone();
                     screen.playlist = Some(detail.playlist.clone());
                     screen.set_rows(detail.tracks.iter().cloned().map(Row::Song).collect());

@@ -202,7 +202,14 @@ impl App {
                     .as_ref()
                     .map(|t| t.format_hint().to_string())
                     .unwrap_or_default();
-                self.player.cached = Some(cached);
+                // A small file may have finished downloading before this answer came.
+                let done = self
+                    .player
+                    .track
+                    .as_ref()
+                    .zip(self.cache.as_ref())
+                    .is_some_and(|(t, c)| c.contains(&t.hash));
+                self.player.cached = Some(cached || done);
                 let paused = self.player.pause_requested;
                 self.audio(AudioCommand::Load {
                     token,

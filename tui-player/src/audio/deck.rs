@@ -285,13 +285,31 @@ impl Deck {
         self.pos = 0;
         if !self.shared.paused.load(Ordering::Acquire) {
             while let Some(track) = &mut self.current {
-                if let Some((format, samples)) = track.decoded.next_chunk() {
-                    self.format = format;
-                    self.buffer.extend_from_slice(samples);
-                    self.shared.rate.store(format.rate, Ordering::Release);
-                    break;
+                let buffer = &mut self.buffer;
+                // A decoder bug on one file must not take the audio thread down with it.
+                let chunk = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    track.decoded.next_chunk().map(|(format, samples)| {
+                        buffer.extend_from_slice(samples);
+                        format
+                    })
+                }));
+                match chunk {
+                    Ok(Some(format)) => {
+                        self.format = format;
+                        self.shared.rate.store(format.rate, Ordering::Release);
+                        break;
+                    }
+                    Ok(None) => self.finish_current(),
+                    Err(_) => {
+                        self.buffer.clear();
+                        let token = track.token;
+                        self.current = None;
+                        lock(&self.shared.report).finished.push(Finished {
+                            token,
+                            error: Some("the decoder failed on this file".into()),
+                        });
+                    }
                 }
-                self.finish_current();
                 let next = lock(&self.shared.pending).next.take();
                 self.start(next);
             }

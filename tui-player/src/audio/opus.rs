@@ -137,9 +137,25 @@ impl Decoder for OpusAdapter {
     }
 
     fn decode(&mut self, packet: &Packet) -> Result<AudioBufferRef<'_>> {
-        let frames = match self.inner.decode(&packet.data, &mut self.interleaved) {
-            Ok(frames) => frames,
-            Err(_) => return decode_error("opus: invalid packet"),
+        // opus-decoder 0.1.1 overflows a shift on some transient frames; debug builds panic
+        // there (release builds wrap). Such a packet becomes silence of its length, and the
+        // decoder starts afresh.
+        let inner = &mut self.inner;
+        let pcm = &mut self.interleaved;
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inner.decode(&packet.data, pcm)
+        }));
+        let frames = match decoded {
+            Ok(Ok(frames)) => frames,
+            Ok(Err(_)) => return decode_error("opus: invalid packet"),
+            Err(_) => {
+                self.inner.reset();
+                let frames =
+                    (packet.dur as usize + packet.trim_start as usize + packet.trim_end as usize)
+                        .min(MAX_FRAMES);
+                self.interleaved[..frames * self.channels].fill(0.0);
+                frames
+            }
         };
         self.buf.clear();
         self.buf.render_reserved(Some(frames));

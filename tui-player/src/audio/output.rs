@@ -41,7 +41,7 @@ impl Output {
                     return (Output::Device(sink), None);
                 }
                 Err(e) => {
-                    let why = format!("no audio device ({e}): playing silently");
+                    let why = format!("no audio device: playing silently ({e})");
                     return (
                         Output::Silent(SilentOutput::start(deck, control)),
                         Some(why),
@@ -49,7 +49,7 @@ impl Output {
                 }
             }
         }
-        let why = "audio output off (--audio null): playing silently".to_string();
+        let why = "audio off (--audio null): playing silently".to_string();
         (
             Output::Silent(SilentOutput::start(deck, control)),
             Some(why),

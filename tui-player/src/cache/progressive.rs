@@ -81,6 +81,8 @@ struct State {
 #[derive(Debug)]
 pub struct Progressive {
     part: PathBuf,
+    /// Opened at creation: it stays valid when the finished file is renamed into the cache.
+    file: File,
     total: u64,
     state: Mutex<State>,
     changed: Condvar,
@@ -94,8 +96,10 @@ impl Progressive {
     pub fn create(part: &Path, total: u64) -> io::Result<Arc<Self>> {
         let file = File::create(part)?;
         file.set_len(total)?;
+        let file = File::open(part)?;
         Ok(Arc::new(Self {
             part: part.to_owned(),
+            file,
             total,
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
@@ -242,24 +246,27 @@ impl Progressive {
 
     /// A reader positioned at the start.
     pub fn reader(self: &Arc<Self>) -> io::Result<ProgressiveReader> {
-        // Once complete, the part file has been renamed into the cache.
-        let path = self
-            .lock()
-            .complete
-            .clone()
-            .unwrap_or_else(|| self.part.clone());
         Ok(ProgressiveReader {
             shared: self.clone(),
-            file: File::open(path)?,
             pos: 0,
         })
     }
 }
 
-/// `Read + Seek` over a [`Progressive`] file.
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// `Read + Seek` over a [`Progressive`] file. Readers share one file handle (which survives
+/// the rename into the cache) and read at their own positions.
 pub struct ProgressiveReader {
     shared: Arc<Progressive>,
-    file: File,
     pos: u64,
 }
 
@@ -275,8 +282,7 @@ impl Read for ProgressiveReader {
             n => n,
         };
         let len = (buf.len() as u64).min(available) as usize;
-        self.file.seek(SeekFrom::Start(self.pos))?;
-        let read = self.file.read(&mut buf[..len])?;
+        let read = read_at(&self.shared.file, &mut buf[..len], self.pos)?;
         self.pos += read as u64;
         Ok(read)
     }

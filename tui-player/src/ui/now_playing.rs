@@ -65,7 +65,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         None => format!("{icon} nothing playing"),
     };
     let total = info.width as usize;
-    let right_w = width(&right).min(total.saturating_sub(12));
+    // The title matters most: the details get at most half a narrow bar.
+    let right_w = width(&right).min(if total < 100 {
+        total / 2
+    } else {
+        total.saturating_sub(12)
+    });
     let left_w = total.saturating_sub(right_w + 1);
     let left = truncate(&title, left_w);
     let pad = total.saturating_sub(width(&left) + right_w);

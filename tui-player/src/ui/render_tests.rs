@@ -205,15 +205,14 @@ fn playing_shows_title_progress_and_state() {
     app.player.duration = Duration::from_secs(183);
     app.player.cached = Some(false);
     app.player.download = Some((40, 100));
-    app.silent = Some("no audio device (NoDevice): playing silently".into());
+    app.silent = Some("no audio device: playing silently (NoDevice)".into());
     let lines = render(&mut app, 120, 30);
     assert_shows(&lines, "▶ Glacier Hum — Björk · Frequency Garden");
     assert_shows(&lines, "1:02 / 3:03");
     assert_shows(&lines, "streaming 40%");
     assert_shows(&lines, "vol 80%");
     assert_shows(&lines, "repeat off");
-    assert_shows(&lines, "no audio device");
-    assert_shows(&lines, "playing silently");
+    assert_shows(&lines, "no audio device: playing silently");
     assert_shows(&lines, "Queue (1)");
     // The gauge is about one third full.
     let gauge = lines.iter().find(|l| l.contains("1:02 / 3:03")).unwrap();

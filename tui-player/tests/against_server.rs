@@ -1,0 +1,313 @@
+//! The player driven with key events against a real `cadenza-server` started here, with
+//! fixture audio uploaded: login, search, playing, the queue, playlist edits, the cache,
+//! offline play and an expired session. Audio goes to the silent output, which still decodes
+//! and keeps real time.
+
+mod support;
+
+use std::time::Duration;
+
+use cadenza::app::screen::{Row, ScreenKind};
+use cadenza::app::{Mode, Pane, PlayState};
+use cadenza::track::TrackId;
+use crossterm::event::{KeyCode, KeyModifiers};
+use support::{block_on, listener, seed, Player, Server};
+
+const LONG: Duration = Duration::from_secs(20);
+
+fn titles_in_queue(player: &Player) -> Vec<String> {
+    player
+        .app()
+        .queue
+        .items()
+        .iter()
+        .map(|i| i.track.title.clone())
+        .collect()
+}
+
+fn playing_title(player: &Player) -> Option<String> {
+    player.app().player.track.as_ref().map(|t| t.title.clone())
+}
+
+#[test]
+fn search_play_queue_and_report_plays() {
+    let server = Server::start();
+    let songs = seed(&server, &["Frequency Garden", "Opus Numbers"]);
+    assert_eq!(songs.len(), 5);
+    let mut player = Player::start(None);
+    player.log_in(&server);
+    assert!(
+        player.session_path.exists(),
+        "the login is saved for the next start"
+    );
+
+    player.search("Glacier");
+    let first = player.app().screen().selected_row().cloned();
+    assert!(
+        matches!(&first, Some(Row::Song(s)) if s.title == "Glacier Hum"),
+        "{first:?}"
+    );
+    // Enter plays it: the queue becomes the result's songs, starting there.
+    player.key(KeyCode::Enter);
+    player.wait("Glacier Hum to play", LONG, |app| {
+        app.player.state == PlayState::Playing && app.player.position > Duration::from_millis(300)
+    });
+    assert_eq!(playing_title(&player).as_deref(), Some("Glacier Hum"));
+    assert_eq!(player.app().queue.len(), 1);
+
+    // Queue an Opus song to play next and another after it.
+    player.search("Opus No. 2");
+    player.char('a');
+    player.search("Opus No. 1");
+    player.char('A');
+    assert_eq!(
+        titles_in_queue(&player),
+        ["Glacier Hum", "Opus No. 1", "Opus No. 2"]
+    );
+
+    // Seek, then skip with n: the Opus song plays (decoded, in real time).
+    player.key(KeyCode::Right);
+    player.char('n');
+    player.wait("Opus No. 1 to play", LONG, |app| {
+        app.player.state == PlayState::Playing
+            && app
+                .player
+                .track
+                .as_ref()
+                .is_some_and(|t| t.title == "Opus No. 1")
+            && app.player.position > Duration::from_millis(200)
+    });
+
+    // It ends by itself and the next one follows.
+    player.wait("Opus No. 2 to follow", LONG, |app| {
+        app.player
+            .track
+            .as_ref()
+            .is_some_and(|t| t.title == "Opus No. 2")
+            && app.player.state == PlayState::Playing
+    });
+
+    // Remove the first queue item from the queue pane, then clear.
+    player.key(KeyCode::Tab);
+    assert_eq!(player.app().focus, Pane::Queue);
+    player.key(KeyCode::Char('g'));
+    player.char('d');
+    assert_eq!(titles_in_queue(&player), ["Opus No. 1", "Opus No. 2"]);
+    player.char('c');
+    assert!(player.app().queue.is_empty());
+    assert_eq!(player.app().player.state, PlayState::Stopped);
+
+    // Every song heard past the threshold was reported: the hot chart counts them.
+    let client = listener(&server);
+    let hot = block_on(client.hot(30, 10)).expect("hot chart");
+    let played: Vec<&str> = hot.iter().map(|h| h.song.title.as_str()).collect();
+    assert!(played.contains(&"Opus No. 1"), "{played:?}");
+    assert!(!played.contains(&"Geyser"), "never played: {played:?}");
+
+    // What played is in the cache, under its hash.
+    let opus = songs.iter().find(|s| s.title == "Opus No. 1").unwrap();
+    assert!(player.cache_dir.join(&opus.hash).exists());
+}
+
+#[test]
+fn playlists_are_created_edited_and_deleted_by_keys() {
+    let server = Server::start();
+    seed(&server, &["Frequency Garden"]);
+    let mut player = Player::start(None);
+    player.log_in(&server);
+    let client = listener(&server);
+
+    // C creates one.
+    player.char('C');
+    player.type_text("Road trip");
+    player.key(KeyCode::Enter);
+    player.wait("the playlist to be created", LONG, |app| {
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("created"))
+    });
+
+    // P adds the selected song (chosen in the picker).
+    for title in ["Glacier Hum", "Geyser"] {
+        player.search(title);
+        player.char('P');
+        player.wait("my playlists", LONG, |app| {
+            app.picker.as_ref().is_some_and(|p| p.playlists.is_some())
+        });
+        player.rt.app.message = None;
+        player.key(KeyCode::Enter);
+        player.wait("the song to be added", LONG, |app| {
+            app.message
+                .as_ref()
+                .is_some_and(|m| m.text.contains("added to “Road trip”"))
+        });
+    }
+
+    // Open it from the sidebar's Playlists section.
+    player.key(KeyCode::Esc);
+    player.key(KeyCode::Esc);
+    assert_eq!(player.app().focus, Pane::Sidebar);
+    while player.app().section != 4 {
+        player.char('j');
+    }
+    player.key(KeyCode::Enter);
+    player.wait("the playlists", LONG, |app| {
+        app.screen().kind == ScreenKind::Playlists && !app.screen().rows.is_empty()
+    });
+    player.key(KeyCode::Enter);
+    player.wait("the playlist's songs", LONG, |app| {
+        matches!(app.screen().kind, ScreenKind::Playlist(_)) && app.screen().rows.len() == 2
+    });
+    let ScreenKind::Playlist(id) = player.app().screen().kind else {
+        unreachable!()
+    };
+
+    // J moves the first song down.
+    player.char('J');
+    // The row moves at once; `loading` stays on until the server has answered.
+    assert!(matches!(&player.app().screen().rows[0], Row::Song(s) if s.title == "Geyser"));
+    player.wait("the move", LONG, |app| {
+        !app.screen().loading
+            && app
+                .screen()
+                .rows
+                .first()
+                .is_some_and(|r| matches!(r, Row::Song(s) if s.title == "Geyser"))
+    });
+    let detail = block_on(client.playlist(id)).unwrap();
+    let order: Vec<&str> = detail.tracks.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(order, ["Geyser", "Glacier Hum"]);
+
+    // R renames.
+    player.char('R');
+    player.key_with(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    player.type_text("Night drive");
+    player.key(KeyCode::Enter);
+    player.wait("the rename", LONG, |app| {
+        app.screen().title == "Night drive"
+    });
+
+    // d removes the selected song (Glacier Hum, now second and selected).
+    player.char('d');
+    player.wait("the removal", LONG, |app| {
+        !app.screen().loading && app.screen().rows.len() == 1
+    });
+    let detail = block_on(client.playlist(id)).unwrap();
+    assert_eq!(detail.playlist.name, "Night drive");
+    assert_eq!(detail.tracks.len(), 1);
+    assert_eq!(detail.tracks[0].title, "Geyser");
+
+    // D deletes after a y.
+    player.char('D');
+    player.char('y');
+    player.wait("the deletion", LONG, |app| {
+        app.screen().kind == ScreenKind::Playlists
+    });
+    let left = block_on(client.playlists(Default::default())).unwrap();
+    assert!(left.items.iter().all(|p| p.id != id), "{left:?}");
+}
+
+#[test]
+fn cached_songs_play_offline_and_damage_is_repaired() {
+    let server = Server::start();
+    let songs = seed(&server, &["Frequency Garden"]);
+    let geyser = songs.iter().find(|s| s.title == "Geyser").unwrap().clone();
+    let mut player = Player::start(None);
+    player.log_in(&server);
+
+    player.search("Geyser");
+    player.key(KeyCode::Enter);
+    player.wait("Geyser to be cached", LONG, |app| {
+        app.player.cached == Some(true) && app.player.state == PlayState::Playing
+    });
+    let cached = player.cache_dir.join(&geyser.hash);
+    assert!(cached.exists());
+
+    // A damaged copy is noticed by its hash, thrown away and fetched again.
+    std::fs::write(&cached, b"not audio at all").unwrap();
+    player.char('c');
+    player.search("Geyser");
+    player.key(KeyCode::Enter);
+    player.wait("Geyser to play again", LONG, |app| {
+        app.player.state == PlayState::Playing && app.player.position > Duration::from_millis(200)
+    });
+    assert!(
+        player
+            .app()
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("damaged")),
+        "{:?}",
+        player.app().message
+    );
+    player.wait("the good copy to be cached", LONG, |_| {
+        cadenza::cache::hash_file(&cached).is_ok_and(|h| h == geyser.hash)
+    });
+
+    // Without a server the player says so and still plays what is cached.
+    let data = server.stop();
+    let mut player = player.restart();
+    player.wait("the offline notice", LONG, |app| app.offline.is_some());
+    assert!(player
+        .app()
+        .message
+        .as_ref()
+        .is_some_and(|m| m.text.contains("cannot reach the server")));
+    player.key(KeyCode::Esc);
+    assert_eq!(player.app().focus, Pane::Sidebar);
+    while player.app().section != 7 {
+        player.char('j');
+    }
+    player.key(KeyCode::Enter);
+    assert_eq!(player.app().screen().kind, ScreenKind::Cached);
+    let cached_titles: Vec<String> = player
+        .app()
+        .screen()
+        .rows
+        .iter()
+        .filter_map(|r| r.track().map(|(t, _)| t.title))
+        .collect();
+    assert_eq!(cached_titles, ["Geyser"]);
+    player.key(KeyCode::Enter);
+    player.wait("Geyser to play offline", LONG, |app| {
+        app.player.state == PlayState::Playing && app.player.position > Duration::from_millis(200)
+    });
+    assert_eq!(
+        player.app().player.track.as_ref().map(|t| t.id),
+        Some(TrackId::Song(geyser.id))
+    );
+    drop(Server::restart(data));
+}
+
+#[test]
+fn a_revoked_token_asks_to_log_in_again() {
+    let server = Server::start();
+    seed(&server, &["Frequency Garden"]);
+    let mut player = Player::start(None);
+    player.log_in(&server);
+    let session = cadenza::session::Session::load(&player.session_path).expect("saved");
+
+    // The token is revoked elsewhere (as if it expired).
+    let revoker = cadenza_api::Client::new(&server.url)
+        .unwrap()
+        .with_token(session.token.clone());
+    block_on(async move {
+        let mut revoker = revoker;
+        revoker.logout().await.expect("logout")
+    });
+
+    player.char('/');
+    player.type_text("Glacier");
+    player.key(KeyCode::Enter);
+    player.wait("the login form", LONG, |app| {
+        matches!(app.mode, Mode::Login(_))
+    });
+    let Mode::Login(form) = &player.app().mode else {
+        unreachable!()
+    };
+    assert!(form.error.as_deref().unwrap_or("").contains("log in again"));
+    assert!(!player.session_path.exists(), "the dead token is forgotten");
+    // Logging in again works and the search can be repeated.
+    player.log_in(&server);
+    player.search("Glacier");
+}

@@ -1,0 +1,283 @@
+//! A real `cadenza-server` with fixtures uploaded, and the player's runtime driven by keys.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cadenza::app::{App, Event};
+use cadenza::audio::OutputChoice;
+use cadenza::cache::Cache;
+use cadenza::config::Config;
+use cadenza::runtime::{Options, Runtime};
+use cadenza::session::Session;
+use cadenza_api::{Client, Role, Song, TagOverrides};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+pub const USER: &str = "ada";
+pub const USER_PASSWORD: &str = "lovelace-1815";
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+    data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server_binary() -> PathBuf {
+    // target/debug/deps/<test> → target/debug/cadenza-server
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    let server = dir.join(format!("cadenza-server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        server.exists(),
+        "{} is missing: run `cargo build --workspace` (or `cargo build -p cadenza-server`) first",
+        server.display()
+    );
+    server
+}
+
+impl Server {
+    /// Starts a server on a free port in a fresh data folder.
+    pub fn start() -> Server {
+        let data = tempfile::tempdir().expect("temp dir");
+        Self::start_in(data)
+    }
+
+    fn start_in(data: tempfile::TempDir) -> Server {
+        let mut child = Command::new(server_binary())
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+            .env("CADENZA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env_remove("CADENZA_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start cadenza-server");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("cadenza-server listening on ") {
+                        break url.trim().to_string();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    panic!("cadenza-server exited before listening");
+                }
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, url, data }
+    }
+
+    /// Stops the server (the data folder is kept for [`Server::restart`]).
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let data = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.data, data)
+    }
+
+    pub fn restart(data: tempfile::TempDir) -> Server {
+        Self::start_in(data)
+    }
+}
+
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(future)
+}
+
+/// Logs in as the admin, creates the listener account and uploads the fixtures whose paths
+/// contain one of `wanted`. Returns the uploaded songs.
+pub fn seed(server: &Server, wanted: &[&str]) -> Vec<Song> {
+    let manifest = cadenza_fixtures::load_manifest().expect("fixture manifest");
+    block_on(async {
+        let mut admin = Client::new(&server.url).unwrap();
+        admin
+            .login("admin", ADMIN_PASSWORD)
+            .await
+            .expect("admin login");
+        admin
+            .create_user(USER, USER_PASSWORD, Role::Listener)
+            .await
+            .expect("create the listener");
+        let mut songs = Vec::new();
+        for file in manifest.good_files() {
+            if file.path.contains("podcast/") || !wanted.iter().any(|w| file.path.contains(w)) {
+                continue;
+            }
+            let path = cadenza_fixtures::fixtures_dir().join(&file.path);
+            let overrides = TagOverrides {
+                filename: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                ..Default::default()
+            };
+            let uploaded = admin
+                .upload_song_file(&path, &overrides)
+                .await
+                .unwrap_or_else(|e| panic!("upload {}: {e}", file.path));
+            songs.push(uploaded.song);
+        }
+        songs
+    })
+}
+
+/// A client logged in as the listener.
+pub fn listener(server: &Server) -> Client {
+    block_on(async {
+        let mut client = Client::new(&server.url).unwrap();
+        client
+            .login(USER, USER_PASSWORD)
+            .await
+            .expect("listener login");
+        client
+    })
+}
+
+/// The player, with its own cache and config folders, and silent audio.
+pub struct Player {
+    pub rt: Runtime,
+    pub cache_dir: PathBuf,
+    pub session_path: PathBuf,
+    _dirs: Arc<tempfile::TempDir>,
+}
+
+impl Player {
+    pub fn start(session: Option<Session>) -> Player {
+        let dirs = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::start_in(dirs, session)
+    }
+
+    /// A second run of the player over the same folders (cache and saved login).
+    pub fn restart(self) -> Player {
+        let Player {
+            rt,
+            session_path,
+            _dirs: dirs,
+            ..
+        } = self;
+        let session = Session::load(&session_path);
+        rt.shutdown();
+        Self::start_in(dirs, session)
+    }
+
+    fn start_in(dirs: Arc<tempfile::TempDir>, session: Option<Session>) -> Player {
+        let cache_dir = dirs.path().join("cache");
+        let session_path = dirs.path().join("config").join("token");
+        let cache = Cache::open(&cache_dir, 64 * 1024 * 1024).expect("cache");
+        let rt = Runtime::start(Options {
+            config: Config::default(),
+            cache: Arc::new(cache),
+            session_path: Some(session_path.clone()),
+            session,
+            audio: OutputChoice::Null,
+        })
+        .expect("runtime");
+        Player {
+            rt,
+            cache_dir,
+            session_path,
+            _dirs: dirs,
+        }
+    }
+
+    pub fn app(&self) -> &App {
+        &self.rt.app
+    }
+
+    pub fn key(&mut self, code: KeyCode) {
+        self.key_with(code, KeyModifiers::NONE);
+    }
+
+    pub fn key_with(&mut self, code: KeyCode, mods: KeyModifiers) {
+        let _ = self.rt.sender().send(Event::Key(KeyEvent::new(code, mods)));
+        self.rt.step(Some(Duration::from_millis(10)));
+    }
+
+    pub fn char(&mut self, c: char) {
+        self.key(KeyCode::Char(c));
+    }
+
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.char(c);
+        }
+    }
+
+    /// Runs the event loop until `done` holds; panics (showing `what`) after `timeout`.
+    pub fn wait(&mut self, what: &str, timeout: Duration, done: impl Fn(&App) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !done(&self.rt.app) {
+            if Instant::now() > deadline {
+                let app = &self.rt.app;
+                panic!(
+                    "timed out waiting for {what}; message: {:?}; player: {:?}; screen: {:?} ({} rows, loading {})",
+                    app.message,
+                    app.player.state,
+                    app.screen().title,
+                    app.screen().rows.len(),
+                    app.screen().loading
+                );
+            }
+            self.rt.step(Some(Duration::from_millis(50)));
+        }
+    }
+
+    /// Logs in through the form.
+    pub fn log_in(&mut self, server: &Server) {
+        let field = |p: &Player| match &p.app().mode {
+            cadenza::app::Mode::Login(form) => form.field,
+            cadenza::app::Mode::Main => panic!("not on the login form"),
+        };
+        while field(self) != 0 {
+            self.key(KeyCode::BackTab);
+        }
+        for value in [server.url.as_str(), USER, USER_PASSWORD] {
+            self.key_with(KeyCode::Char('u'), KeyModifiers::CONTROL);
+            self.type_text(value);
+            self.key(KeyCode::Enter);
+        }
+        self.wait("the login", Duration::from_secs(20), |app| {
+            matches!(app.mode, cadenza::app::Mode::Main) && app.user.is_some()
+        });
+    }
+
+    /// Searches and waits for results.
+    pub fn search(&mut self, query: &str) {
+        self.char('/');
+        self.key_with(KeyCode::Char('u'), KeyModifiers::CONTROL);
+        self.type_text(query);
+        self.key(KeyCode::Enter);
+        let q = query.to_string();
+        self.wait(
+            &format!("results for {q}"),
+            Duration::from_secs(10),
+            |app| {
+                app.screen().kind == cadenza::app::screen::ScreenKind::Search
+                    && !app.screen().loading
+                    && app.screen().selected_row().is_some()
+            },
+        );
+    }
+}
