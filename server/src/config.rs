@@ -171,7 +171,7 @@ impl Layer {
         {
             value.trim().parse().map_err(|e: T::Err| ConfigError::Env {
                 key: key.to_string(),
-                message: e.to_string(),
+                message: format!("cannot use `{value}`: {e}"),
             })
         }
         let mut layer = Layer::default();

@@ -59,6 +59,32 @@ async fn damaged_replicas_are_found_served_around_and_repaired() {
         .unwrap();
     assert!(clean.is_clean(), "{clean:?}");
     assert_eq!(clean.replication_factor, 3);
+
+    // On the wire: NDJSON, progress lines first, the report last.
+    let response = common::raw(&admin, reqwest::Method::POST, "/admin/replication")
+        .json(&ReplicationRequest::default())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()[reqwest::header::CONTENT_TYPE],
+        "application/x-ndjson"
+    );
+    let text = response.text().await.unwrap();
+    let events: Vec<cadenza_api::ReplicationEvent> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(events.len() >= 2, "{text}");
+    assert!(matches!(
+        events.first(),
+        Some(cadenza_api::ReplicationEvent::Progress { .. })
+    ));
+    assert!(matches!(
+        events.last(),
+        Some(cadenza_api::ReplicationEvent::Report(_))
+    ));
     assert!(clean.blobs_checked >= 3, "audio and covers: {clean:?}");
 
     // Damage one song where reads look first: its first-choice replica deleted, the second
