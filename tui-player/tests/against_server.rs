@@ -311,3 +311,117 @@ fn a_revoked_token_asks_to_log_in_again() {
     player.log_in(&server);
     player.search("Glacier");
 }
+
+#[test]
+fn podcast_episodes_resume_and_save_their_position() {
+    let server = Server::start();
+    seed(&server, &["Frequency Garden"]);
+    let episode_file = cadenza_fixtures::fixtures_dir().join("audio/podcast/cadenza-weekly-01.mp3");
+    let episode = block_on(async {
+        let mut admin = cadenza_api::Client::new(&server.url).unwrap();
+        admin.login("admin", support::ADMIN_PASSWORD).await.unwrap();
+        let podcast = admin
+            .create_podcast(&cadenza_api::CreatePodcast {
+                title: "Cadenza Weekly".into(),
+                author: Some("Cadenza Radio".into()),
+                description: None,
+                feed_url: None,
+            })
+            .await
+            .unwrap();
+        let bytes = std::fs::read(&episode_file).unwrap();
+        let size = bytes.len() as u64;
+        let meta = cadenza_api::EpisodeMeta {
+            guid: "weekly-01".into(),
+            title: Some("Why sines never go out of tune".into()),
+            ..Default::default()
+        };
+        admin
+            .upload_episode(podcast.id, bytes, Some(size), &meta)
+            .await
+            .unwrap()
+            .episode
+    });
+    // The listener stopped at 4 s last time.
+    let client = listener(&server);
+    block_on(client.set_episode_position(episode.id, 4000)).unwrap();
+
+    let mut player = Player::start(None);
+    player.log_in(&server);
+    player.key(KeyCode::Esc);
+    while player.app().section != 5 {
+        player.char('j');
+    }
+    player.key(KeyCode::Enter);
+    player.wait("the podcasts", LONG, |app| !app.screen().rows.is_empty());
+    player.key(KeyCode::Enter);
+    player.wait("the episodes", LONG, |app| {
+        matches!(app.screen().kind, ScreenKind::Podcast(_)) && !app.screen().rows.is_empty()
+    });
+    player.key(KeyCode::Enter);
+    player.wait("the episode to play", LONG, |app| {
+        app.player.state == PlayState::Playing
+    });
+    let started = player.app().player.position;
+    assert!(
+        started >= Duration::from_millis(3900),
+        "resumed at {started:?}, not at the saved 4 s; queued {:?}; row {:?}",
+        player.app().queue.items().first().map(|i| i.resume_ms),
+        player.app().screen().selected_row()
+    );
+    player.wait("some listening", LONG, |app| {
+        app.player.position >= Duration::from_millis(5000)
+    });
+    // Pausing saves the position on the server.
+    player.char(' ');
+    let paused_at = player.app().player.position.as_millis() as u64;
+    let began = std::time::Instant::now();
+    let saved = loop {
+        let saved = block_on(client.episode_position(episode.id))
+            .unwrap()
+            .position_ms;
+        if saved != 4000 || began.elapsed() > LONG {
+            break saved;
+        }
+        player.rt.step(Some(Duration::from_millis(50)));
+    };
+    assert!(
+        saved.abs_diff(paused_at) < 500,
+        "saved {saved} ms, paused at {paused_at} ms"
+    );
+    assert!(matches!(
+        player.app().player.track.as_ref().map(|t| t.id),
+        Some(TrackId::Episode(id)) if id == episode.id
+    ));
+}
+
+#[test]
+fn a_song_deleted_on_the_server_gets_a_one_line_message() {
+    let server = Server::start();
+    let songs = seed(&server, &["Frequency Garden"]);
+    let geyser = songs.iter().find(|s| s.title == "Geyser").unwrap().id;
+    let mut player = Player::start(None);
+    player.log_in(&server);
+    player.search("Geyser");
+    block_on(async {
+        let mut admin = cadenza_api::Client::new(&server.url).unwrap();
+        admin.login("admin", support::ADMIN_PASSWORD).await.unwrap();
+        admin.delete_song(geyser).await.unwrap();
+    });
+    player.key(KeyCode::Enter);
+    player.wait("the error", LONG, |app| {
+        app.message.as_ref().is_some_and(|m| m.error)
+    });
+    let message = player.app().message.clone().unwrap().text;
+    assert!(
+        message.contains("“Geyser” is no longer on the server"),
+        "{message}"
+    );
+    assert_eq!(player.app().player.state, PlayState::Stopped);
+    // The player carries on: another song plays.
+    player.search("Glacier");
+    player.key(KeyCode::Enter);
+    player.wait("Glacier Hum to play", LONG, |app| {
+        app.player.state == PlayState::Playing
+    });
+}

@@ -87,9 +87,10 @@ impl Row {
             Row::Song(song) | Row::Hot { song, .. } => Some((Track::from_song(song), None)),
             Row::Episode { episode, podcast } => Some((
                 Track::from_episode(episode, podcast),
+                // Resume, unless it was heard (almost) to the end: then start over.
                 episode
                     .position_ms
-                    .filter(|&ms| ms + 5000 < episode.duration_ms),
+                    .filter(|&ms| ms + (episode.duration_ms / 10).min(5000) < episode.duration_ms),
             )),
             Row::Cached(track) => Some((track.clone(), None)),
             _ => None,

@@ -18,6 +18,8 @@ pub type Token = u64;
 pub struct Loaded {
     pub token: Token,
     pub decoded: Decoded,
+    /// Where the decoder already stands (a resumed episode starts mid-way).
+    pub start: Duration,
 }
 
 /// What the deck reports about a track that stopped.
@@ -222,11 +224,12 @@ impl Deck {
 
     fn start(&mut self, track: Option<Loaded>) {
         let token = track.as_ref().map_or(0, |t| t.token);
+        self.frames = 0;
         if let Some(track) = &track {
             self.format = track.decoded.format();
+            self.frames = (track.start.as_secs_f64() * f64::from(self.format.rate)).round() as u64;
         }
         self.current = track;
-        self.frames = 0;
         self.shared.rate.store(self.format.rate, Ordering::Release);
         self.shared.token.store(token, Ordering::Release);
         self.publish();
@@ -420,6 +423,7 @@ pub(crate) mod tests {
         Loaded {
             token,
             decoded: Decoded::open(Box::new(file), Some("wav")).unwrap(),
+            start: Duration::ZERO,
         }
     }
 

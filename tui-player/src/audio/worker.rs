@@ -84,7 +84,7 @@ enum Message {
     Opened {
         token: Token,
         preload: bool,
-        result: Result<Decoded, String>,
+        result: Result<(Decoded, Duration), String>,
     },
 }
 
@@ -266,7 +266,7 @@ impl Worker {
         }
     }
 
-    fn opened(&mut self, token: Token, preload: bool, result: Result<Decoded, String>) {
+    fn opened(&mut self, token: Token, preload: bool, result: Result<(Decoded, Duration), String>) {
         let wanted = if preload {
             self.preload == Some(token)
         } else {
@@ -276,15 +276,20 @@ impl Worker {
             return; // superseded while it opened
         }
         match result {
-            Ok(decoded) => {
+            Ok((decoded, start)) => {
                 let duration = decoded.duration();
+                let loaded = Loaded {
+                    token,
+                    decoded,
+                    start,
+                };
                 if preload {
-                    self.control.set_next(Some(Loaded { token, decoded }));
+                    self.control.set_next(Some(loaded));
                 } else {
                     self.pending_load = None;
                     self.current = Some(token);
                     self.awaiting = Some(token);
-                    self.control.play_now(Loaded { token, decoded });
+                    self.control.play_now(loaded);
                     (self.events)(AudioEvent::Started { token, duration });
                 }
             }
@@ -349,7 +354,12 @@ impl Worker {
     }
 }
 
-fn open_track(input: TrackInput, hint: &str, start: Duration) -> Result<Decoded, String> {
+/// Opens the track and moves to `start`; returns where it really starts.
+fn open_track(
+    input: TrackInput,
+    hint: &str,
+    start: Duration,
+) -> Result<(Decoded, Duration), String> {
     let source: Box<dyn MediaSource> = match input {
         TrackInput::File(path) => Box::new(
             std::fs::File::open(&path)
@@ -362,12 +372,14 @@ fn open_track(input: TrackInput, hint: &str, start: Duration) -> Result<Decoded,
         ),
     };
     let mut decoded = Decoded::open(source, Some(hint)).map_err(|e| e.to_string())?;
-    if !start.is_zero() {
+    let landed = if start.is_zero() {
+        Duration::ZERO
+    } else {
         decoded
             .seek(start)
-            .map_err(|e| format!("cannot resume at {start:?}: {e}"))?;
-    }
-    Ok(decoded)
+            .map_err(|e| format!("cannot resume at {start:?}: {e}"))?
+    };
+    Ok((decoded, landed))
 }
 
 #[cfg(test)]

@@ -386,3 +386,78 @@ fn prompts_and_picker_render() {
     assert_shows(&lines, "Add “Glacier Hum” to…");
     assert_shows(&lines, "Road trip (2 songs)");
 }
+
+#[test]
+fn mouse_clicks_select_open_and_scroll() {
+    use crate::app::Event;
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mouse = |kind, column, row| {
+        Event::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let mut app = app();
+    let rows: Vec<Row> = (1..=40)
+        .map(|i| Row::Song(song(i, &format!("Song {i}"), "A", "B", 1000)))
+        .collect();
+    app.screen_mut().set_rows(rows);
+    render(&mut app, 120, 30);
+    let now = std::time::Instant::now();
+
+    // The sidebar's third line is Albums: a click opens it.
+    let sidebar = app.areas.sidebar.unwrap();
+    app.handle(
+        mouse(
+            MouseEventKind::Down(MouseButton::Left),
+            sidebar.x + 2,
+            sidebar.y + 2,
+        ),
+        now,
+    );
+    assert_eq!(app.screen().kind, ScreenKind::Albums);
+    assert_eq!(app.focus, Pane::Main);
+    assert!(app.take_effects().iter().any(|e| matches!(
+        e,
+        crate::app::Effect::Net(crate::net::NetRequest::Load { .. })
+    )));
+
+    // Back on the search results: the wheel scrolls, a double click plays.
+    app.open_section(0);
+    app.screen_mut().set_rows(
+        (1..=40)
+            .map(|i| Row::Song(song(i, &format!("Song {i}"), "A", "B", 1000)))
+            .collect(),
+    );
+    render(&mut app, 120, 30);
+    let main = app.areas.main.unwrap();
+    app.handle(
+        mouse(MouseEventKind::ScrollDown, main.x + 5, main.y + 3),
+        now,
+    );
+    assert_eq!(app.screen().selected, 3);
+    render(&mut app, 120, 30);
+    let main = app.areas.main.unwrap();
+    let click = mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        main.x + 5,
+        main.y + 5,
+    );
+    app.handle(click, now);
+    assert_eq!(app.screen().selected, 5);
+    assert!(app.queue.is_empty(), "one click only selects");
+    let click = mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        main.x + 5,
+        main.y + 5,
+    );
+    app.handle(click, now + std::time::Duration::from_millis(100));
+    assert_eq!(app.queue.len(), 40, "a double click plays from there");
+    assert_eq!(
+        app.queue.current().map(|i| i.track.title.as_str()),
+        Some("Song 6")
+    );
+    assert_eq!(app.player.state, PlayState::Loading);
+}
