@@ -349,16 +349,8 @@ impl App {
             return;
         };
         self.section = index;
-        let mut screen = Screen::new(kind.clone(), *name);
-        if *kind == ScreenKind::Search {
-            screen.rows = self.search_rows_placeholder();
-        }
-        self.stack = vec![screen];
+        self.stack = vec![Screen::new(kind.clone(), *name)];
         self.load_top();
-    }
-
-    fn search_rows_placeholder(&self) -> Vec<Row> {
-        Vec::new()
     }
 
     /// Opens a screen on top of the current one.

@@ -34,7 +34,7 @@ impl Output {
         control: DeckControl,
     ) -> (Output, Option<String>) {
         if choice == OutputChoice::Auto {
-            match rodio::DeviceSinkBuilder::open_default_sink() {
+            match without_stderr(rodio::DeviceSinkBuilder::open_default_sink) {
                 Ok(mut sink) => {
                     sink.log_on_drop(false);
                     sink.mixer().add(deck);
@@ -55,6 +55,34 @@ impl Output {
             Some(why),
         )
     }
+}
+
+/// Runs `f` with the process's stderr pointed at /dev/null: ALSA prints its probing errors
+/// straight to fd 2, which would land on the user's terminal.
+#[cfg(unix)]
+fn without_stderr<T>(f: impl FnOnce() -> T) -> T {
+    use std::os::fd::AsRawFd;
+    let Ok(devnull) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return f();
+    };
+    // SAFETY: dup/dup2/close on fd 2 and descriptors we own; no Rust object owns fd 2, and
+    // the saved copy is restored and closed before returning.
+    let saved = unsafe { libc::dup(2) };
+    if saved < 0 {
+        return f();
+    }
+    unsafe { libc::dup2(devnull.as_raw_fd(), 2) };
+    let result = f();
+    unsafe {
+        libc::dup2(saved, 2);
+        libc::close(saved);
+    }
+    result
+}
+
+#[cfg(not(unix))]
+fn without_stderr<T>(f: impl FnOnce() -> T) -> T {
+    f()
 }
 
 /// Consumes samples at the deck's sample rate and throws them away, so time passes as it
