@@ -540,6 +540,15 @@ impl Client {
                 match event {
                     ReplicationEvent::Progress { checked, total } => on_progress(checked, total),
                     ReplicationEvent::Report(report) => return Ok(report),
+                    ReplicationEvent::Error { message } => {
+                        return Err(ClientError::Api {
+                            status: 500,
+                            code: "replication_failed".into(),
+                            message: format!(
+                                "the replication check failed on the server: {message}"
+                            ),
+                        })
+                    }
                 }
             }
             if ended {

@@ -490,12 +490,19 @@ pub struct ReplicationRequest {
 }
 
 /// One line of the NDJSON stream `POST /admin/replication` answers with:
-/// any number of `progress` lines, then exactly one `report`.
+/// any number of `progress` lines, then exactly one `report` or `error`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ReplicationEvent {
-    Progress { checked: u64, total: u64 },
+    Progress {
+        checked: u64,
+        total: u64,
+    },
     Report(ReplicationReport),
+    /// The check failed after the response had started (the status line said 200).
+    Error {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -617,6 +624,18 @@ mod tests {
             ReplicationEvent::Progress {
                 checked: 3,
                 total: 10
+            }
+        );
+    }
+
+    #[test]
+    fn a_failed_check_ends_with_an_error_line() {
+        let line = r#"{"type":"error","message":"volume vol2 refused a write"}"#;
+        let event: ReplicationEvent = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            event,
+            ReplicationEvent::Error {
+                message: "volume vol2 refused a write".into()
             }
         );
     }

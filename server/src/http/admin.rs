@@ -480,8 +480,10 @@ impl Stream for EventLines {
         }
         match this.rx.poll_recv(cx) {
             Poll::Ready(Some(Ok(event))) => Poll::Ready(Some(Ok(line(&event)))),
-            // Headers are out: cut the body so the client reports a broken-off stream.
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(std::io::Error::other(e.message)))),
+            // Headers are out, so the failure travels as the stream's last line.
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Ok(line(&ReplicationEvent::Error {
+                message: e.message,
+            })))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
