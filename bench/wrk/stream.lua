@@ -1,0 +1,43 @@
+-- wrk script for the streaming benchmark; both sides (Cadenza and nginx) get the same requests.
+--   BENCH_PATH         request path
+--   BENCH_TOKEN        bearer token sent with every request (nginx ignores it)
+--   BENCH_RANGE_BYTES  when set, each request asks for a random range of this many bytes
+--   BENCH_FILE_SIZE    size of the file (needed with BENCH_RANGE_BYTES)
+-- done() prints one `RESULT key=value ...` line for scripts/bench.sh.
+
+local path = os.getenv("BENCH_PATH") or "/"
+local token = os.getenv("BENCH_TOKEN")
+local range = tonumber(os.getenv("BENCH_RANGE_BYTES") or "")
+local size = tonumber(os.getenv("BENCH_FILE_SIZE") or "")
+
+local threads = 0
+function setup(thread)
+   thread:set("thread_id", threads)
+   threads = threads + 1
+end
+
+function init(args)
+   -- Same ranges in every run, different ones per thread.
+   math.randomseed(4242 + (thread_id or 0))
+end
+
+function request()
+   local headers = {}
+   if token and token ~= "" then
+      headers["Authorization"] = "Bearer " .. token
+   end
+   if range then
+      local start = math.random(0, size - range)
+      headers["Range"] = "bytes=" .. start .. "-" .. (start + range - 1)
+   end
+   return wrk.format("GET", path, headers)
+end
+
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      "RESULT requests=%d bytes=%d duration_us=%d socket_errors=%d status_errors=%d p50_us=%d p99_us=%d\n",
+      summary.requests, summary.bytes, summary.duration,
+      e.connect + e.read + e.write + e.timeout, e.status,
+      latency:percentile(50), latency:percentile(99)))
+end

@@ -1,0 +1,437 @@
+#!/usr/bin/env bash
+# Cadenza's benchmark suite: one command, one table. Every comparison runs both sides in this
+# run on this machine; figures are medians over several runs. See BENCHMARKS.md.
+#
+#   scripts/bench.sh              full run (about 30-40 minutes on 2 cores)
+#   QUICK=1 scripts/bench.sh      short runs and a smaller catalog, for development
+#
+# Settings (environment):
+#   QUICK=1              1 run of 3 s per wrk comparison, 100,000 songs, 200 ingested files
+#   BENCH_SONGS=N        catalog size (default 1,000,000; QUICK 100,000)
+#   BENCH_RUNS=N         runs per comparison (default 5; QUICK 1)
+#   BENCH_SECONDS=N      seconds per wrk run (default 10; QUICK 3)
+#   BENCH_FILES=N        files for the ingestion benchmark (default 2,000; QUICK 200)
+#   BENCH_LIKE_QUERIES=N queries for the LIKE baseline (default all 1,000; QUICK 100)
+#   BENCH_CATALOG_CACHE=DIR  keep the generated catalog in DIR and reuse it next time
+#                        (it is copied, never modified; delete DIR to regenerate)
+#   BENCH_TMP=DIR        where the temporary data goes (default /tmp; same disk for both sides)
+#   BENCH_KEEP=1         keep the temporary folder (logs, data) after the run
+#   BENCH_ONLY="a b"     run only some benchmarks: startup search stream ingest player
+#   BENCH_OUT=FILE       also write the table as Markdown (default target/bench/last-run.md)
+#
+# It installs wrk, nginx and curl when missing (apt-get), builds the release binaries it needs
+# once, generates its data in a temporary folder, and stops every process it started, also on
+# Ctrl-C or failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+quick=${QUICK:-0}
+if [ "$quick" = 1 ]; then
+    songs=${BENCH_SONGS:-100000} runs=${BENCH_RUNS:-1} seconds=${BENCH_SECONDS:-3}
+    files=${BENCH_FILES:-200} like_queries=${BENCH_LIKE_QUERIES:-100} search_rounds=1
+else
+    songs=${BENCH_SONGS:-1000000} runs=${BENCH_RUNS:-5} seconds=${BENCH_SECONDS:-10}
+    files=${BENCH_FILES:-2000} like_queries=${BENCH_LIKE_QUERIES:-1000} search_rounds=3
+fi
+only=${BENCH_ONLY:-startup search stream ingest player}
+out_md=${BENCH_OUT:-$root/target/bench/last-run.md}
+wants() { [[ " $only " == *" $1 "* ]]; }
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "bench: $*"; exit 1; }
+
+# ---------------------------------------------------------------- tools
+missing=()
+for tool in wrk nginx curl; do
+    command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    packages=("${missing[@]/nginx/nginx-light}")
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+log "building release binaries (cadenza-server, cadenza-admin, cadenza-fixtures, cadenza-bench)"
+cargo build --release --quiet -p cadenza-server -p cadenza-admin -p cadenza-fixtures -p cadenza-bench
+bin=$root/target/release
+bench=$bin/cadenza-bench
+
+# ---------------------------------------------------------------- processes and cleanup
+tmp=$(mktemp -d "${BENCH_TMP:-/tmp}/cadenza-bench.XXXXXX")
+pids=()
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        log "kept $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+ulimit -n 65536 2>/dev/null || ulimit -n 4096 2>/dev/null || true
+export XDG_CONFIG_HOME=$tmp/config XDG_CACHE_HOME=$tmp/cache
+
+forget_pid() { local keep=() p; for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done; pids=("${keep[@]}"); }
+
+# Stops a process started here (not necessarily our child): TERM, then KILL after 10 s.
+stop() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    forget_pid "$pid"
+}
+
+# start_server NAME DATA_DIR [server flags...]: starts cadenza-server, waits for /readyz and
+# sets server_pid, server_url, server_ready_ms.
+start_server() {
+    local name=$1 data=$2
+    shift 2
+    local line
+    line=$("$bench" start --stdout "$tmp/$name.out" --stderr "$tmp/$name.err" -- \
+        "$bin/cadenza-server" --data-dir "$data" --listen 127.0.0.1:0 --shutdown-grace 2s \
+        --log-level warn "$@") || die "cadenza-server ($name) did not start; see above"
+    server_pid=$(kv pid "$line")
+    pids+=("$server_pid")
+    server_url=$(kv url "$line")
+    server_ready_ms=$(kv ready_ms "$line")
+}
+
+# kv KEY "k=v k2=v2": the value of KEY.
+kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n 1; }
+rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+calc() { awk "BEGIN { x = $1; printf \"%.${2:-2}f\", x }"; }
+
+login() { # URL PASSWORD -> token
+    curl -sf -X POST -H 'Content-Type: application/json' \
+        -d "{\"username\":\"admin\",\"password\":\"$2\"}" "$1/api/v1/auth/login" |
+        sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+
+# ---------------------------------------------------------------- the table
+rows=$tmp/rows.tsv
+: >"$rows"
+# row BENCHMARK CADENZA BASELINE RATIO TARGET VERDICT
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$rows"; }
+# verdict VALUE OP LIMIT: pass/miss ("-" when there is no figure)
+verdict() {
+    case $1 in nan | "" | -) echo "-"; return ;; esac
+    if awk "BEGIN { exit !($1 $2 $3) }"; then echo pass; else echo MISS; fi
+}
+
+# ---------------------------------------------------------------- the catalog
+catalog_data=$tmp/catalog
+generate_catalog() {
+    local dest=$1
+    log "generating a catalog of $songs songs (cadenza-fixtures catalog)"
+    "$bin/cadenza-fixtures" catalog --songs "$songs" --users 1000 --seed 1 --data-dir "$dest" \
+        >"$tmp/fixtures-catalog.log" 2>&1 || { cat "$tmp/fixtures-catalog.log" >&2; die "catalog generation failed"; }
+}
+if wants startup || wants search || wants stream; then
+    if [ -n "${BENCH_CATALOG_CACHE:-}" ]; then
+        cache=$BENCH_CATALOG_CACHE/songs-$songs
+        if [ ! -f "$cache/.complete" ]; then
+            rm -rf "$cache"
+            generate_catalog "$cache"
+            touch "$cache/.complete"
+        fi
+        log "copying the cached catalog from $cache"
+        cp -a "$cache" "$catalog_data"
+    else
+        generate_catalog "$catalog_data"
+    fi
+    sync
+fi
+
+# ---------------------------------------------------------------- 4. start-up and idle memory
+if wants startup; then
+    log "start-up: $runs starts on the $songs-song catalog"
+    : >"$tmp/startup"
+    for _ in $(seq 1 "$runs"); do
+        start_server startup "$catalog_data"
+        sleep 1
+        echo "$server_ready_ms $(rss_kb "$server_pid" VmRSS)" >>"$tmp/startup"
+        stop "$server_pid"
+    done
+    ready=$(cut -d' ' -f1 "$tmp/startup" | median)
+    idle=$(cut -d' ' -f2 "$tmp/startup" | median)
+    row "start-up to /readyz, ${songs} songs (ms)" "$(calc "$ready" 0)" "-" "-" "< 1000" "$(verdict "$ready" '<' 1000)"
+    row "idle RSS after start (MB)" "$(mb "$idle")" "-" "-" "< 50" "$(verdict "$(mb "$idle")" '<' 50)"
+fi
+
+# The main server (search, streaming) runs on the same catalog.
+if wants search || wants stream; then
+    start_server main "$catalog_data"
+    main_pid=$server_pid main_url=$server_url
+    token=$(login "$main_url" password)
+    [ -n "$token" ] || die "cannot log in to the catalog's server as admin"
+fi
+
+# ---------------------------------------------------------------- 2. search
+# wrk_run KIND OUT [wrk args...]: one wrk run with a bench/wrk script; appends its RESULT line.
+wrk_run() {
+    local script=$1 out=$2
+    shift 2
+    wrk --timeout 10s -s "$root/bench/wrk/$script.lua" "$@" >"$tmp/wrk.out" 2>&1 ||
+        { cat "$tmp/wrk.out" >&2; die "wrk failed"; }
+    grep '^RESULT' "$tmp/wrk.out" | head -n 1 | cut -d' ' -f2- >>"$out" ||
+        { cat "$tmp/wrk.out" >&2; die "wrk printed no result"; }
+}
+# column FILE KEY: that key's values, one per line
+column_of() { while read -r line; do kv "$2" "$line"; done <"$1"; }
+per_second() { # FILE KEY: KEY / duration per run, one per line
+    while read -r line; do
+        calc "$(kv "$2" "$line") / ($(kv duration_us "$line") / 1000000)" 3
+        echo
+    done <"$1"
+}
+sum_errors() { # FILE: socket + non-2xx/3xx errors over all runs
+    local total=0 line
+    while read -r line; do
+        total=$((total + $(kv socket_errors "$line") + $(kv status_errors "$line")))
+    done <"$1"
+    echo "$total"
+}
+
+if wants search; then
+    db=$catalog_data/catalog.sqlite
+    "$bench" queries --db "$db" --count 1000 >"$tmp/queries.txt"
+    "$bench" queries --db "$db" --count 1000 --paths 20 >"$tmp/paths.txt"
+    log "search in process: 1,000 queries x $search_rounds rounds"
+    inproc=$("$bench" search --db "$db" --queries "$tmp/queries.txt" --engine cadenza --rounds "$search_rounds")
+    log "  $inproc"
+    row "search in process p50 (ms), 1,000 queries" "$(kv p50_ms "$inproc")" "-" "-" "-" "-"
+    row "search in process p99 (ms)" "$(kv p99_ms "$inproc")" "-" "-" "-" "-"
+
+    log "search: LIKE baseline on $like_queries of the queries (slow by design)"
+    like=$("$bench" search --db "$db" --queries "$tmp/queries.txt" --engine like --rounds 1 --sample "$like_queries")
+    same=$("$bench" search --db "$db" --queries "$tmp/queries.txt" --engine cadenza --rounds 1 --sample "$like_queries")
+    log "  LIKE:    $like"
+    log "  Cadenza: $same"
+    for p in p50 p99; do
+        c=$(kv ${p}_ms "$same") b=$(kv ${p}_ms "$like")
+        ratio=$(calc "$b / $c" 1)
+        row "search $p vs LIKE '%q%' (ms), $(kv queries "$like") queries" "$c" "$b" "${ratio}x faster" ">= 20x" "$(verdict "$ratio" '>=' 20)"
+    done
+    row "search queries with results (of $(kv queries "$like"))" "$(kv with_results "$same")" "$(kv with_results "$like")" "-" "-" "-"
+
+    for conns in 1 16; do
+        threads=$((conns < 2 ? 1 : 2))
+        log "search over HTTP: wrk -c$conns, $runs x ${seconds}s"
+        : >"$tmp/search-$conns"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$token \
+                wrk_run search "$tmp/search-$conns" -t"$threads" -c"$conns" -d"${seconds}s" "$main_url"
+        done
+        p50=$(calc "$(column_of "$tmp/search-$conns" p50_us | median) / 1000" 2)
+        p99=$(calc "$(column_of "$tmp/search-$conns" p99_us | median) / 1000" 2)
+        rps=$(per_second "$tmp/search-$conns" requests | median)
+        errors=$(sum_errors "$tmp/search-$conns")
+        row "search over HTTP, $conns conn: p50 (ms)" "$p50" "-" "-" "-" "-"
+        row "search over HTTP, $conns conn: p99 (ms)" "$p99" "-" "-" "< 10" "$(verdict "$p99" '<' 10)"
+        row "search over HTTP, $conns conn: req/s (errors)" "$(calc "$rps" 0) ($errors)" "-" "-" "0 errors" "$(verdict "$errors" '==' 0)"
+    done
+fi
+
+# ---------------------------------------------------------------- 1. streaming vs nginx
+if wants stream; then
+    size=5000000
+    log "streaming: a ${size}-byte song, ingested through cadenza-admin"
+    "$bin/cadenza-fixtures" audio --count 1 --seconds "$(calc "($size - 44) / 88200" 4)" --seed 99 \
+        --out "$tmp/stream-src" >/dev/null
+    song_file=$(find "$tmp/stream-src" -type f -name '*.wav' | head -n 1)
+    CADENZA_SERVER=$main_url CADENZA_TOKEN=$token "$bin/cadenza-admin" ingest "$song_file" \
+        --report "$tmp/stream-ingest.jsonl" >"$tmp/stream-ingest.log" 2>&1 ||
+        { cat "$tmp/stream-ingest.log" >&2; die "ingesting the streaming song failed"; }
+    song_id=$(sed -n 's/.*"song_id":\([0-9]*\).*/\1/p' "$tmp/stream-ingest.jsonl" | head -n 1)
+    [ -n "$song_id" ] || die "no song id in $tmp/stream-ingest.jsonl"
+    size=$(stat -c %s "$song_file")
+
+    # nginx serves a copy of the same bytes from the same disk, with sendfile.
+    mkdir -p "$tmp/www" "$tmp/nginx"
+    cp "$song_file" "$tmp/www/song.wav"
+    port=18080
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+    user_line=""
+    [ "$(id -u)" = 0 ] && user_line="user root root;"
+    cat >"$tmp/nginx/nginx.conf" <<EOF
+$user_line
+worker_processes auto;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path $tmp/nginx/body;
+    proxy_temp_path $tmp/nginx/proxy;
+    fastcgi_temp_path $tmp/nginx/fastcgi;
+    scgi_temp_path $tmp/nginx/scgi;
+    uwsgi_temp_path $tmp/nginx/uwsgi;
+    types { audio/wav wav; }
+    server {
+        listen 127.0.0.1:$port;
+        root $tmp/www;
+    }
+}
+EOF
+    "$nginx_bin" -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" 2>"$tmp/nginx/stderr" &
+    nginx_pid=$!
+    pids+=("$nginx_pid")
+    for _ in $(seq 1 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$port/song.wav" && break
+        kill -0 "$nginx_pid" 2>/dev/null || { cat "$tmp/nginx/stderr" >&2; die "nginx did not start"; }
+        sleep 0.1
+    done
+    cmp -s <(curl -sf "http://127.0.0.1:$port/song.wav") \
+        <(curl -sf -H "Authorization: Bearer $token" "$main_url/api/v1/songs/$song_id/stream") ||
+        die "nginx and Cadenza do not serve the same bytes"
+
+    idle_before=$(rss_kb "$main_pid" VmRSS)
+    for mode in full range; do
+        for conns in 1 16 256; do
+            threads=$((conns < 2 ? 1 : 2))
+            range_env=""
+            [ "$mode" = range ] && range_env=65536
+            label="5 MB file"
+            [ "$mode" = range ] && label="64 KB ranges"
+            log "streaming $label, $conns conn: $runs x ${seconds}s per side"
+            : >"$tmp/stream-c" && : >"$tmp/stream-n" && : >"$tmp/rss-peak"
+            for _ in $(seq 1 "$runs"); do
+                if [ "$conns" = 256 ]; then
+                    (
+                        peak=0
+                        while [ ! -f "$tmp/rss-stop" ] && kill -0 "$main_pid" 2>/dev/null; do
+                            r=$(rss_kb "$main_pid" VmRSS 2>/dev/null || true)
+                            [ "${r:-0}" -gt "$peak" ] && peak=$r
+                            sleep 0.1
+                        done
+                        echo "$peak" >>"$tmp/rss-peak"
+                    ) &
+                    sampler=$!
+                    pids+=("$sampler")
+                fi
+                BENCH_PATH=/api/v1/songs/$song_id/stream BENCH_TOKEN=$token BENCH_RANGE_BYTES=$range_env \
+                    BENCH_FILE_SIZE=$size wrk_run stream "$tmp/stream-c" -t"$threads" -c"$conns" -d"${seconds}s" "$main_url"
+                if [ "$conns" = 256 ]; then
+                    touch "$tmp/rss-stop"
+                    wait "$sampler" || true
+                    forget_pid "$sampler"
+                    rm -f "$tmp/rss-stop"
+                fi
+                BENCH_PATH=/song.wav BENCH_TOKEN=$token BENCH_RANGE_BYTES=$range_env BENCH_FILE_SIZE=$size \
+                    wrk_run stream "$tmp/stream-n" -t"$threads" -c"$conns" -d"${seconds}s" "http://127.0.0.1:$port"
+            done
+            rps_c=$(per_second "$tmp/stream-c" requests | median)
+            rps_n=$(per_second "$tmp/stream-n" requests | median)
+            mbs_c=$(calc "$(per_second "$tmp/stream-c" bytes | median) / 1000000" 1)
+            mbs_n=$(calc "$(per_second "$tmp/stream-n" bytes | median) / 1000000" 1)
+            errors=$(sum_errors "$tmp/stream-c")
+            ratio=$(calc "$rps_c / $rps_n" 2)
+            ok=$(verdict "$ratio" '>=' 0.8)
+            [ "$errors" = 0 ] || ok="MISS ($errors errors)"
+            row "stream $label, $conns conn: req/s" "$(calc "$rps_c" 0)" "$(calc "$rps_n" 0)" "${ratio}x" ">= 0.8x nginx" "$ok"
+            ratio=$(calc "$mbs_c / $mbs_n" 2)
+            row "stream $label, $conns conn: MB/s" "$mbs_c" "$mbs_n" "${ratio}x" ">= 0.8x nginx" "$(verdict "$ratio" '>=' 0.8)"
+            if [ "$conns" = 256 ]; then
+                peak=$(median <"$tmp/rss-peak")
+                growth=$(calc "($peak - $idle_before) / 1024" 1)
+                row "RSS under 256 conns ($label): peak MB (growth)" "$(mb "$peak") (+$growth)" "-" "-" "growth < 50" "$(verdict "$growth" '<' 50)"
+            fi
+        done
+    done
+    row "RSS idle after all load (MB)" "$(mb "$(rss_kb "$main_pid" VmRSS)")" "-" "-" "< 50" "$(verdict "$(mb "$(rss_kb "$main_pid" VmRSS)")" '<' 50)"
+    stop "$nginx_pid"
+fi
+if [ -n "${main_pid:-}" ]; then
+    stop "$main_pid"
+fi
+
+# ---------------------------------------------------------------- 3. ingestion vs cp + sha256sum
+if wants ingest; then
+    log "ingestion: generating $files audio files"
+    src=$tmp/ingest-src
+    "$bin/cadenza-fixtures" audio --count "$files" --seconds 5 --seed 3 --out "$src" >/dev/null
+    bytes=$(du -sb "$src" | cut -f1)
+    : >"$tmp/ingest-c" && : >"$tmp/ingest-l"
+    for run in $(seq 1 "$((runs < 3 ? runs : 3))"); do
+        log "ingestion run $run: physical limit (sha256sum + cp into 3 folders + sync)"
+        lim=$tmp/limit-$run
+        mkdir -p "$lim"
+        sync
+        t0=$(date +%s%N)
+        (
+            find "$src" -type f -print0 | xargs -0 sha256sum >/dev/null &
+            for v in 1 2 3; do cp -r "$src" "$lim/vol$v" & done
+            wait
+            sync
+        )
+        t1=$(date +%s%N)
+        echo "$(((t1 - t0) / 1000))" >>"$tmp/ingest-l"
+        rm -rf "$lim"
+
+        log "ingestion run $run: cadenza-admin ingest --jobs 4 into a fresh server (R=3)"
+        password=bench-$RANDOM-$RANDOM
+        CADENZA_ADMIN_PASSWORD=$password start_server "ingest-$run" "$tmp/ingest-data-$run"
+        itoken=$(login "$server_url" "$password")
+        sync
+        t0=$(date +%s%N)
+        CADENZA_SERVER=$server_url CADENZA_TOKEN=$itoken "$bin/cadenza-admin" ingest "$src" --jobs 4 \
+            >"$tmp/ingest-$run.log" 2>&1 || { tail -n 20 "$tmp/ingest-$run.log" >&2; die "ingestion failed"; }
+        sync
+        t1=$(date +%s%N)
+        echo "$(((t1 - t0) / 1000))" >>"$tmp/ingest-c"
+        stop "$server_pid"
+        rm -rf "$tmp/ingest-data-$run"
+    done
+    c_us=$(median <"$tmp/ingest-c") l_us=$(median <"$tmp/ingest-l")
+    c_fps=$(calc "$files / ($c_us / 1000000)" 1) l_fps=$(calc "$files / ($l_us / 1000000)" 1)
+    c_mbs=$(calc "$bytes / $c_us" 1) l_mbs=$(calc "$bytes / $l_us" 1)
+    ratio=$(calc "$l_us / $c_us" 2)
+    row "ingest $files files ($(calc "$bytes / 1000000" 0) MB), R=3: files/s" "$c_fps" "$l_fps" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
+    row "ingest, R=3: MB/s" "$c_mbs" "$l_mbs" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
+fi
+
+# ---------------------------------------------------------------- 5. player
+if wants player; then
+    row "player: Enter to first decoded buffer" "not measured" "-" "-" "< 100 ms cached, < 300 ms streamed" "-"
+fi
+
+# ---------------------------------------------------------------- the table
+header=$'benchmark\tCadenza\tbaseline\tratio\ttarget\tresult'
+echo
+echo "Cadenza benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), runs=$runs x ${seconds}s$([ "$quick" = 1 ] && echo ', QUICK')"
+{ echo "$header"; cat "$rows"; } | awk -F'\t' '
+    { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
+    END { for (r = 1; r <= NR; r++) { line = ""; for (i = 1; i <= 6; i++) line = line sprintf("%-" w[i] + 2 "s", cell[r, i]); sub(/ +$/, "", line); print line } }'
+mkdir -p "$(dirname "$out_md")"
+{
+    echo "| benchmark | Cadenza | baseline | ratio | target | result |"
+    echo "|---|---|---|---|---|---|"
+    sed 's/|/\\|/g; s/\t/ | /g; s/^/| /; s/$/ |/' "$rows"
+} >"$out_md"
+log "table written to $out_md"
