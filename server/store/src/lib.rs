@@ -13,13 +13,16 @@
 //!   the replication check reports.
 //! - Reads ([`BlobStore::read`]) go to the first healthy replica in placement order and fail
 //!   over when a replica is missing, unreadable or its bytes do not hash right; every replica
-//!   is verified before it first serves, failovers and corruption are counted.
+//!   is verified (hashed whole) once before it first serves, failovers and corruption are
+//!   counted. Local volumes are read straight from the open file in big chunks; other
+//!   backends through `object_store`'s byte stream.
 //! - [`BlobStore::replication`] reports (cheap or deep) and repairs from verified replicas.
 
 mod cache;
 mod commit;
 mod error;
 mod hash;
+mod local_file;
 mod placement;
 mod read;
 mod replication;

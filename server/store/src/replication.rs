@@ -486,8 +486,8 @@ impl Inner {
         source: usize,
         target: usize,
     ) -> Result<(), CopyError> {
-        let stream = match self.volumes[source].get_stream(id, None).await {
-            Ok(stream) => stream,
+        let stream = match self.volumes[source].open(id, None).await {
+            Ok(opened) => self.volumes[source].stream(opened),
             Err(e) => return Err(CopyError::SourceUnreadable(self.volumes[source].error(e))),
         };
         match self.volumes[target]

@@ -12,8 +12,8 @@ use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
+    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
 };
 
 use crate::{BlobHash, BlobStore, StoreConfig, VolumeConfig};
@@ -30,6 +30,20 @@ impl TestStore {
     /// `n` local volumes named v0..vN, replication `r`.
     pub(crate) fn new(n: usize, r: usize, cache_bytes: u64) -> Self {
         Self::with_volumes(n, r, cache_bytes, |_, config| config)
+    }
+
+    /// Like [`TestStore::new`] with every volume behind [`StreamingStore`], so reads take the
+    /// generic stream path that remote backends (S3) take instead of the local-file one.
+    pub(crate) fn streaming(n: usize, r: usize, cache_bytes: u64) -> Self {
+        Self::with_volumes(n, r, cache_bytes, |_, config| StreamingStore::wrap(config))
+    }
+
+    /// One store of each read path: local files, and the generic stream.
+    pub(crate) fn both(n: usize, r: usize, cache_bytes: u64) -> [Self; 2] {
+        [
+            Self::new(n, r, cache_bytes),
+            Self::streaming(n, r, cache_bytes),
+        ]
     }
 
     /// Like [`TestStore::new`], letting `wrap` replace volume configs (e.g. with failing ones).
@@ -270,5 +284,97 @@ impl MultipartUpload for FailingUpload {
 
     async fn abort(&mut self) -> object_store::Result<()> {
         self.0.abort().await
+    }
+}
+
+/// Wraps a local volume so that reads come back as a byte stream (`GetResultPayload::Stream`),
+/// as from a remote backend, instead of an open file.
+#[derive(Debug)]
+pub(crate) struct StreamingStore {
+    inner: Arc<dyn ObjectStore>,
+}
+
+impl StreamingStore {
+    pub(crate) fn wrap(config: VolumeConfig) -> VolumeConfig {
+        VolumeConfig {
+            store: Arc::new(StreamingStore {
+                inner: config.store,
+            }),
+            ..config
+        }
+    }
+}
+
+impl fmt::Display for StreamingStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StreamingStore({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for StreamingStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        let result = self.inner.get_opts(location, options).await?;
+        let (meta, range, attributes) = (
+            result.meta.clone(),
+            result.range.clone(),
+            result.attributes.clone(),
+        );
+        // Read lazily, at the first poll, as a remote body arrives after the response head.
+        // (Not `into_stream`: its local-file reader yields empty chunks forever when the file
+        // shrinks under it.)
+        let body = futures::stream::once(result.bytes());
+        Ok(GetResult {
+            payload: GetResultPayload::Stream(Box::pin(body)),
+            meta,
+            range,
+            attributes,
+            extensions: Default::default(),
+        })
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
     }
 }

@@ -1,19 +1,25 @@
 //! One volume: an `object_store` holding blobs under `blobs/`, and the few operations the store
-//! needs on it (probe, list, hash a replica, write verified bytes).
+//! needs on it (probe, list, open and read a replica, hash it, write verified bytes).
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::ops::Range;
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{
+    GetOptions, GetRange, GetResultPayload, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload,
+    WriteMultipart,
+};
 use sha2::{Digest, Sha256};
 
 use crate::hash::BLOBS_PREFIX;
+use crate::local_file;
 use crate::{BlobHash, StoreError};
 
 /// How a volume is reached. Anything `object_store` speaks works (S3 later by configuration).
@@ -76,6 +82,20 @@ pub(crate) struct ReplicaDigest {
     pub(crate) hash: BlobHash,
     pub(crate) size: u64,
     pub(crate) fingerprint: Option<Fingerprint>,
+}
+
+/// A replica opened for reading: its metadata and the bytes of `range`, not read yet.
+pub(crate) struct Opened {
+    pub(crate) meta: ObjectMeta,
+    pub(crate) range: Range<u64>,
+    payload: Payload,
+}
+
+enum Payload {
+    /// A local volume's open file: read in big chunks (see [`local_file`]).
+    File(std::fs::File, std::path::PathBuf),
+    /// Any other backend's byte stream.
+    Stream(BoxStream<'static, object_store::Result<Bytes>>),
 }
 
 pub(crate) enum Fetched {
@@ -170,48 +190,106 @@ impl Volume {
         Ok(blobs)
     }
 
-    /// Streams the whole replica through SHA-256. `None` when it does not exist.
+    /// Opens the replica to read `range` (all of it for `None`): one request, which also
+    /// brings the object's metadata. Errors, NotFound included, are the caller's to classify;
+    /// a range past the end of a replica that is too short is an error too (see [`Self::head`]).
+    pub(crate) async fn open(
+        &self,
+        hash: &BlobHash,
+        range: Option<Range<u64>>,
+    ) -> Result<Opened, object_store::Error> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..Default::default()
+        };
+        let result = self.store.get_opts(&hash.path(), options).await?;
+        let payload = match result.payload {
+            GetResultPayload::File(file, path) => Payload::File(file, path),
+            GetResultPayload::Stream(stream) => Payload::Stream(stream),
+        };
+        Ok(Opened {
+            meta: result.meta,
+            range: result.range,
+            payload,
+        })
+    }
+
+    /// Hashes the whole replica behind `opened`. A local file is hashed through the same open
+    /// file, so what streams afterwards is what was hashed; other backends fetch the object
+    /// again. `None` when the replica disappeared before it could be fetched again.
+    pub(crate) async fn verify(
+        &self,
+        hash: &BlobHash,
+        opened: Opened,
+    ) -> Result<(Opened, Option<ReplicaDigest>), StoreError> {
+        match opened.payload {
+            Payload::File(file, path) => {
+                let (file, digest) = local_file::hash(file, &path, &self.name).await?;
+                let digest = ReplicaDigest {
+                    hash: digest.hash,
+                    size: digest.size,
+                    fingerprint: fingerprint(&opened.meta),
+                };
+                let opened = Opened {
+                    payload: Payload::File(file, path),
+                    ..opened
+                };
+                Ok((opened, Some(digest)))
+            }
+            Payload::Stream(_) => {
+                let digest = self.hash_replica(hash).await?;
+                Ok((opened, digest))
+            }
+        }
+    }
+
+    /// The bytes of the range `opened` was opened for.
+    pub(crate) fn stream(&self, opened: Opened) -> BoxStream<'static, Result<Bytes, StoreError>> {
+        match opened.payload {
+            Payload::File(file, path) => {
+                local_file::stream(file, path, opened.range, self.name.clone()).boxed()
+            }
+            Payload::Stream(stream) => {
+                let name = self.name.clone();
+                stream
+                    .map_err(move |e| StoreError::volume(&name, e))
+                    .boxed()
+            }
+        }
+    }
+
+    /// Hashes the whole replica. `None` when it does not exist.
     pub(crate) async fn hash_replica(
         &self,
         hash: &BlobHash,
     ) -> Result<Option<ReplicaDigest>, StoreError> {
-        let result = match self.store.get(&hash.path()).await {
-            Ok(result) => result,
+        let opened = match self.open(hash, None).await {
+            Ok(opened) => opened,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(self.error(e)),
         };
-        let fingerprint = fingerprint(&result.meta);
-        let mut stream = result.into_stream();
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = stream.try_next().await.map_err(|e| self.error(e))? {
-            size += chunk.len() as u64;
-            hasher.update(&chunk);
-        }
+        let fingerprint = fingerprint(&opened.meta);
+        let (hash, size) = match opened.payload {
+            Payload::File(file, path) => {
+                let (_, digest) = local_file::hash(file, &path, &self.name).await?;
+                (digest.hash, digest.size)
+            }
+            Payload::Stream(stream) => {
+                let mut stream = stream.map_err(|e| self.error(e));
+                let mut hasher = Sha256::new();
+                let mut size = 0u64;
+                while let Some(chunk) = stream.try_next().await? {
+                    size += chunk.len() as u64;
+                    hasher.update(&chunk);
+                }
+                (BlobHash::from_digest(hasher.finalize().into()), size)
+            }
+        };
         Ok(Some(ReplicaDigest {
-            hash: BlobHash::from_digest(hasher.finalize().into()),
+            hash,
             size,
             fingerprint,
         }))
-    }
-
-    /// Streams `range` of the replica (all of it for `None`). Errors, NotFound included, are
-    /// the caller's to classify.
-    pub(crate) async fn get_stream(
-        &self,
-        hash: &BlobHash,
-        range: Option<std::ops::Range<u64>>,
-    ) -> Result<impl Stream<Item = Result<Bytes, StoreError>> + Send + 'static, object_store::Error>
-    {
-        let options = object_store::GetOptions {
-            range: range.map(object_store::GetRange::Bounded),
-            ..Default::default()
-        };
-        let result = self.store.get_opts(&hash.path(), options).await?;
-        let name = self.name.clone();
-        Ok(result
-            .into_stream()
-            .map_err(move |e| StoreError::volume(&name, e)))
     }
 
     /// The whole replica in memory (for blobs small enough for the hot cache); a replica of
