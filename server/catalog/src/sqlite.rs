@@ -12,6 +12,7 @@ mod playlists;
 mod plays;
 mod podcasts;
 mod pool;
+mod rank;
 mod rows;
 mod schema;
 mod search;
@@ -85,9 +86,15 @@ impl SqliteCatalog {
             .write(|tx| bulk::insert_songs(tx, songs, now, Indexing::Deferred))
     }
 
-    /// Rebuilds every full-text index from the catalog rows.
+    /// Rebuilds every full-text index from the catalog rows (and optimizes it).
     pub fn rebuild_search_index(&self) -> CatalogResult<()> {
         self.pool.write(|tx| bulk::rebuild_search_index(tx))
+    }
+
+    /// Merges the full-text indexes into one segment each: worth running once after a
+    /// large [`bulk_insert_songs`](Self::bulk_insert_songs) load (seconds per million songs).
+    pub fn optimize_search_index(&self) -> CatalogResult<()> {
+        self.pool.write(|tx| bulk::optimize_search_index(tx))
     }
 }
 

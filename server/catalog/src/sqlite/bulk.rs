@@ -44,6 +44,14 @@ fn at_index(i: usize, e: CatalogError) -> CatalogError {
     }
 }
 
+const FTS_TABLES: [&str; 5] = [
+    "songs_fts",
+    "artists_fts",
+    "albums_fts",
+    "playlists_fts",
+    "podcasts_fts",
+];
+
 /// Empties every full-text table and fills it again from the catalog rows.
 pub(crate) fn rebuild_search_index(conn: &Connection) -> CatalogResult<()> {
     for table in [
@@ -99,6 +107,19 @@ pub(crate) fn rebuild_search_index(conn: &Connection) -> CatalogResult<()> {
         "SELECT id, title, author FROM podcasts",
         "INSERT INTO podcasts_fts (rowid, title, author) VALUES (?1, ?2, ?3)",
     )?;
+    optimize_search_index(conn)
+}
+
+/// Merges each full-text index into a single segment. A large load leaves dozens of
+/// segments that every query must visit; merging them makes searches several times faster.
+pub(crate) fn optimize_search_index(conn: &Connection) -> CatalogResult<()> {
+    for table in FTS_TABLES {
+        conn.execute(
+            &format!("INSERT INTO {table} ({table}) VALUES ('optimize')"),
+            [],
+        )
+        .ctx("optimizing the search index")?;
+    }
     Ok(())
 }
 

@@ -157,7 +157,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // Negative means KiB: 16 MiB of page cache per connection.
     conn.pragma_update(None, "cache_size", -16_384i64)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    Ok(())
+    super::rank::register(conn)
 }
 
 #[cfg(test)]

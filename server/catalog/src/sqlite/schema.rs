@@ -216,13 +216,12 @@ CREATE INDEX plays_by_time ON plays (at, song_id);   -- the hot chart reads only
 CREATE INDEX plays_by_song ON plays (song_id);
 CREATE INDEX plays_by_user ON plays (user_id);
 
--- Full-text search. bm25 weights favour the title column.
+-- Full-text search, ranked by rank.rs (column weights are in search.rs).
 CREATE VIRTUAL TABLE songs_fts USING fts5 (
     title, artist, album, genre,
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4'
 );
-INSERT INTO songs_fts (songs_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 2.0, 1.0)');
 CREATE TRIGGER songs_unindexed AFTER DELETE ON songs BEGIN
     DELETE FROM songs_fts WHERE rowid = OLD.id;
 END;
@@ -241,7 +240,6 @@ CREATE VIRTUAL TABLE albums_fts USING fts5 (
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4'
 );
-INSERT INTO albums_fts (albums_fts, rank) VALUES ('rank', 'bm25(10.0, 3.0)');
 CREATE TRIGGER albums_unindexed AFTER DELETE ON albums BEGIN
     DELETE FROM albums_fts WHERE rowid = OLD.id;
 END;
@@ -260,7 +258,6 @@ CREATE VIRTUAL TABLE podcasts_fts USING fts5 (
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2'
 );
-INSERT INTO podcasts_fts (podcasts_fts, rank) VALUES ('rank', 'bm25(10.0, 3.0)');
 CREATE TRIGGER podcasts_unindexed AFTER DELETE ON podcasts BEGIN
     DELETE FROM podcasts_fts WHERE rowid = OLD.id;
 END;

@@ -3,7 +3,8 @@
 //! User text never reaches FTS5 as syntax: [`match_expression`] splits it into words and
 //! double-quotes each one as a prefix term, so `AND(`, `NEAR`, `*`, `"`, `-x` and `a:b` are
 //! just words to look for. Each group is paged in two steps (Navidrome's lesson): the page's
-//! rowids come from the FTS table alone, ordered by bm25, then only those rows are read.
+//! rowids come from the FTS table alone, ordered by `cadenza_rank` (bm25 without IDF, see
+//! rank.rs), then only those rows are read.
 
 use super::error::Context;
 use super::rows::{self, count, page_ids, total_from_page};
@@ -52,13 +53,13 @@ fn is_combining_mark(c: char) -> bool {
     matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
 
-/// How many of the newest matches are ranked by bm25 when a query matches more.
+/// How many of the newest matches are scored when a query matches more.
 ///
-/// bm25 must score every row it orders, about a microsecond each, so ranking all 300,000
-/// songs a one-letter prefix matches in a million would take a third of a second. Queries
-/// matching at most this many rows (nearly every query of three letters or more) are
-/// ranked exactly; broader ones rank their newest `RANK_WINDOW` matches, which is what a
-/// user still typing sees anyway. Totals are always exact.
+/// Ordering by score means scoring every row ordered (about a microsecond each, see
+/// rank.rs), so ranking all 300,000 songs a one-letter prefix matches in a million would
+/// take a third of a second. Queries matching at most this many rows (nearly every query of
+/// three letters or more) are ranked exactly; broader ones rank their newest `RANK_WINDOW`
+/// matches, which is what a user still typing sees anyway. Totals are always exact.
 pub(crate) const RANK_WINDOW: u64 = 2_000;
 
 pub(crate) fn search(
@@ -74,19 +75,19 @@ pub(crate) fn search(
     let e = expr.as_deref().unwrap_or_default();
 
     let songs = if wants(SearchType::Song) {
-        let (ids, total) = ranked(conn, "songs_fts", e, req)?;
+        let (ids, total) = ranked(conn, "songs_fts", "10.0, 4.0, 2.0, 1.0", e, req)?;
         rows::page(rows::songs_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
     };
     let artists = if wants(SearchType::Artist) {
-        let (ids, total) = ranked(conn, "artists_fts", e, req)?;
+        let (ids, total) = ranked(conn, "artists_fts", "1.0", e, req)?;
         rows::page(rows::artists_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
     };
     let albums = if wants(SearchType::Album) {
-        let (ids, total) = ranked(conn, "albums_fts", e, req)?;
+        let (ids, total) = ranked(conn, "albums_fts", "10.0, 3.0", e, req)?;
         rows::page(rows::albums_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
@@ -98,7 +99,7 @@ pub(crate) fn search(
         rows::empty_page(req)
     };
     let podcasts = if wants(SearchType::Podcast) {
-        let (ids, total) = ranked(conn, "podcasts_fts", e, req)?;
+        let (ids, total) = ranked(conn, "podcasts_fts", "10.0, 3.0", e, req)?;
         rows::page(rows::podcasts_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
@@ -115,54 +116,47 @@ pub(crate) fn search(
 
 /// One page of rowids from a full-text table, best first, and the number of matches.
 ///
-/// The order is: the newest [`RANK_WINDOW`] matches by bm25, then any older matches newest
+/// The order is: the newest [`RANK_WINDOW`] matches by score, then any older matches newest
 /// first. That order is the same whichever page is asked for, so pages never overlap or
-/// skip. The window query scores only its rows and counts them: when fewer than the window
-/// came back, that count is the total and no counting pass is needed.
-fn ranked(conn: &Connection, table: &str, expr: &str, req: PageRequest) -> CatalogResult<(Vec<i64>, u64)> {
+/// skip. The window query scores only its rows and also reports how many it holds and the
+/// oldest rowid among them: a window that is not full holds every match, and a full one
+/// means only the matches older than its oldest row still need counting. Either way no
+/// match is walked twice, which matters when common words make the AND walk long.
+fn ranked(
+    conn: &Connection,
+    table: &str,
+    weights: &str,
+    expr: &str,
+    req: PageRequest,
+) -> CatalogResult<(Vec<i64>, u64)> {
     let doing = "searching the catalog";
     let (offset, limit) = (u64::from(req.offset), u64::from(req.limit));
     let mut ids = Vec::new();
-    let mut total = None;
+    // Matches in the window and the oldest rowid among them.
+    let mut window: Option<(u64, i64)> = None;
     if offset < RANK_WINDOW {
         let sql = format!(
-            "SELECT rowid, count(*) OVER () FROM \
-               (SELECT rowid, rank FROM {table} WHERE {table} MATCH ?1 \
-                ORDER BY rowid DESC LIMIT {RANK_WINDOW}) \
-             ORDER BY rank, rowid DESC LIMIT ?2 OFFSET ?3"
-        );
-        let mut in_window = None;
-        let mut stmt = conn.prepare_cached(&sql).ctx(doing)?;
-        ids = stmt
-            .query_map((expr, limit.min(RANK_WINDOW - offset) as i64, offset as i64), |r| {
-                in_window = Some(r.get::<_, i64>(1)? as u64);
-                r.get::<_, i64>(0)
-            })
-            .ctx(doing)?
-            .collect::<rusqlite::Result<Vec<i64>>>()
-            .ctx(doing)?;
-        total = match in_window {
-            Some(n) if n < RANK_WINDOW => Some(n),
-            None if limit > 0 && offset == 0 => Some(0),
-            _ => None,
-        };
-    }
-    let end = offset + limit;
-    if end > RANK_WINDOW && total.is_none() {
-        let from = offset.max(RANK_WINDOW);
-        let sql = format!(
-            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 ORDER BY rowid DESC LIMIT ?2 OFFSET ?3"
+            "SELECT rowid, count(*) OVER (), min(rowid) OVER () FROM \
+               (SELECT rowid, cadenza_rank({table}, {weights}) AS score FROM {table} \
+                WHERE {table} MATCH ?1 ORDER BY rowid DESC LIMIT {RANK_WINDOW}) \
+             ORDER BY score, rowid DESC LIMIT ?2 OFFSET ?3"
         );
         let mut stmt = conn.prepare_cached(&sql).ctx(doing)?;
-        let older = stmt
-            .query_map((expr, (end - from) as i64, from as i64), |r| r.get::<_, i64>(0))
-            .ctx(doing)?;
-        for id in older {
-            ids.push(id.ctx(doing)?);
+        let page = limit.min(RANK_WINDOW - offset) as i64;
+        let mut rows = stmt.query((expr, page, offset as i64)).ctx(doing)?;
+        while let Some(r) = rows.next().ctx(doing)? {
+            ids.push(r.get::<_, i64>(0).ctx(doing)?);
+            window = Some((r.get::<_, i64>(1).ctx(doing)? as u64, r.get(2).ctx(doing)?));
         }
     }
-    let total = match total {
-        Some(n) => n,
+    let total = match window {
+        Some((n, _)) if n < RANK_WINDOW => n,
+        Some((n, oldest)) => {
+            let sql = format!("SELECT count(*) FROM {table} WHERE {table} MATCH ?1 AND rowid < ?2");
+            n + count(conn, &sql, &[&expr, &oldest], doing)?
+        }
+        // An empty first page: nothing matches.
+        None if limit > 0 && offset == 0 => 0,
         None => count(
             conn,
             &format!("SELECT count(*) FROM {table} WHERE {table} MATCH ?1"),
@@ -170,6 +164,22 @@ fn ranked(conn: &Connection, table: &str, expr: &str, req: PageRequest) -> Catal
             doing,
         )?,
     };
+    let end = offset + limit;
+    if end > RANK_WINDOW && total > RANK_WINDOW {
+        let from = offset.max(RANK_WINDOW);
+        let sql = format!(
+            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 ORDER BY rowid DESC LIMIT ?2 OFFSET ?3"
+        );
+        let mut stmt = conn.prepare_cached(&sql).ctx(doing)?;
+        let older = stmt
+            .query_map((expr, (end - from) as i64, from as i64), |r| {
+                r.get::<_, i64>(0)
+            })
+            .ctx(doing)?;
+        for id in older {
+            ids.push(id.ctx(doing)?);
+        }
+    }
     Ok((ids, total))
 }
 
@@ -186,7 +196,7 @@ fn visible_playlists(
         conn,
         "SELECT f.rowid FROM playlists_fts f JOIN playlists p ON p.id = f.rowid \
          WHERE playlists_fts MATCH ?1 AND (p.public OR p.owner_id = ?2) \
-         ORDER BY f.rank, f.rowid LIMIT ?3 OFFSET ?4",
+         ORDER BY cadenza_rank(playlists_fts), f.rowid LIMIT ?3 OFFSET ?4",
         &[&expr, &viewer],
         req,
         doing,
@@ -315,10 +325,11 @@ mod tests {
     #[test]
     fn title_matches_rank_above_other_columns() {
         let cat = library();
-        // "rock" is the title of one song and the genre of two others.
+        // "rock" is the title of one song and the genre of two others; equal scores go
+        // newest first.
         assert_eq!(
             titles(&cat, "rock"),
-            ["Rock Lobster", "Hey Jude", "Let It Be"]
+            ["Rock Lobster", "Let It Be", "Hey Jude"]
         );
         // "beat": Beat It (title) before the Beatles songs (artist).
         assert_eq!(titles(&cat, "beat")[0], "Beat It");
@@ -440,18 +451,30 @@ mod tests {
         // Titles of 2 to 5 words, so bm25 scores differ and a page order that changed with
         // the page asked for would show up as repeats.
         let batch: Vec<_> = (0..n)
-            .map(|i| song(i, &format!("Common{} {i}", " x".repeat(i as usize % 4)), "Many", "Lots"))
+            .map(|i| {
+                song(
+                    i,
+                    &format!("Common{} {i}", " x".repeat(i as usize % 4)),
+                    "Many",
+                    "Lots",
+                )
+            })
             .collect();
         cat.bulk_insert_songs(&batch, 0).unwrap();
         let mut exact = song(n, "Common", "Rare", "Rare");
         exact.genre = Some("Common".into());
         cat.insert_song(&exact, 0).unwrap();
         let search = |limit, offset| {
-            cat.search("common", SearchType::Song, PageRequest { limit, offset }, 0).unwrap().songs
+            cat.search("common", SearchType::Song, PageRequest { limit, offset }, 0)
+                .unwrap()
+                .songs
         };
         let first = search(5, 0);
         assert_eq!(first.total, n + 1);
-        assert_eq!(first.items[0].title, "Common", "the best match of the window comes first");
+        assert_eq!(
+            first.items[0].title, "Common",
+            "the best match of the window comes first"
+        );
         // Pages beyond the window still work and the last one is short.
         let last = search(100, n as u32 - 50);
         assert_eq!((last.items.len(), last.total), (51, n + 1));
