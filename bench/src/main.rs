@@ -68,6 +68,9 @@ enum Cmd {
         db: PathBuf,
         #[arg(long, default_value_t = 5)]
         repeat: usize,
+        /// A value for the next `?` parameter (bound as text), repeatable.
+        #[arg(long = "param")]
+        params: Vec<String>,
         /// Statements to time, each run `repeat` times.
         #[arg(required = true)]
         statements: Vec<String>,
@@ -157,11 +160,17 @@ fn main() -> anyhow::Result<()> {
         Cmd::Sql {
             db,
             repeat,
+            params,
             statements,
         } => {
             for sql in statements {
-                let (rows, time) = search::time_sql(&db, &sql, repeat.max(1))?;
-                println!("{:>10} ms  {rows:>8} rows  {sql}", ms(time));
+                let t = search::time_sql(&db, &sql, &params, repeat.max(1))?;
+                println!(
+                    "{:>10} ms  {:>8} rows  {:>3} reprepares  {sql}",
+                    ms(t.median),
+                    t.rows,
+                    t.reprepares
+                );
             }
         }
         Cmd::Start {

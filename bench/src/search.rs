@@ -87,9 +87,23 @@ impl Searcher for LikeSearch {
     }
 }
 
-/// Rows of `sql` and its median time over `repeat` runs, on a read-only connection
-/// configured like the baseline's.
-pub fn time_sql(db: &Path, sql: &str, repeat: usize) -> anyhow::Result<(usize, Duration)> {
+/// What timing one statement found.
+pub struct SqlTiming {
+    pub rows: usize,
+    pub median: Duration,
+    /// Times SQLite re-compiled the statement (a plan that depends on bound values, or an
+    /// expired schema): each costs a full parse.
+    pub reprepares: i32,
+}
+
+/// Runs `sql` `repeat` times on a read-only connection configured like the baseline's,
+/// binding `params` (as text) anew each time, as a cached statement in a server would be.
+pub fn time_sql(
+    db: &Path,
+    sql: &str,
+    params: &[String],
+    repeat: usize,
+) -> anyhow::Result<SqlTiming> {
     let conn = LikeSearch::open(db)?.0;
     let mut stmt = conn
         .prepare(sql)
@@ -99,7 +113,9 @@ pub fn time_sql(db: &Path, sql: &str, repeat: usize) -> anyhow::Result<(usize, D
     for _ in 0..repeat {
         let started = Instant::now();
         rows = 0;
-        let mut result = stmt.query([]).with_context(|| format!("running {sql}"))?;
+        let mut result = stmt
+            .query(rusqlite::params_from_iter(params))
+            .with_context(|| format!("running {sql}"))?;
         while result
             .next()
             .with_context(|| format!("running {sql}"))?
@@ -109,7 +125,11 @@ pub fn time_sql(db: &Path, sql: &str, repeat: usize) -> anyhow::Result<(usize, D
         }
         times.push(started.elapsed());
     }
-    Ok((rows, crate::latency::median(times).context("no runs")?))
+    Ok(SqlTiming {
+        rows,
+        median: crate::latency::median(times).context("no runs")?,
+        reprepares: stmt.get_status(rusqlite::StatementStatus::RePrepare),
+    })
 }
 
 fn like_escape(q: &str) -> String {
