@@ -107,7 +107,7 @@ impl Inner {
         let vol = &self.volumes[volume];
         if let Some(meta) = vol.head(id).await? {
             if meta.size == size {
-                if self.is_verified(id, volume, crate::volume::Volume::fingerprint(&meta)) {
+                if self.is_verified(id, volume, meta.fingerprint) {
                     return Ok(false);
                 }
                 if let Some(digest) = vol.hash_replica(id).await? {

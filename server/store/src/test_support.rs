@@ -300,6 +300,7 @@ impl StreamingStore {
             store: Arc::new(StreamingStore {
                 inner: config.store,
             }),
+            local_dir: None,
             ..config
         }
     }

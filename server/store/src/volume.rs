@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::Range;
-use std::path::Path as FsPath;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,13 +13,12 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
-    GetOptions, GetRange, GetResultPayload, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload,
-    WriteMultipart,
+    GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
 };
 use sha2::{Digest, Sha256};
 
 use crate::hash::BLOBS_PREFIX;
-use crate::local_file;
+use crate::local_file::{self, LocalFile};
 use crate::{BlobHash, StoreError};
 
 /// How a volume is reached. Anything `object_store` speaks works (S3 later by configuration).
@@ -30,6 +29,10 @@ pub struct VolumeConfig {
     pub store: Arc<dyn ObjectStore>,
     /// Shown in stats and reports: a directory path or an object-store URL.
     pub location: String,
+    /// For a volume in a local directory, that directory (the one `store` writes to): reads
+    /// then open the replica files directly (see `local_file`) instead of going through
+    /// `store`. `None` for other backends.
+    pub local_dir: Option<PathBuf>,
 }
 
 impl VolumeConfig {
@@ -42,7 +45,14 @@ impl VolumeConfig {
                 source,
             )
         })?;
-        let store = LocalFileSystem::new_with_prefix(dir)
+        // The directory object_store resolves blob paths against.
+        let root = std::fs::canonicalize(dir).map_err(|source| {
+            StoreError::io(
+                format!("cannot resolve volume directory {}", dir.display()),
+                source,
+            )
+        })?;
+        let store = LocalFileSystem::new_with_prefix(&root)
             .map_err(|source| StoreError::volume(name, source))?
             .with_automatic_cleanup(true)
             .with_fsync(true);
@@ -50,12 +60,13 @@ impl VolumeConfig {
             name: name.to_string(),
             store: Arc::new(store),
             location: dir.display().to_string(),
+            local_dir: Some(root),
         })
     }
 }
 
-/// Identifies one stored version of an object (size, modification time, ETag), so a replica
-/// verified once need not be re-hashed until it is rewritten.
+/// Identifies one stored version of an object (size, modification time, and ETag or inode),
+/// so a replica verified once need not be re-hashed until it is rewritten.
 pub(crate) type Fingerprint = u64;
 
 /// Objects modified more recently than this have no trustworthy fingerprint: file timestamps
@@ -63,18 +74,57 @@ pub(crate) type Fingerprint = u64;
 /// Like git's "racily clean" index entries, such replicas are simply re-verified next time.
 const SETTLE_MILLIS: i64 = 2_000;
 
-/// `None` while the object is too fresh to be recognised by its metadata alone.
-fn fingerprint(meta: &ObjectMeta) -> Option<Fingerprint> {
+/// What a volume says about one replica without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReplicaMeta {
+    pub(crate) size: u64,
+    /// `None` while the replica is too fresh to be recognised by its metadata alone.
+    pub(crate) fingerprint: Option<Fingerprint>,
+}
+
+impl ReplicaMeta {
+    fn of_object(meta: &ObjectMeta) -> Self {
+        let modified = meta.last_modified.timestamp_millis();
+        let version = (meta.size, &meta.last_modified, &meta.e_tag);
+        ReplicaMeta {
+            size: meta.size,
+            fingerprint: settled(modified).then(|| hash_of(version)),
+        }
+    }
+
+    /// A local file: size, modification time and inode (a replica replaced by a rename gets
+    /// a new inode), the parts of object_store's own local ETag.
+    pub(crate) fn of_file(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let inode = 0u64;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        ReplicaMeta {
+            size: meta.len(),
+            fingerprint: modified.and_then(|modified| {
+                let millis = i64::try_from(modified.as_millis()).unwrap_or(i64::MAX);
+                settled(millis).then(|| hash_of((meta.len(), modified, inode)))
+            }),
+        }
+    }
+}
+
+fn settled(modified_millis: i64) -> bool {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or_default();
-    if now - meta.last_modified.timestamp_millis() < SETTLE_MILLIS {
-        return None;
-    }
+    now.saturating_sub(modified_millis) >= SETTLE_MILLIS
+}
+
+fn hash_of(version: impl Hash) -> Fingerprint {
     let mut hasher = DefaultHasher::new();
-    (meta.size, &meta.last_modified, &meta.e_tag).hash(&mut hasher);
-    Some(hasher.finish())
+    version.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// What hashing a whole replica found.
@@ -86,14 +136,15 @@ pub(crate) struct ReplicaDigest {
 
 /// A replica opened for reading: its metadata and the bytes of `range`, not read yet.
 pub(crate) struct Opened {
-    pub(crate) meta: ObjectMeta,
+    pub(crate) meta: ReplicaMeta,
+    /// Within the replica (clamped to its size).
     pub(crate) range: Range<u64>,
     payload: Payload,
 }
 
 enum Payload {
-    /// A local volume's open file: read in big chunks (see [`local_file`]).
-    File(std::fs::File, std::path::PathBuf),
+    /// A local volume's open file (see [`local_file`]).
+    File(LocalFile),
     /// Any other backend's byte stream.
     Stream(BoxStream<'static, object_store::Result<Bytes>>),
 }
@@ -117,6 +168,24 @@ pub(crate) enum WriteError {
 /// Parts of multipart writes. 5 MiB is S3's minimum part size; local volumes take any size.
 const PART_SIZE: usize = 5 * 1024 * 1024;
 
+/// Names local volumes in errors from reading their files, as object_store names its stores.
+const LOCAL_STORE: &str = "local directory";
+
+/// An error opening or reading a local replica file, as object_store would report it.
+fn local_error(path: &FsPath, source: std::io::Error) -> object_store::Error {
+    let path = path.display().to_string();
+    match source.kind() {
+        std::io::ErrorKind::NotFound => object_store::Error::NotFound {
+            path,
+            source: Box::new(source),
+        },
+        _ => object_store::Error::Generic {
+            store: LOCAL_STORE,
+            source: format!("{path}: {source}").into(),
+        },
+    }
+}
+
 /// Written on first contact so the probe has an object to look at.
 const MARKER: &str = "cadenza-volume";
 
@@ -125,6 +194,7 @@ pub(crate) struct Volume {
     pub(crate) name: String,
     pub(crate) location: String,
     store: Arc<dyn ObjectStore>,
+    local_dir: Option<PathBuf>,
 }
 
 impl Volume {
@@ -133,11 +203,18 @@ impl Volume {
             name: config.name,
             location: config.location,
             store: config.store,
+            local_dir: config.local_dir,
         }
     }
 
     pub(crate) fn error(&self, source: object_store::Error) -> StoreError {
         StoreError::volume(&self.name, source)
+    }
+
+    /// Where a local volume keeps the replica (the path object_store writes it to).
+    fn local_path(&self, hash: &BlobHash) -> Option<PathBuf> {
+        let dir = self.local_dir.as_ref()?;
+        Some(dir.join(hash.path().as_ref()))
     }
 
     /// Reachable means a round trip to the store works: read the marker, writing it if absent.
@@ -158,16 +235,18 @@ impl Volume {
     }
 
     /// `None` when the volume has no such object.
-    pub(crate) async fn head(&self, hash: &BlobHash) -> Result<Option<ObjectMeta>, StoreError> {
+    pub(crate) async fn head(&self, hash: &BlobHash) -> Result<Option<ReplicaMeta>, StoreError> {
+        if let Some(path) = self.local_path(hash) {
+            return match local_file::stat(path.clone()).await {
+                Ok(meta) => Ok(meta.as_ref().map(ReplicaMeta::of_file)),
+                Err(e) => Err(self.error(local_error(&path, e))),
+            };
+        }
         match self.store.head(&hash.path()).await {
-            Ok(meta) => Ok(Some(meta)),
+            Ok(meta) => Ok(Some(ReplicaMeta::of_object(&meta))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error(e)),
         }
-    }
-
-    pub(crate) fn fingerprint(meta: &ObjectMeta) -> Option<Fingerprint> {
-        fingerprint(meta)
     }
 
     /// Every blob on the volume with its size (objects under `blobs/` that are not blobs are
@@ -190,27 +269,38 @@ impl Volume {
         Ok(blobs)
     }
 
-    /// Opens the replica to read `range` (all of it for `None`): one request, which also
-    /// brings the object's metadata. Errors, NotFound included, are the caller's to classify;
-    /// a range past the end of a replica that is too short is an error too (see [`Self::head`]).
+    /// Opens the replica to read `range` (all of it for `None`): one request (none at all for
+    /// a hot local file), which also brings the replica's metadata. Errors, NotFound included,
+    /// are the caller's to classify. On other backends a range past the end of a replica that
+    /// is too short is an error too (see [`Self::head`]).
     pub(crate) async fn open(
         &self,
         hash: &BlobHash,
         range: Option<Range<u64>>,
     ) -> Result<Opened, object_store::Error> {
+        if let Some(path) = self.local_path(hash) {
+            let file = local_file::open(path.clone())
+                .await
+                .map_err(|e| local_error(&path, e))?;
+            let meta = ReplicaMeta::of_file(&file.metadata);
+            let range = range.unwrap_or(0..meta.size);
+            return Ok(Opened {
+                meta,
+                range: range.start.min(meta.size)..range.end.min(meta.size),
+                payload: Payload::File(file),
+            });
+        }
         let options = GetOptions {
             range: range.map(GetRange::Bounded),
             ..Default::default()
         };
         let result = self.store.get_opts(&hash.path(), options).await?;
-        let payload = match result.payload {
-            GetResultPayload::File(file, path) => Payload::File(file, path),
-            GetResultPayload::Stream(stream) => Payload::Stream(stream),
-        };
+        let meta = ReplicaMeta::of_object(&result.meta);
+        let range = result.range.clone();
         Ok(Opened {
-            meta: result.meta,
-            range: result.range,
-            payload,
+            meta,
+            range,
+            payload: Payload::Stream(result.into_stream()),
         })
     }
 
@@ -222,32 +312,25 @@ impl Volume {
         hash: &BlobHash,
         opened: Opened,
     ) -> Result<(Opened, Option<ReplicaDigest>), StoreError> {
-        match opened.payload {
-            Payload::File(file, path) => {
-                let (file, digest) = local_file::hash(file, &path, &self.name).await?;
-                let digest = ReplicaDigest {
+        let digest = match &opened.payload {
+            Payload::File(file) => {
+                let digest = local_file::hash(file, &self.name).await?;
+                Some(ReplicaDigest {
                     hash: digest.hash,
                     size: digest.size,
-                    fingerprint: fingerprint(&opened.meta),
-                };
-                let opened = Opened {
-                    payload: Payload::File(file, path),
-                    ..opened
-                };
-                Ok((opened, Some(digest)))
+                    fingerprint: opened.meta.fingerprint,
+                })
             }
-            Payload::Stream(_) => {
-                let digest = self.hash_replica(hash).await?;
-                Ok((opened, digest))
-            }
-        }
+            Payload::Stream(_) => self.hash_replica(hash).await?,
+        };
+        Ok((opened, digest))
     }
 
     /// The bytes of the range `opened` was opened for.
     pub(crate) fn stream(&self, opened: Opened) -> BoxStream<'static, Result<Bytes, StoreError>> {
         match opened.payload {
-            Payload::File(file, path) => {
-                local_file::stream(file, path, opened.range, self.name.clone()).boxed()
+            Payload::File(file) => {
+                local_file::stream(&file, opened.range, self.name.clone()).boxed()
             }
             Payload::Stream(stream) => {
                 let name = self.name.clone();
@@ -268,10 +351,9 @@ impl Volume {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(self.error(e)),
         };
-        let fingerprint = fingerprint(&opened.meta);
         let (hash, size) = match opened.payload {
-            Payload::File(file, path) => {
-                let (_, digest) = local_file::hash(file, &path, &self.name).await?;
+            Payload::File(file) => {
+                let digest = local_file::hash(&file, &self.name).await?;
                 (digest.hash, digest.size)
             }
             Payload::Stream(stream) => {
@@ -288,7 +370,7 @@ impl Volume {
         Ok(Some(ReplicaDigest {
             hash,
             size,
-            fingerprint,
+            fingerprint: opened.meta.fingerprint,
         }))
     }
 
@@ -299,12 +381,26 @@ impl Volume {
         hash: &BlobHash,
         size: u64,
     ) -> Result<Fetched, object_store::Error> {
-        let result = self.store.get(&hash.path()).await?;
-        if result.meta.size != size {
-            return Ok(Fetched::WrongSize(result.meta.size));
+        let opened = self.open(hash, None).await?;
+        if opened.meta.size != size {
+            return Ok(Fetched::WrongSize(opened.meta.size));
         }
-        let fingerprint = fingerprint(&result.meta);
-        Ok(Fetched::Bytes(result.bytes().await?, fingerprint))
+        let fingerprint = opened.meta.fingerprint;
+        let bytes = match opened.payload {
+            Payload::File(file) => {
+                local_file::read(&file, 0..size, &self.name)
+                    .await
+                    .map_err(|e| object_store::Error::Generic {
+                        store: LOCAL_STORE,
+                        source: Box::new(e),
+                    })?
+            }
+            Payload::Stream(stream) => {
+                let chunks: Vec<Bytes> = stream.try_collect().await?;
+                Bytes::from(chunks.concat())
+            }
+        };
+        Ok(Fetched::Bytes(bytes, fingerprint))
     }
 
     /// Writes `source` as the replica of `hash`, hashing on the way: the write is completed
