@@ -23,15 +23,28 @@ pub(crate) const MAX_TOKEN_CHARS: usize = 48;
 /// A word is a run of letters and digits (combining marks included, so a decomposed `ö`
 /// stays inside its word); everything else separates words. Each word becomes a quoted
 /// prefix term, `"beat"*`, and the terms are ANDed. CJK runs are spaced out like the
-/// indexed text, so `"龍 一"*` matches inside `坂本龍一`.
+/// indexed text, so `"龍 一"*` matches inside `坂本龍一`. A word that starts another word
+/// of the query (`m` in `mi m`, a repeated word) adds nothing but work, so it is dropped.
 pub(crate) fn match_expression(query: &str) -> Option<String> {
+    let words: Vec<String> = words(query)
+        .take(MAX_QUERY_TOKENS)
+        .map(|w| w.chars().take(MAX_TOKEN_CHARS).collect())
+        .collect();
+    let folded: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let implied = |i: usize| {
+        folded.iter().enumerate().any(|(j, other)| {
+            j != i && other.starts_with(&folded[i]) && (other.len() > folded[i].len() || j < i)
+        })
+    };
     let mut expr = String::new();
-    for word in words(query).take(MAX_QUERY_TOKENS) {
-        let word: String = word.chars().take(MAX_TOKEN_CHARS).collect();
+    for (i, word) in words.iter().enumerate() {
+        if implied(i) {
+            continue;
+        }
         let word = if word.chars().any(is_cjk) {
-            fts_text(&word)
+            fts_text(word)
         } else {
-            word
+            word.clone()
         };
         if !expr.is_empty() {
             expr.push(' ');
@@ -62,6 +75,16 @@ fn is_combining_mark(c: char) -> bool {
 /// matches, which is what a user still typing sees anyway. Totals are always exact.
 pub(crate) const RANK_WINDOW: u64 = 2_000;
 
+/// Column weights of each full-text table for `cadenza_rank`: a title hit counts most.
+/// songs_fts: title, artist, album, genre.
+const SONG_WEIGHTS: &str = "10.0, 4.0, 2.0, 1.0";
+/// artists_fts: name.
+const ARTIST_WEIGHTS: &str = "1.0";
+/// albums_fts: title, artist.
+const ALBUM_WEIGHTS: &str = "10.0, 3.0";
+/// podcasts_fts: title, author.
+const PODCAST_WEIGHTS: &str = "10.0, 3.0";
+
 pub(crate) fn search(
     conn: &Connection,
     query: &str,
@@ -75,19 +98,19 @@ pub(crate) fn search(
     let e = expr.as_deref().unwrap_or_default();
 
     let songs = if wants(SearchType::Song) {
-        let (ids, total) = ranked(conn, "songs_fts", "10.0, 4.0, 2.0, 1.0", e, req)?;
+        let (ids, total) = ranked(conn, "songs_fts", SONG_WEIGHTS, e, req)?;
         rows::page(rows::songs_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
     };
     let artists = if wants(SearchType::Artist) {
-        let (ids, total) = ranked(conn, "artists_fts", "1.0", e, req)?;
+        let (ids, total) = ranked(conn, "artists_fts", ARTIST_WEIGHTS, e, req)?;
         rows::page(rows::artists_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
     };
     let albums = if wants(SearchType::Album) {
-        let (ids, total) = ranked(conn, "albums_fts", "10.0, 3.0", e, req)?;
+        let (ids, total) = ranked(conn, "albums_fts", ALBUM_WEIGHTS, e, req)?;
         rows::page(rows::albums_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
@@ -99,7 +122,7 @@ pub(crate) fn search(
         rows::empty_page(req)
     };
     let podcasts = if wants(SearchType::Podcast) {
-        let (ids, total) = ranked(conn, "podcasts_fts", "10.0, 3.0", e, req)?;
+        let (ids, total) = ranked(conn, "podcasts_fts", PODCAST_WEIGHTS, e, req)?;
         rows::page(rows::podcasts_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
@@ -237,8 +260,15 @@ mod tests {
         );
         assert_eq!(
             match_expression(r#"AND( "x" NEAR(a b) -y a:b ^c *"#).as_deref(),
-            Some(r#""AND"* "x"* "NEAR"* "a"* "b"* "y"* "a"* "b"* "c"*"#)
+            Some(r#""AND"* "x"* "NEAR"* "b"* "y"* "c"*"#),
+            "`a` starts `AND`, the second `b` repeats the first"
         );
+        // Repeats and words that start another word are implied by it.
+        assert_eq!(
+            match_expression("Mi mi M k").as_deref(),
+            Some(r#""Mi"* "k"*"#)
+        );
+        assert_eq!(match_expression("the the").as_deref(), Some(r#""the"*"#));
         assert_eq!(
             match_expression("坂本龍一").as_deref(),
             Some(r#""坂 本 龍 一"*"#)
@@ -250,7 +280,7 @@ mod tests {
         for nothing in ["", "   ", "\"\"", "***", "🎵🎶", "-:^()", "\u{0}"] {
             assert_eq!(match_expression(nothing), None, "{nothing:?}");
         }
-        let long = "word ".repeat(2_000);
+        let long: String = (0..2_000).map(|i| format!("x{i}y ")).collect();
         assert_eq!(
             match_expression(&long).unwrap().matches('*').count(),
             MAX_QUERY_TOKENS
