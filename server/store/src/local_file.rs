@@ -26,8 +26,11 @@ use crate::{BlobHash, StoreError};
 
 /// Bytes read per chunk (inline or per trip to the blocking pool). Big enough that the
 /// per-chunk cost is small next to copying the bytes, small enough that a slow client does
-/// not pin much memory per stream and an inline read stays short (tens of microseconds).
-pub(crate) const CHUNK: usize = 256 * 1024;
+/// not pin much memory per stream (about one chunk each) and an inline read stays short
+/// (tens of microseconds). Measured on whole 5 MB songs: 64 KiB to 1 MiB stream equally
+/// fast; peak memory at 256 streams grows with the chunk (over 8 KiB reads: +35 MB at
+/// 128 KiB, +70 MB at 256 KiB, +170 MB at 1 MiB).
+pub(crate) const CHUNK: usize = 128 * 1024;
 
 /// An open replica file and its metadata, read when it was opened.
 pub(crate) struct LocalFile {
