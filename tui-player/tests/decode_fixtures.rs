@@ -84,3 +84,33 @@ fn every_accepted_fixture_decodes_to_its_tone() {
     }
     assert!(checked >= 6, "only {checked} fixtures were checked");
 }
+
+/// Holding → runs off the end of a track: that ends it like playing to the end would,
+/// for every container (symphonia's FLAC reader refuses a seek to the last sample).
+#[test]
+fn seeking_to_or_past_the_end_ends_the_track_without_an_error() {
+    let manifest = cadenza_fixtures::load_manifest().expect("fixture manifest");
+    for good in manifest.good_files() {
+        let path = good.absolute_path();
+        for past in [Duration::ZERO, Duration::from_secs(5)] {
+            let file = std::fs::File::open(&path).expect("open fixture");
+            let ext = path.extension().and_then(|e| e.to_str()).map(str::to_owned);
+            let mut decoded = Decoded::open(Box::new(file), ext.as_deref()).expect("open");
+            let end = decoded.duration().unwrap_or(good.duration()) + past;
+            decoded
+                .seek(end)
+                .unwrap_or_else(|e| panic!("{}: seek to {end:?}: {e}", good.path));
+            assert!(
+                decoded.next_chunk().is_none(),
+                "{}: audio after the end",
+                good.path
+            );
+            assert!(
+                decoded.failure().is_none(),
+                "{}: {:?}",
+                good.path,
+                decoded.failure()
+            );
+        }
+    }
+}

@@ -70,6 +70,8 @@ pub struct Decoded {
     skip_frames: u64,
     /// Set when the stream stopped on an error rather than at its end.
     failure: Option<String>,
+    /// Set by a seek to the end: the track is over, though the reader is not.
+    ended: bool,
 }
 
 impl Decoded {
@@ -120,6 +122,7 @@ impl Decoded {
             duration,
             skip_frames: 0,
             failure: None,
+            ended: false,
         })
     }
 
@@ -141,6 +144,9 @@ impl Decoded {
     /// The next packet's samples, interleaved, with their format; `None` at the end of the
     /// stream (or on an error, then [`Decoded::failure`] says which).
     pub fn next_chunk(&mut self) -> Option<(Format, &[f32])> {
+        if self.ended {
+            return None;
+        }
         let range = loop {
             let packet = match self.format.next_packet() {
                 Ok(packet) => packet,
@@ -199,11 +205,14 @@ impl Decoded {
     }
 
     /// Moves to `target` (clamped to the track); returns where playback now starts.
+    /// Seeking to or past the end ends the track, as holding → on any player does: some
+    /// demuxers (FLAC) refuse a seek to the very last sample.
     pub fn seek(&mut self, target: Duration) -> Result<Duration, DecodeError> {
-        let target = match self.duration {
-            Some(total) => target.min(total),
-            None => target,
-        };
+        if let Some(total) = self.duration.filter(|total| target >= *total) {
+            self.ended = true;
+            return Ok(total);
+        }
+        self.ended = false;
         let seeked = self.format.seek(
             SeekMode::Accurate,
             SeekTo::Time {
