@@ -42,7 +42,7 @@ die() { log "bench: $*"; exit 1; }
 
 # ---------------------------------------------------------------- tools
 missing=()
-for tool in wrk nginx curl; do
+for tool in wrk nginx curl tmux; do
     command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -54,8 +54,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
-log "building release binaries (cadenza-server, cadenza-admin, cadenza-fixtures, cadenza-bench)"
-cargo build --release --quiet -p cadenza-server -p cadenza-admin -p cadenza-fixtures -p cadenza-bench
+packages=(-p cadenza-server -p cadenza-admin -p cadenza-fixtures -p cadenza-bench)
+wants player && packages+=(-p cadenza)
+log "building release binaries: ${packages[*]}"
+cargo build --release --quiet "${packages[@]}"
 bin=$root/target/release
 bench=$bin/cadenza-bench
 
@@ -65,6 +67,7 @@ pids=()
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    [ -n "${tmux_sock:-}" ] && tmux -L "$tmux_sock" kill-server 2>/dev/null
     for pid in "${pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
@@ -149,7 +152,7 @@ generate_catalog() {
     "$bin/cadenza-fixtures" catalog --songs "$songs" --users 1000 --seed 1 --data-dir "$dest" \
         >"$tmp/fixtures-catalog.log" 2>&1 || { cat "$tmp/fixtures-catalog.log" >&2; die "catalog generation failed"; }
 }
-if wants startup || wants search || wants stream; then
+if wants startup || wants search || wants stream || wants player; then
     if [ -n "${BENCH_CATALOG_CACHE:-}" ]; then
         cache=$BENCH_CATALOG_CACHE/songs-$songs
         if [ ! -f "$cache/.complete" ]; then
@@ -181,8 +184,8 @@ if wants startup; then
     row "idle RSS after start (MB)" "$(mb "$idle")" "-" "-" "< 50" "$(verdict "$(mb "$idle")" '<' 50)"
 fi
 
-# The main server (search, streaming) runs on the same catalog.
-if wants search || wants stream; then
+# The main server (search, streaming, player) runs on the same catalog.
+if wants search || wants stream || wants player; then
     start_server main "$catalog_data"
     main_pid=$server_pid main_url=$server_url
     token=$(login "$main_url" password)
@@ -255,10 +258,10 @@ if wants search; then
     done
 fi
 
-# ---------------------------------------------------------------- 1. streaming vs nginx
-if wants stream; then
+# ---------------------------------------------------------------- a 5 MB song (streaming, player)
+if wants stream || wants player; then
     size=5000000
-    log "streaming: a ${size}-byte song, ingested through cadenza-admin"
+    log "a ${size}-byte song, ingested through cadenza-admin"
     "$bin/cadenza-fixtures" audio --count 1 --seconds "$(calc "($size - 44) / 88200" 4)" --seed 99 \
         --out "$tmp/stream-src" >/dev/null
     song_file=$(find "$tmp/stream-src" -type f -name '*.wav' | head -n 1)
@@ -266,9 +269,16 @@ if wants stream; then
         --report "$tmp/stream-ingest.jsonl" >"$tmp/stream-ingest.log" 2>&1 ||
         { cat "$tmp/stream-ingest.log" >&2; die "ingesting the streaming song failed"; }
     song_id=$(sed -n 's/.*"song_id":\([0-9]*\).*/\1/p' "$tmp/stream-ingest.jsonl" | head -n 1)
-    [ -n "$song_id" ] || die "no song id in $tmp/stream-ingest.jsonl"
+    song_title=$(sed -n 's/.*"tags":{"title":"\([^"]*\)".*/\1/p' "$tmp/stream-ingest.jsonl" | head -n 1)
+    song_artist=$(sed -n 's/.*"tags":{[^}]*"artist":"\([^"]*\)".*/\1/p' "$tmp/stream-ingest.jsonl" | head -n 1)
+    if [ -z "$song_id" ] || [ -z "$song_title" ]; then
+        die "no song id or title in $tmp/stream-ingest.jsonl"
+    fi
     size=$(stat -c %s "$song_file")
+fi
 
+# ---------------------------------------------------------------- 1. streaming vs nginx
+if wants stream; then
     # nginx serves a copy of the same bytes from the same disk, with sendfile.
     mkdir -p "$tmp/www" "$tmp/nginx"
     cp "$song_file" "$tmp/www/song.wav"
@@ -368,6 +378,83 @@ EOF
     row "RSS idle after all load (MB)" "$(mb "$(rss_kb "$main_pid" VmRSS)")" "-" "-" "< 50" "$(verdict "$(mb "$(rss_kb "$main_pid" VmRSS)")" '<' 50)"
     stop "$nginx_pid"
 fi
+# ---------------------------------------------------------------- 5. player
+# The player runs in a private tmux server (--audio null: no sound card here). Measured from
+# outside: from sending Enter on the search result to the now-playing line showing "▶ title"
+# (the audio worker reports Started once the decoder is open and the deck has the track), by
+# polling the screen every few ms; and idle CPU from /proc/PID/stat over a quiet interval.
+if wants player; then
+    tmux_sock=cadenza-bench-$$
+    tmx() { tmux -L "$tmux_sock" "$@"; }
+    player_pid=""
+    mkdir -p "$tmp/player"
+    start_player() { # CACHE_DIR
+        tmx kill-server 2>/dev/null || true
+        tmx new-session -d -s p -x 120 -y 30 "exec env XDG_CONFIG_HOME='$tmp/player/config' \
+            XDG_CACHE_HOME='$1' CADENZA_TOKEN='$token' '$bin/cadenza' --server '$main_url' \
+            --audio null 2>>'$tmp/player/stderr'"
+        player_pid=$(tmx list-panes -t p -F '#{pane_pid}')
+        pids+=("$player_pid")
+        wait_screen "nothing playing" 20 || die "the player did not start; see $tmp/player/stderr"
+    }
+    quit_player() {
+        tmx send-keys -t p q
+        for _ in $(seq 1 50); do
+            kill -0 "$player_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        stop "$player_pid"
+        tmx kill-server 2>/dev/null || true
+    }
+    wait_screen() { # TEXT SECONDS: until the screen shows TEXT
+        local deadline=$(($(date +%s) + $2))
+        until tmx capture-pane -p -t p | grep -qF -- "$1"; do
+            [ "$(date +%s)" -lt "$deadline" ] || return 1
+            sleep 0.005
+        done
+    }
+    cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+    # Prints ms from Enter on the search result for the 5 MB song to "▶ title" on screen.
+    time_to_play() {
+        tmx send-keys -t p /
+        tmx send-keys -t p -l "$song_title $song_artist"
+        wait_screen "Songs (" 10 || die "the player's search did not find $song_title"
+        tmx send-keys -t p Enter # from the search box to the results
+        sleep 0.5
+        local t0 t1
+        t0=$(date +%s%N)
+        tmx send-keys -t p Enter
+        wait_screen "▶ $song_title" 20 ||
+            die "the player did not start playing $song_title (was it the first search result?)"
+        t1=$(date +%s%N)
+        echo $(((t1 - t0) / 1000))
+    }
+    : >"$tmp/player-streamed" && : >"$tmp/player-cached" && : >"$tmp/player-idle"
+    for run in $(seq 1 "$runs"); do
+        log "player run $run: idle CPU, then Enter to playing (streamed, then cached)"
+        cache=$tmp/player/cache-$run
+        start_player "$cache"
+        sleep 1
+        c0=$(cpu_ticks "$player_pid") t0=$(date +%s%N)
+        sleep "$seconds"
+        c1=$(cpu_ticks "$player_pid") t1=$(date +%s%N)
+        calc "($c1 - $c0) / $(getconf CLK_TCK) / (($t1 - $t0) / 1e9) * 100" 3 >>"$tmp/player-idle"
+        echo >>"$tmp/player-idle"
+        time_to_play >>"$tmp/player-streamed"
+        wait_screen "· cached ·" 30 || die "the player did not finish caching $song_title"
+        quit_player
+        start_player "$cache"
+        time_to_play >>"$tmp/player-cached"
+        quit_player
+    done
+    cached=$(calc "$(median <"$tmp/player-cached") / 1000" 1)
+    streamed=$(calc "$(median <"$tmp/player-streamed") / 1000" 1)
+    idle_cpu=$(median <"$tmp/player-idle")
+    row "player: Enter to playing, cached 5 MB song (ms)" "$cached" "-" "-" "< 100" "$(verdict "$cached" '<' 100)"
+    row "player: Enter to playing, streamed over loopback (ms)" "$streamed" "-" "-" "< 300" "$(verdict "$streamed" '<' 300)"
+    row "player: idle CPU, nothing playing (%)" "$idle_cpu" "-" "-" "< 1" "$(verdict "$idle_cpu" '<' 1)"
+fi
+
 if [ -n "${main_pid:-}" ]; then
     stop "$main_pid"
 fi
@@ -415,11 +502,6 @@ if wants ingest; then
     ratio=$(calc "$l_us / $c_us" 2)
     row "ingest $files files ($(calc "$bytes / 1000000" 0) MB), R=3: files/s" "$c_fps" "$l_fps" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
     row "ingest, R=3: MB/s" "$c_mbs" "$l_mbs" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
-fi
-
-# ---------------------------------------------------------------- 5. player
-if wants player; then
-    row "player: Enter to first decoded buffer" "not measured" "-" "-" "< 100 ms cached, < 300 ms streamed" "-"
 fi
 
 # ---------------------------------------------------------------- the table
