@@ -140,6 +140,8 @@ pub trait Catalog: Send + Sync + 'static {
     fn users(&self) -> CatalogResult<Vec<User>>;
     fn user_count(&self) -> CatalogResult<u64>;
     fn set_role(&self, id: UserId, role: Role) -> CatalogResult<User>;
+    /// Changes the password and revokes every session token of the user, so a reset locks
+    /// out whoever knew the old password.
     fn set_password_hash(&self, id: UserId, password_hash: &str) -> CatalogResult<()>;
     /// Deletes the user with their tokens, playlists, plays and positions.
     fn delete_user(&self, id: UserId) -> CatalogResult<()>;

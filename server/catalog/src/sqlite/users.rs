@@ -139,6 +139,9 @@ pub(crate) fn set_password_hash(conn: &Connection, id: UserId, hash: &str) -> Ca
     if changed == 0 {
         return Err(not_found("user", id));
     }
+    conn.prepare_cached("DELETE FROM tokens WHERE user_id = ?1")
+        .and_then(|mut s| s.execute([id]))
+        .ctx("revoking the sessions of a user whose password changed")?;
     Ok(())
 }
 
@@ -221,6 +224,21 @@ mod tests {
         );
         assert!(cat.credentials("alice").unwrap().is_none());
         assert_eq!(cat.user_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_password_change_revokes_the_users_sessions_only() {
+        let cat = memory();
+        let bob = cat.create_user("bob", "h1", Role::Listener).unwrap();
+        let eve = cat.create_user("eve", "h2", Role::Listener).unwrap();
+        cat.insert_token("bob-token", bob.id, 100).unwrap();
+        cat.insert_token("eve-token", eve.id, 100).unwrap();
+        cat.set_password_hash(bob.id, "h3").unwrap();
+        assert_eq!(cat.token_user("bob-token", 10).unwrap(), None);
+        assert_eq!(
+            cat.token_user("eve-token", 10).unwrap().map(|u| u.id),
+            Some(eve.id)
+        );
     }
 
     #[test]
