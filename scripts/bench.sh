@@ -67,7 +67,11 @@ pids=()
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
-    [ -n "${tmux_sock:-}" ] && tmux -L "$tmux_sock" kill-server 2>/dev/null
+    # Best effort from here on: one failure must not leave the rest running.
+    set +e
+    if [ -n "${tmux_sock:-}" ]; then
+        tmux -L "$tmux_sock" kill-server 2>/dev/null
+    fi
     for pid in "${pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
