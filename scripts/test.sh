@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, then every unit and end-to-end test.
-# One `cargo test --workspace` builds every binary once before the end-to-end tests run them.
+# The end-to-end tests in tests/ run the workspace's binaries, so they are built first
+# (`cargo test` builds only the binaries of packages that have integration tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo build --workspace --bins --locked
 cargo test --workspace --locked
