@@ -2,9 +2,9 @@
 //! 127.0.0.1 port 0 with a temp data dir, and kills every process it starts, also when a
 //! test fails (the guards kill on drop).
 //!
-//! The binaries are found beside the test executable's profile directory
-//! (`target/<profile>/`). `cargo test --workspace` builds them before running any test;
-//! a lone `cargo test -p cadenza-tests` needs `cargo build --workspace --bins` first.
+//! The binaries are found in the test executable's profile directory (`target/<profile>/`).
+//! `cargo test` does not build other packages' binaries, so run
+//! `cargo build --workspace --bins` first (`scripts/test.sh` does).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,7 +32,7 @@ pub fn bin(name: &str) -> PathBuf {
     let path = profile_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` (or `cargo test --workspace`) first",
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
         path.display()
     );
     path
