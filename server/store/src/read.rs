@@ -46,7 +46,7 @@ impl BlobStore {
                 });
             }
         }
-        // A range covering everything is a full read (and so gets verified while streaming).
+        // A range covering everything is a full read: served whole from the cache, unsliced.
         let range = range.filter(|r| *r != (0..size));
         let inner = &self.inner;
         let cached = {
@@ -165,7 +165,7 @@ impl Inner {
     /// exists, has the right size and (once per replica version) hashes right.
     ///
     /// Trade-off: a replica that verified earlier in this process (same size, modification
-    /// time and ETag) is served without hashing its bytes again. Re-hashing every full read
+    /// time, and ETag or inode) is served without hashing its bytes again. Re-hashing every full read
     /// cost more CPU than the streaming itself (SHA-256 of every byte served); what it
     /// guarded against is bit rot that leaves the metadata unchanged, which the periodic deep
     /// replication check finds (it re-hashes every replica, marks a bad one corrupt so reads
