@@ -18,7 +18,7 @@ const TOKEN_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// Binds the configured address and prints the line tests and scripts wait for:
 /// `cadenza-server listening on http://ADDR`.
 pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(addr).await.with_context(|| {
+    let listener = listen(addr).with_context(|| {
         format!("cannot listen on {addr}; is another server using that port? (choose one with --listen)")
     })?;
     let local = listener
@@ -29,6 +29,21 @@ pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr)> {
     let _ = out.flush();
     tracing::info!("listening on http://{local}");
     Ok((listener, local))
+}
+
+/// A listening socket whose accepted connections have Nagle's algorithm off (Linux copies
+/// TCP_NODELAY to accepted sockets; warp gives no hook per connection). Without it, small
+/// responses and the last segment of a stream wait ~40 ms for a delayed ACK.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
