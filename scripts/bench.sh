@@ -18,6 +18,9 @@
 #   BENCH_KEEP=1         keep the temporary folder (logs, data) after the run
 #   BENCH_ONLY="a b"     run only some benchmarks: startup search stream ingest player
 #   BENCH_OUT=FILE       also write the table as Markdown (default target/bench/last-run.md)
+#   BENCH_SERVER=FILE    run this cadenza-server binary instead of the one built here, and
+#   BENCH_HELPER=FILE    this cadenza-bench (it links the catalog for in-process search): for
+#                        before/after comparisons with a build of an older commit
 #
 # It installs wrk, nginx and curl when missing (apt-get), builds the release binaries it needs
 # once, generates its data in a temporary folder, and stops every process it started, also on
@@ -59,7 +62,8 @@ wants player && packages+=(-p cadenza)
 log "building release binaries: ${packages[*]}"
 cargo build --release --quiet "${packages[@]}"
 bin=$root/target/release
-bench=$bin/cadenza-bench
+bench=${BENCH_HELPER:-$bin/cadenza-bench}
+server_bin=${BENCH_SERVER:-$bin/cadenza-server}
 
 # ---------------------------------------------------------------- processes and cleanup
 tmp=$(mktemp -d "${BENCH_TMP:-/tmp}/cadenza-bench.XXXXXX")
@@ -116,7 +120,7 @@ start_server() {
     shift 2
     local line
     line=$("$bench" start --stdout "$tmp/$name.out" --stderr "$tmp/$name.err" -- \
-        "$bin/cadenza-server" --data-dir "$data" --listen 127.0.0.1:0 --shutdown-grace 2s \
+        "$server_bin" --data-dir "$data" --listen 127.0.0.1:0 --shutdown-grace 2s \
         --log-level warn "$@") || die "cadenza-server ($name) did not start; see above"
     server_pid=$(kv pid "$line")
     pids+=("$server_pid")
@@ -532,7 +536,7 @@ fi
 # ---------------------------------------------------------------- the table
 header=$'benchmark\tCadenza\tbaseline\tratio\ttarget\tresult'
 echo
-echo "Cadenza benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), runs=$runs x ${seconds}s$([ "$quick" = 1 ] && echo ', QUICK')"
+echo "Cadenza benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), runs=$runs x ${seconds}s$([ "$quick" = 1 ] && echo ', QUICK')$([ -n "${BENCH_SERVER:-}" ] && echo ", server $BENCH_SERVER")$([ -n "${BENCH_HELPER:-}" ] && echo ", helper $BENCH_HELPER")"
 { echo "$header"; cat "$rows"; } | awk -F'\t' '
     { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
     END { for (r = 1; r <= NR; r++) { line = ""; for (i = 1; i <= 6; i++) line = line sprintf("%-" w[i] + 2 "s", cell[r, i]); sub(/ +$/, "", line); print line } }'
