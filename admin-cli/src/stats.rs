@@ -21,26 +21,27 @@ pub async fn run(client: &Client, json: bool) -> Result<Outcome> {
 }
 
 fn print(s: &Stats) {
+    use ui::count;
     say!("Catalog");
     say!(
-        "  {} songs, {} albums, {} artists, {} genres",
-        s.songs,
-        s.albums,
-        s.artists,
-        s.genres
+        "  {}, {}, {}, {}",
+        count(s.songs, "song", "songs"),
+        count(s.albums, "album", "albums"),
+        count(s.artists, "artist", "artists"),
+        count(s.genres, "genre", "genres")
     );
     say!(
-        "  {} podcasts with {} episodes; {} users, {} playlists, {} plays",
-        s.podcasts,
-        s.episodes,
-        s.users,
-        s.playlists,
-        s.plays
+        "  {} with {}; {}, {}, {}",
+        count(s.podcasts, "podcast", "podcasts"),
+        count(s.episodes, "episode", "episodes"),
+        count(s.users, "user", "users"),
+        count(s.playlists, "playlist", "playlists"),
+        count(s.plays, "play", "plays")
     );
     say!("Storage");
     say!(
-        "  {} blobs, {} of content, {} stored with replication ×{}",
-        s.blobs,
+        "  {}, {} of content, {} stored with replication ×{}",
+        count(s.blobs, "blob", "blobs"),
         ui::bytes(s.logical_bytes),
         ui::bytes(s.stored_bytes),
         s.replication_factor
@@ -64,10 +65,10 @@ fn print(s: &Stats) {
         say!("Largest artists");
         for a in &s.largest_artists {
             say!(
-                "  {:>12}  {} ({} songs)",
+                "  {:>12}  {} ({})",
                 ui::bytes(a.bytes),
                 a.artist.name,
-                a.artist.song_count
+                count(u64::from(a.artist.song_count), "song", "songs")
             );
         }
     }
@@ -75,8 +76,8 @@ fn print(s: &Stats) {
         say!("Hot songs");
         for h in &s.hot {
             say!(
-                "  {:>6} plays  {} — {} (id {})",
-                h.plays,
+                "  {:>12}  {} — {} (id {})",
+                count(h.plays, "play", "plays"),
                 h.song.artist,
                 h.song.title,
                 h.song.id

@@ -163,6 +163,20 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
 }
 
 /// `1536` → `1.5 KiB`.
+/// `one` when `n` is 1, else `many`: "1 song", "2 songs".
+pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// `n` and its noun: `count(1, "song", "songs")` is "1 song".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", plural(n, one, many))
+}
+
 pub fn bytes(n: u64) -> String {
     indicatif::BinaryBytes(n).to_string()
 }

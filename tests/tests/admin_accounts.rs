@@ -207,6 +207,12 @@ async fn users_songs_stats_capacity_and_completions() {
     // stats, and capacity calibrated with the server's measurements
     let stats = admin(&server, &token, &["stats", "--json"]).expect_code(0);
     assert!(stats.stdout.contains("\"songs\": 1"), "{}", stats.stdout);
+    let readable = admin(&server, &token, &["stats"]).expect_code(0);
+    assert!(
+        readable.stdout.contains("1 song, 1 album, 1 artist"),
+        "{}",
+        readable.stdout
+    );
     let capacity = admin(&server, &token, &["capacity", "--calibrate"]).expect_code(0);
     assert!(capacity.stdout.contains("measured"), "{}", capacity.stdout);
     let plain = admin(&server, &token, &["capacity"]).expect_code(0);

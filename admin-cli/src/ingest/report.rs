@@ -214,7 +214,7 @@ impl Summary {
         };
         line(format!(
             "{verb} {count} {} ({}) in {:.1} s: {:.1} files/s, {:.2} MB/s.",
-            plural(count, "file", "files"),
+            ui::plural(count, "file", "files"),
             ui::bytes(self.bytes),
             self.elapsed_secs,
             self.files_per_sec,
@@ -225,7 +225,7 @@ impl Summary {
             self.skipped,
             self.failed,
             self.ignored,
-            plural(self.ignored, "file that is", "files that are")
+            ui::plural(self.ignored, "file that is", "files that are")
         ));
         if !self.failures.is_empty() {
             line(format!("Failed ({}):", self.failures.len()));
@@ -276,14 +276,6 @@ fn more(line: &mut impl FnMut(String), total: usize, listed: usize, has_report: 
             "use --report FILE for the full list"
         };
         line(format!("  … and {} more ({hint})", total - listed));
-    }
-}
-
-fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
     }
 }
 
