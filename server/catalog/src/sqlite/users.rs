@@ -173,17 +173,18 @@ pub(crate) fn insert_token(
     Ok(())
 }
 
+/// The session lookup every authenticated request makes.
+pub(crate) const TOKEN_USER: &str = "SELECT u.id, u.username, u.role, u.created_at FROM tokens t \
+     JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 AND t.expires_at > ?2";
+
 pub(crate) fn token_user(
     conn: &Connection,
     token_hash: &str,
     now: i64,
 ) -> CatalogResult<Option<User>> {
-    conn.prepare_cached(
-        "SELECT u.id, u.username, u.role, u.created_at FROM tokens t \
-         JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 AND t.expires_at > ?2",
-    )
-    .and_then(|mut s| s.query_row((token_hash, now), user_from_row).optional())
-    .ctx("checking a session token")
+    conn.prepare_cached(TOKEN_USER)
+        .and_then(|mut s| s.query_row((token_hash, now), user_from_row).optional())
+        .ctx("checking a session token")
 }
 
 pub(crate) fn delete_token(conn: &Connection, token_hash: &str) -> CatalogResult<()> {
