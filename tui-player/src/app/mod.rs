@@ -7,6 +7,7 @@ pub mod network;
 mod playback;
 pub mod queue;
 pub mod screen;
+pub mod timing;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ pub enum Effect {
     Audio(AudioCommand),
     SaveSession(Session),
     ForgetSession,
+    /// A line for the timings file (only when the hook is on).
+    Timing(String),
 }
 
 /// Everything the app reacts to.
@@ -134,6 +137,8 @@ pub struct Player {
     pub preload: Option<Preload>,
     /// Paused while it was still loading.
     pub pause_requested: bool,
+    /// Timing this play from the user's input (the `--timings` hook).
+    pub timing: Option<timing::PlayTiming>,
 }
 
 impl Default for Player {
@@ -154,6 +159,7 @@ impl Default for Player {
             last_saved: Duration::ZERO,
             preload: None,
             pause_requested: false,
+            timing: None,
         }
     }
 }
@@ -219,6 +225,10 @@ pub struct App {
     /// The screen must be drawn again.
     pub dirty: bool,
     pub quit: bool,
+    /// The `--timings` hook is on: plays started by an input are timed.
+    pub timings: bool,
+    /// The input event being handled (only while `timings`).
+    input_stamp: Option<timing::InputStamp>,
     next_token: Token,
     last_click: Option<(Instant, Pane, usize)>,
 }
@@ -255,6 +265,8 @@ impl App {
             effects: Vec::new(),
             dirty: true,
             quit: false,
+            timings: false,
+            input_stamp: None,
             next_token: 0,
             last_click: None,
         };
@@ -267,6 +279,14 @@ impl App {
 
     /// Reacts to one event.
     pub fn handle(&mut self, event: Event, now: Instant) {
+        if self.timings {
+            self.input_stamp = match &event {
+                Event::Key(key) => Some(timing::key_name(key)),
+                Event::Mouse(_) => Some("click".to_string()),
+                _ => None,
+            }
+            .map(|input| timing::InputStamp { at: now, input });
+        }
         match event {
             Event::Key(key) => {
                 self.dirty = true;
@@ -284,6 +304,7 @@ impl App {
             }
             Event::Audio(event) => self.on_audio(event),
         }
+        self.input_stamp = None;
     }
 
     /// When [`App::on_timer`] next has something to do.

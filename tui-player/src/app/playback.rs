@@ -46,6 +46,7 @@ impl App {
         if let Some(index) = self.queue.index_of(key) {
             self.queue_selected = index;
         }
+        self.start_timing();
         self.dirty = true;
         self.net(NetRequest::Prepare {
             token,
@@ -210,6 +211,9 @@ impl App {
                     .zip(self.cache.as_ref())
                     .is_some_and(|(t, c)| c.contains(&t.hash));
                 self.player.cached = Some(cached || done);
+                if let Some(timing) = &mut self.player.timing {
+                    timing.from_cache = Some(cached);
+                }
                 let paused = self.player.pause_requested;
                 self.audio(AudioCommand::Load {
                     token,
@@ -305,6 +309,7 @@ impl App {
                     }
                 }
             }
+            AudioEvent::FirstBuffer { token, at } => self.on_first_buffer(token, at),
             AudioEvent::Failed { token, error } => {
                 if self.player.preload.is_some_and(|p| p.token == token) {
                     self.player.preload = None;

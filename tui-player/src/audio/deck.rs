@@ -5,7 +5,7 @@
 use std::num::NonZero;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rodio::{ChannelCount, SampleRate, Source};
 
@@ -44,6 +44,8 @@ struct Report {
     finished: Vec<Finished>,
     /// Where the last seek actually landed, for the token that was playing.
     seeked: Option<(Token, Duration)>,
+    /// When the first decoded buffer of a track went to the output (only while stamping).
+    first_buffers: Vec<(Token, Instant)>,
 }
 
 /// State shared by the deck (audio side) and its [`DeckControl`].
@@ -60,6 +62,9 @@ struct Shared {
     /// Frames of it played so far, counted from its start (seeks included).
     frames: AtomicU64,
     rate: AtomicU32,
+    /// Record when each track's first buffer is handed out (the `--timings` hook); off, the
+    /// deck pays one relaxed load per track.
+    stamp_first_buffer: AtomicBool,
     /// Woken when the deck may have something to play (for outputs that sleep when idle).
     wake: Condvar,
     wake_lock: Mutex<()>,
@@ -82,6 +87,8 @@ pub struct Deck {
     frames: u64,
     /// Silent samples given while paused (kept to whole frames).
     silence: usize,
+    /// The current track has not handed out a decoded buffer yet.
+    fresh: bool,
 }
 
 /// The control side, held by the audio worker.
@@ -114,6 +121,7 @@ pub fn deck() -> (Deck, DeckControl) {
         token: AtomicU64::new(0),
         frames: AtomicU64::new(0),
         rate: AtomicU32::new(SILENCE.rate),
+        stamp_first_buffer: AtomicBool::new(false),
         wake: Condvar::new(),
         wake_lock: Mutex::new(()),
     });
@@ -125,6 +133,7 @@ pub fn deck() -> (Deck, DeckControl) {
         format: SILENCE,
         frames: 0,
         silence: 0,
+        fresh: false,
     };
     (deck, DeckControl { shared })
 }
@@ -200,6 +209,18 @@ impl DeckControl {
         lock(&self.shared.report).seeked.take()
     }
 
+    /// From now on, note when each track's first decoded buffer goes to the output.
+    pub fn stamp_first_buffers(&self) {
+        self.shared
+            .stamp_first_buffer
+            .store(true, Ordering::Release);
+    }
+
+    /// Tracks whose first decoded buffer went to the output since the last call, and when.
+    pub fn take_first_buffers(&self) -> Vec<(Token, Instant)> {
+        std::mem::take(&mut lock(&self.shared.report).first_buffers)
+    }
+
     /// True while the deck has audio to play and is not paused (outputs may sleep otherwise).
     pub fn is_active(&self) -> bool {
         let shared = &self.shared;
@@ -229,6 +250,7 @@ impl Deck {
             self.format = track.decoded.format();
             self.frames = (track.start.as_secs_f64() * f64::from(self.format.rate)).round() as u64;
         }
+        self.fresh = track.is_some();
         self.current = track;
         self.shared.rate.store(self.format.rate, Ordering::Release);
         self.shared.token.store(token, Ordering::Release);
@@ -300,6 +322,9 @@ impl Deck {
                     Ok(Some(format)) => {
                         self.format = format;
                         self.shared.rate.store(format.rate, Ordering::Release);
+                        if std::mem::take(&mut self.fresh) {
+                            self.stamp_first_buffer();
+                        }
                         break;
                     }
                     Ok(None) => self.finish_current(),
@@ -322,6 +347,19 @@ impl Deck {
             let frames = (self.format.rate / 100).max(1) as usize;
             self.buffer
                 .resize(frames * usize::from(self.format.channels.max(1)), 0.0);
+        }
+    }
+
+    /// The buffer just decoded is the track's first, and the output takes its first sample
+    /// as soon as `refill` returns: that is the moment the `--timings` hook measures to.
+    fn stamp_first_buffer(&self) {
+        if !self.shared.stamp_first_buffer.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(track) = &self.current {
+            lock(&self.shared.report)
+                .first_buffers
+                .push((track.token, Instant::now()));
         }
     }
 
@@ -480,6 +518,30 @@ pub(crate) mod tests {
         assert!(pos > 1.5 && pos < 2.0, "position {pos}");
         let s = deck.next().unwrap();
         assert!((s - 500.0 / 32768.0).abs() < 1e-4, "{s}");
+    }
+
+    #[test]
+    fn first_buffers_are_stamped_once_per_track_and_only_when_asked() {
+        let (mut deck, control) = deck();
+        control.play_now(loaded(1, 8000, 800, 1000));
+        let _: Vec<f32> = (&mut deck).take(100).collect();
+        assert!(control.take_first_buffers().is_empty(), "off by default");
+
+        control.stamp_first_buffers();
+        control.play_now(loaded(2, 8000, 800, 1000));
+        control.set_next(Some(loaded(3, 8000, 800, 1000)));
+        let before = Instant::now();
+        assert!(
+            control.take_first_buffers().is_empty(),
+            "nothing pulled yet"
+        );
+        let _: Vec<f32> = (&mut deck).take(2400).collect();
+        let stamped = control.take_first_buffers();
+        let tokens: Vec<Token> = stamped.iter().map(|(t, _)| *t).collect();
+        assert_eq!(tokens, [2, 3], "the gapless follower is a first buffer too");
+        assert!(stamped.iter().all(|(_, at)| *at >= before));
+        let _: Vec<f32> = (&mut deck).take(200).collect();
+        assert!(control.take_first_buffers().is_empty(), "once per track");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use symphonia::core::io::MediaSource;
 
@@ -47,6 +47,8 @@ pub enum AudioCommand {
     /// 0.0 ..= 1.0
     SetVolume(f32),
     Stop,
+    /// From now on, report [`AudioEvent::FirstBuffer`] for every track (the timings hook).
+    ReportFirstBuffers,
     Shutdown,
 }
 
@@ -76,6 +78,12 @@ pub enum AudioEvent {
     Failed {
         token: Token,
         error: String,
+    },
+    /// The track's first decoded buffer went to the output at `at` (only after
+    /// [`AudioCommand::ReportFirstBuffers`]; reported at the next poll, so up to a tick late).
+    FirstBuffer {
+        token: Token,
+        at: Instant,
     },
 }
 
@@ -242,6 +250,7 @@ impl Worker {
                 self.pending_load = None;
                 self.preload = None;
             }
+            AudioCommand::ReportFirstBuffers => self.control.stamp_first_buffers(),
             AudioCommand::Shutdown => {}
         }
     }
@@ -320,6 +329,9 @@ impl Worker {
                 error: finished.error,
                 continued,
             });
+        }
+        for (token, at) in self.control.take_first_buffers() {
+            (self.events)(AudioEvent::FirstBuffer { token, at });
         }
         if let Some((token, position)) = self.control.take_seeked() {
             (self.events)(AudioEvent::Seeked { token, position });

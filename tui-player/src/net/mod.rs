@@ -164,7 +164,8 @@ pub enum NetEvent {
     },
     SearchResults {
         seq: u64,
-        result: Result<SearchResults, NetError>,
+        /// Boxed: the largest answer by far, and every event is moved through a channel.
+        result: Result<Box<SearchResults>, NetError>,
     },
     MyPlaylists(Result<Vec<Playlist>, NetError>),
     /// A playlist edit went through (or not); `detail` is the playlist afterwards.
@@ -412,7 +413,10 @@ async fn call(client: &Client, request: NetRequest, emit: &(impl Fn(NetEvent) + 
                 .search(&query, SearchType::All, page)
                 .await
                 .map_err(NetError::from);
-            emit(NetEvent::SearchResults { seq, result });
+            emit(NetEvent::SearchResults {
+                seq,
+                result: result.map(Box::new),
+            });
         }
         NetRequest::MyPlaylists => {
             let result = async {

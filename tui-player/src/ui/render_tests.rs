@@ -52,13 +52,13 @@ fn album() -> Album {
     }
 }
 
-fn page<T>(items: Vec<T>) -> Page<T> {
-    Page {
-        total: items.len() as u64,
-        items,
-        limit: 20,
-        offset: 0,
-    }
+fn page<T: serde::de::DeserializeOwned>(items: Vec<T>) -> Page<T> {
+    // Built from the wire form, so fields the API adds with a default need no change here.
+    let mut page: Page<T> = serde_json::from_str(r#"{"items":[],"total":0,"limit":20,"offset":0}"#)
+        .expect("an empty page parses");
+    page.total = items.len() as u64;
+    page.items = items;
+    page
 }
 
 /// A logged-in app with nothing loaded.

@@ -192,6 +192,7 @@ impl Player {
             session_path: Some(session_path.clone()),
             session,
             audio: OutputChoice::Null,
+            timings: None,
         })
         .expect("runtime");
         Player {
