@@ -34,6 +34,12 @@ pub struct Page<T> {
     pub total: u64,
     pub limit: u32,
     pub offset: u32,
+    /// `true` when counting stopped early and there are at least `total` matches (search
+    /// counts at most 10,000 per group: an exact count of a one-letter prefix over a million
+    /// songs costs more than the search). Show such a total as "10,000+". Listings other
+    /// than search always count exactly and leave this `false`; absent means `false`.
+    #[serde(default)]
+    pub total_is_lower_bound: bool,
 }
 
 /// `limit`/`offset` query parameters of every listing.
@@ -609,6 +615,20 @@ pub struct Readiness {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_without_the_lower_bound_flag_has_an_exact_total() {
+        let old: Page<u32> =
+            serde_json::from_str(r#"{"items":[1],"total":1,"limit":20,"offset":0}"#).unwrap();
+        assert!(!old.total_is_lower_bound);
+        let capped = Page {
+            total_is_lower_bound: true,
+            ..old
+        };
+        let json = serde_json::to_string(&capped).unwrap();
+        assert!(json.contains(r#""total_is_lower_bound":true"#), "{json}");
+        assert_eq!(serde_json::from_str::<Page<u32>>(&json).unwrap(), capped);
+    }
 
     #[test]
     fn replication_events_are_tagged_ndjson_lines() {

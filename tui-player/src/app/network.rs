@@ -1,6 +1,6 @@
 //! Answers from the server: screens filled, search results, logins, playlist edits, errors.
 
-use cadenza_api::SearchResults;
+use cadenza_api::{Page, SearchResults};
 
 use super::screen::{Row, ScreenKind};
 use super::{App, Effect, Mode};
@@ -9,30 +9,33 @@ use crate::net::{NetError, NetErrorKind, NetEvent, NetRequest};
 /// Search results as rows: one titled group per kind that found something.
 pub fn search_rows(results: SearchResults) -> Vec<Row> {
     let mut rows = Vec::new();
-    let mut group = |title: &str, total: u64, items: Vec<Row>| {
+    let mut group = |title: &str, total: (u64, bool), items: Vec<Row>| {
         if !items.is_empty() {
-            rows.push(Row::Header(format!("{title} ({total})")));
+            rows.push(Row::Header(format!("{title} ({})", count_label(total))));
             rows.extend(items);
         }
     };
+    fn total<T>(p: &Page<T>) -> (u64, bool) {
+        (p.total, p.total_is_lower_bound)
+    }
     group(
         "Songs",
-        results.songs.total,
+        total(&results.songs),
         results.songs.items.into_iter().map(Row::Song).collect(),
     );
     group(
         "Artists",
-        results.artists.total,
+        total(&results.artists),
         results.artists.items.into_iter().map(Row::Artist).collect(),
     );
     group(
         "Albums",
-        results.albums.total,
+        total(&results.albums),
         results.albums.items.into_iter().map(Row::Album).collect(),
     );
     group(
         "Playlists",
-        results.playlists.total,
+        total(&results.playlists),
         results
             .playlists
             .items
@@ -42,7 +45,7 @@ pub fn search_rows(results: SearchResults) -> Vec<Row> {
     );
     group(
         "Podcasts",
-        results.podcasts.total,
+        total(&results.podcasts),
         results
             .podcasts
             .items
@@ -51,6 +54,23 @@ pub fn search_rows(results: SearchResults) -> Vec<Row> {
             .collect(),
     );
     rows
+}
+
+/// A group's match count as shown: digits grouped by thousands, and "10,000+" when the
+/// server stopped counting there (`total_is_lower_bound`).
+fn count_label((total, lower_bound): (u64, bool)) -> String {
+    let digits = total.to_string();
+    let mut label = String::with_capacity(digits.len() + 8);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            label.push(',');
+        }
+        label.push(c);
+    }
+    if lower_bound {
+        label.push('+');
+    }
+    label
 }
 
 impl App {
@@ -101,7 +121,7 @@ impl App {
                     Ok(results) => {
                         screen.selected = 0;
                         screen.offset = 0;
-                        screen.set_rows(search_rows(*results));
+                        screen.set_rows(search_rows(results));
                     }
                     Err(error) => {
                         screen.error = Some(error.message.clone());
@@ -249,5 +269,19 @@ impl App {
             }
             _ => self.error(format!("could not {what}: {error}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_label;
+
+    #[test]
+    fn counts_show_thousands_and_lower_bounds() {
+        assert_eq!(count_label((0, false)), "0");
+        assert_eq!(count_label((999, false)), "999");
+        assert_eq!(count_label((1_000, false)), "1,000");
+        assert_eq!(count_label((1_234_567, false)), "1,234,567");
+        assert_eq!(count_label((10_000, true)), "10,000+");
     }
 }

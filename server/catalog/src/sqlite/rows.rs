@@ -24,6 +24,7 @@ pub(crate) fn page<T>(items: Vec<T>, total: u64, req: PageRequest) -> Page<T> {
         total,
         limit: req.limit,
         offset: req.offset,
+        total_is_lower_bound: false,
     }
 }
 
