@@ -121,7 +121,7 @@ impl App {
                     Ok(results) => {
                         screen.selected = 0;
                         screen.offset = 0;
-                        screen.set_rows(search_rows(results));
+                        screen.set_rows(search_rows(*results));
                     }
                     Err(error) => {
                         screen.error = Some(error.message.clone());
