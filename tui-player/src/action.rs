@@ -54,8 +54,8 @@ actions! {
     Bottom => "bottom", "go to the bottom";
     Select => "select", "play the song / open the artist, album, playlist or podcast";
     Back => "back", "back / close";
-    AddToQueue => "add_to_queue", "add the selection to the queue";
-    PlayNext => "play_next", "play the selection next";
+    AddToQueue => "add_to_queue", "queue the selection (also albums and playlists)";
+    PlayNext => "play_next", "play the selection next (also albums, playlists)";
     Remove => "remove", "remove from the queue or the playlist";
     ClearQueue => "clear_queue", "clear the queue";
     MoveUp => "move_up", "move the item up (queue or playlist)";

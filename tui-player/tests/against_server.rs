@@ -425,3 +425,165 @@ fn a_song_deleted_on_the_server_gets_a_one_line_message() {
         app.player.state == PlayState::Playing
     });
 }
+
+/// Moves the selection of the search results to the first row that `is_it` picks.
+fn select_result(player: &mut Player, is_it: impl Fn(&Row) -> bool) {
+    let at = player
+        .app()
+        .screen()
+        .rows
+        .iter()
+        .position(&is_it)
+        .unwrap_or_else(|| panic!("not in the results: {:?}", player.app().screen().rows));
+    player.char('g');
+    while player.app().screen().selected != at {
+        player.char('j');
+    }
+}
+
+#[test]
+fn a_on_an_album_or_playlist_row_queues_its_songs_in_order() {
+    let server = Server::start();
+    seed(&server, &["Frequency Garden", "Opus Numbers"]);
+    let client = listener(&server);
+    let playlist = block_on(async {
+        let list = client.create_playlist("Opus mix", true).await?;
+        let found = client
+            .search("Opus No", cadenza_api::SearchType::All, Default::default())
+            .await?;
+        let mut ids: Vec<_> = found
+            .songs
+            .items
+            .iter()
+            .map(|s| (s.title.clone(), s.id))
+            .collect();
+        ids.sort();
+        // Second before first, so the queue order is the playlist's, not the album's.
+        let songs: Vec<_> = ids.iter().rev().map(|(_, id)| *id).collect();
+        client.add_to_playlist(list.id, &songs, None).await?;
+        Ok::<_, cadenza_api::ClientError>(list)
+    })
+    .expect("a playlist of the two Opus songs");
+    let mut player = Player::start(None);
+    player.log_in(&server);
+
+    // a on the album: its three songs in track order, and playback starts (nothing played).
+    player.search("Frequency Garden");
+    select_result(
+        &mut player,
+        |r| matches!(r, Row::Album(a) if a.title == "Frequency Garden"),
+    );
+    player.char('a');
+    player.wait("the album's songs in the queue", LONG, |app| {
+        app.queue.len() == 3
+    });
+    assert_eq!(
+        titles_in_queue(&player),
+        ["Glacier Hum", "Northern Lights 🌌", "Geyser"]
+    );
+    player.wait("the album to start", LONG, |app| {
+        app.player.state == PlayState::Playing
+    });
+    assert_eq!(playing_title(&player).as_deref(), Some("Glacier Hum"));
+
+    // A on the playlist: its songs, in the playlist's order, right after the current one.
+    player.search("Opus mix");
+    select_result(
+        &mut player,
+        |r| matches!(r, Row::Playlist(p) if p.id == playlist.id),
+    );
+    player.char('A');
+    player.wait("the playlist's songs in the queue", LONG, |app| {
+        app.queue.len() == 5
+    });
+    assert_eq!(
+        titles_in_queue(&player),
+        [
+            "Glacier Hum",
+            "Opus No. 2",
+            "Opus No. 1",
+            "Northern Lights 🌌",
+            "Geyser"
+        ]
+    );
+    assert!(player
+        .app()
+        .message
+        .as_ref()
+        .is_some_and(|m| m.text.contains("2 songs of “Opus mix” play next")));
+    assert_eq!(playing_title(&player).as_deref(), Some("Glacier Hum"));
+}
+
+fn plays_of(server: &Server, title: &str) -> u64 {
+    let hot = block_on(listener(server).hot(30, 50)).expect("hot chart");
+    hot.iter()
+        .find(|h| h.song.title == title)
+        .map_or(0, |h| h.plays)
+}
+
+fn kept_plays(player: &Player) -> usize {
+    let path = player.cache_dir.join("pending-plays.json");
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return 0;
+    };
+    let saved: serde_json::Value = serde_json::from_str(&text).expect("the outbox is JSON");
+    saved["plays"].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn a_play_heard_offline_is_kept_on_disk_and_reported_once_the_server_is_back() {
+    let server = Server::start();
+    seed(&server, &["Frequency Garden"]);
+    let mut player = Player::start(None);
+    player.log_in(&server);
+
+    // Online: played, cached and reported at once.
+    player.search("Geyser");
+    player.key(KeyCode::Enter);
+    player.wait("Geyser to be cached and reported", LONG, |app| {
+        app.player.cached == Some(true) && app.player.reported
+    });
+    player.wait("the server to count it", LONG, |_| {
+        plays_of(&server, "Geyser") == 1
+    });
+    player.char('c');
+
+    // Offline: the report cannot go, so it is kept in the cache folder, across a restart.
+    let url = server.url.clone();
+    let data = server.stop();
+    let mut player = player.restart();
+    player.wait("the offline notice", LONG, |app| app.offline.is_some());
+    player.key(KeyCode::Esc);
+    while player.app().section != 7 {
+        player.char('j');
+    }
+    player.key(KeyCode::Enter);
+    player.key(KeyCode::Enter);
+    player.wait("the offline play to be kept", LONG, |app| {
+        app.player.reported
+            && app
+                .message
+                .as_ref()
+                .is_some_and(|m| m.text.contains("this play is kept"))
+    });
+    assert_eq!(kept_plays(&player), 1);
+    player.char('c');
+    let player = player.restart();
+    assert_eq!(kept_plays(&player), 1, "still there after a restart");
+
+    // The server is back (same address): the next start sends it, and only once.
+    let server = Server::restart_at(data, &url);
+    let mut player = player.restart();
+    player.wait("the kept play to be sent", LONG, |app| {
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("reported 1 play kept"))
+    });
+    assert_eq!(kept_plays(&player), 0);
+    assert_eq!(plays_of(&server, "Geyser"), 2);
+    let mut player = player.restart();
+    player.wait("the connection", LONG, |app| app.user.is_some());
+    let Player { rt, .. } = player;
+    rt.shutdown();
+    assert_eq!(plays_of(&server, "Geyser"), 2, "nothing sent twice");
+}

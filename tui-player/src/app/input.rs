@@ -8,7 +8,7 @@ use crossterm::event::{
 use ratatui::layout::Rect;
 
 use super::screen::{Row, ScreenKind, SECTIONS};
-use super::{App, LoginForm, Mode, Pane, Picker, PlayState, Prompt, PromptKind};
+use super::{App, LoginForm, Mode, Pane, Picker, Prompt, PromptKind};
 use crate::action::Action;
 use crate::audio::AudioCommand;
 use crate::net::NetRequest;
@@ -447,34 +447,6 @@ impl App {
             self.stack.pop();
         } else if self.focus != Pane::Sidebar {
             self.focus = Pane::Sidebar;
-        }
-    }
-
-    /// Adds the selected song or episode to the queue (at the end, or to play next).
-    fn enqueue(&mut self, next: bool) {
-        let track = match self.focus {
-            Pane::Main => self.screen().selected_row().and_then(Row::track),
-            _ => None,
-        };
-        let Some((track, resume)) = track else {
-            self.error("select a song or an episode to queue it");
-            return;
-        };
-        let title = track.title.clone();
-        if next {
-            self.queue.add_next(track, resume);
-            self.info(format!("“{title}” plays next"));
-        } else {
-            self.queue.add(track, resume);
-            self.info(format!("added “{title}” to the queue"));
-        }
-        // What follows may have changed.
-        self.cancel_preload();
-        if self.player.state == PlayState::Stopped && self.queue.current().is_none() {
-            if let Some(first) = self.queue.items().first().map(|i| i.key) {
-                self.queue.set_current(first);
-                self.play_item(first);
-            }
         }
     }
 

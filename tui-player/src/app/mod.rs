@@ -2,6 +2,7 @@
 //! outside (a request, an audio command, saving the login) is pushed to `effects` for the
 //! runtime to carry out, so tests can drive the app and look at both.
 
+mod enqueue;
 mod input;
 pub mod network;
 mod playback;

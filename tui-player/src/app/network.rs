@@ -145,6 +145,11 @@ impl App {
                     }
                 }
             }
+            NetEvent::CollectionTracks {
+                title,
+                next,
+                result,
+            } => self.on_collection_tracks(title, next, result),
             NetEvent::PlaylistEdited { id, result, done } => match result {
                 Ok(detail) => {
                     if !done.is_empty() {

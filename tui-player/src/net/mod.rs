@@ -2,6 +2,8 @@
 //! gets [`NetEvent`]s back through a callback; it never waits for the network.
 
 mod download;
+mod outbox;
+mod plays;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +13,7 @@ use cadenza_api::{
     Client, ClientError, PageRequest, Playlist, PlaylistDetail, PlaylistId, SearchResults,
     SearchType, SongId, UpdatePlaylist, User,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::app::screen::{Row, ScreenKind};
@@ -20,6 +22,7 @@ use crate::audio::TrackInput;
 use crate::cache::{Cache, Lookup};
 use crate::session::Session;
 use crate::track::Track;
+use plays::Plays;
 
 /// Rows per page of long lists.
 pub const PAGE: u32 = 100;
@@ -42,6 +45,12 @@ pub enum NetRequest {
     Search {
         seq: u64,
         query: String,
+    },
+    /// The songs of an album or playlist, to add to the queue (`a`, `A` on its row).
+    QueueCollection {
+        kind: ScreenKind,
+        title: String,
+        next: bool,
     },
     /// The caller's own playlists (for "add to playlist").
     MyPlaylists,
@@ -168,6 +177,12 @@ pub enum NetEvent {
         result: Result<Box<SearchResults>, NetError>,
     },
     MyPlaylists(Result<Vec<Playlist>, NetError>),
+    /// The rows of an album or playlist asked for by [`NetRequest::QueueCollection`].
+    CollectionTracks {
+        title: String,
+        next: bool,
+        result: Result<Vec<Row>, NetError>,
+    },
     /// A playlist edit went through (or not); `detail` is the playlist afterwards.
     PlaylistEdited {
         id: PlaylistId,
@@ -220,12 +235,25 @@ impl NetHandle {
             .spawn(move || {
                 let client = session
                     .and_then(|s| Client::new(&s.server).ok().map(|c| c.with_token(s.token)));
+                let (plays, note) = Plays::open(cache.dir());
+                if let Some(note) = note {
+                    events(NetEvent::Note(note));
+                }
+                let (clients, watching) = watch::channel(client.clone());
+                let retry_events = events.clone();
+                runtime.spawn(
+                    plays
+                        .clone()
+                        .retry_forever(watching, move |e| retry_events(e)),
+                );
                 let net = Net {
                     client,
+                    clients,
                     cache,
                     events,
                     downloads: Arc::default(),
                     writes: JoinSet::new(),
+                    plays,
                 };
                 runtime.block_on(net.run(rx));
                 // Downloads still running are abandoned; their .part files are cleaned up
@@ -265,11 +293,14 @@ type Downloads = Arc<Mutex<HashMap<String, Arc<download::Download>>>>;
 
 struct Net {
     client: Option<Client>,
+    /// The client of the moment, for the play reports' retry loop.
+    clients: watch::Sender<Option<Client>>,
     cache: Arc<Cache>,
     events: Sink,
     downloads: Downloads,
     /// Writes the user would miss if they were dropped at quit.
     writes: JoinSet<()>,
+    plays: Arc<Plays>,
 }
 
 fn not_logged_in() -> NetError {
@@ -299,6 +330,49 @@ impl Net {
                 self.client = Client::new(&session.server)
                     .ok()
                     .map(|c| c.with_token(session.token));
+                self.clients.send_replace(self.client.clone());
+                // Logged in again: plays kept meanwhile can go.
+                if let Some(client) = self.client.clone() {
+                    let plays = self.plays.clone();
+                    self.writes
+                        .spawn(async move { plays.send_waiting(&client, &emit).await });
+                }
+            }
+            NetRequest::RecordPlay { song, played_ms } => {
+                let Some(client) = self.client.clone() else {
+                    self.emit(NetEvent::Failed {
+                        what: "record the play".into(),
+                        error: not_logged_in(),
+                    });
+                    return;
+                };
+                let plays = self.plays.clone();
+                self.writes.spawn(async move {
+                    plays.report(&client, song, played_ms, &emit).await;
+                });
+            }
+            NetRequest::Connect => {
+                let Some(client) = self.client.clone() else {
+                    self.emit(NetEvent::Failed {
+                        what: "connect".into(),
+                        error: not_logged_in(),
+                    });
+                    return;
+                };
+                let plays = self.plays.clone();
+                self.writes.spawn(async move {
+                    match client.me().await {
+                        Ok(user) => {
+                            emit(NetEvent::Connected(user));
+                            // The server answers: plays kept while it did not can go.
+                            plays.send_waiting(&client, &emit).await;
+                        }
+                        Err(e) => emit(NetEvent::Failed {
+                            what: "connect".into(),
+                            error: e.into(),
+                        }),
+                    }
+                });
             }
             NetRequest::Flush(timeout, done) => {
                 let mut writes = std::mem::take(&mut self.writes);
@@ -350,8 +424,7 @@ impl Net {
                 };
                 let is_write = matches!(
                     request,
-                    NetRequest::RecordPlay { .. }
-                        | NetRequest::SavePosition { .. }
+                    NetRequest::SavePosition { .. }
                         | NetRequest::CreatePlaylist { .. }
                         | NetRequest::RenamePlaylist { .. }
                         | NetRequest::DeletePlaylist { .. }
@@ -389,13 +462,6 @@ async fn login(server: &str, username: &str, password: &str) -> Result<(Session,
 /// Handles the requests that are one API call each.
 async fn call(client: &Client, request: NetRequest, emit: &(impl Fn(NetEvent) + Sync)) {
     match request {
-        NetRequest::Connect => match client.me().await {
-            Ok(user) => emit(NetEvent::Connected(user)),
-            Err(e) => emit(NetEvent::Failed {
-                what: "connect".into(),
-                error: e.into(),
-            }),
-        },
         NetRequest::Load { kind, offset } => {
             let result = load(client, &kind, offset).await.map_err(NetError::from);
             emit(NetEvent::Loaded {
@@ -416,6 +482,17 @@ async fn call(client: &Client, request: NetRequest, emit: &(impl Fn(NetEvent) + 
             emit(NetEvent::SearchResults {
                 seq,
                 result: result.map(Box::new),
+            });
+        }
+        NetRequest::QueueCollection { kind, title, next } => {
+            let result = load(client, &kind, 0)
+                .await
+                .map(|loaded| loaded.rows)
+                .map_err(NetError::from);
+            emit(NetEvent::CollectionTracks {
+                title,
+                next,
+                result,
             });
         }
         NetRequest::MyPlaylists => {
@@ -498,14 +575,6 @@ async fn call(client: &Client, request: NetRequest, emit: &(impl Fn(NetEvent) + 
                 done: String::new(),
             });
         }
-        NetRequest::RecordPlay { song, played_ms } => {
-            if let Err(e) = client.record_play(song, Some(played_ms)).await {
-                emit(NetEvent::Failed {
-                    what: "record the play".into(),
-                    error: e.into(),
-                });
-            }
-        }
         NetRequest::SavePosition {
             episode,
             position_ms,
@@ -517,8 +586,11 @@ async fn call(client: &Client, request: NetRequest, emit: &(impl Fn(NetEvent) + 
                 });
             }
         }
+        // Handled by `Net::handle` itself.
         NetRequest::Login { .. }
         | NetRequest::UseSession(_)
+        | NetRequest::Connect
+        | NetRequest::RecordPlay { .. }
         | NetRequest::Prepare { .. }
         | NetRequest::Flush(..) => {}
     }

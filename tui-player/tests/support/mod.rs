@@ -58,10 +58,14 @@ impl Server {
     }
 
     fn start_in(data: tempfile::TempDir) -> Server {
+        Self::start_on(data, "127.0.0.1:0")
+    }
+
+    fn start_on(data: tempfile::TempDir, listen: &str) -> Server {
         let mut child = Command::new(server_binary())
             .arg("--data-dir")
             .arg(data.path())
-            .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+            .args(["--listen", listen, "--log-level", "warn"])
             .env("CADENZA_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("CADENZA_CONFIG")
             .stdout(Stdio::piped())
@@ -98,6 +102,15 @@ impl Server {
 
     pub fn restart(data: tempfile::TempDir) -> Server {
         Self::start_in(data)
+    }
+
+    /// Restarts on the address it had (`url`), so clients that knew it find it again.
+    pub fn restart_at(data: tempfile::TempDir, url: &str) -> Server {
+        let listen = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        Self::start_on(data, &listen)
     }
 }
 
