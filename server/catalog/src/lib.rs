@@ -5,7 +5,7 @@
 //! (rusqlite is); async callers run them on the blocking pool.
 
 mod sqlite;
-pub use sqlite::{BulkInsert, SqliteCatalog};
+pub use sqlite::{truncate_write_ahead_log, BulkInsert, FreshLoad, NewPlay, SqliteCatalog};
 
 use cadenza_api::{
     Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, CreatePlaylist,

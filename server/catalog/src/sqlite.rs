@@ -7,6 +7,7 @@
 mod browse;
 mod bulk;
 mod error;
+mod fresh_load;
 mod library;
 mod playlists;
 mod plays;
@@ -23,7 +24,8 @@ mod users;
 #[cfg(test)]
 mod testkit;
 
-pub use bulk::BulkInsert;
+pub use bulk::{truncate_write_ahead_log, BulkInsert, NewPlay};
+pub use fresh_load::FreshLoad;
 
 use crate::{BlobRef, Catalog, CatalogResult, CatalogStats, NewEpisode, NewSong, UserCredentials};
 use cadenza_api::{
@@ -84,6 +86,12 @@ impl SqliteCatalog {
     ) -> CatalogResult<BulkInsert> {
         self.pool
             .write(|tx| bulk::insert_songs(tx, songs, now, Indexing::Deferred))
+    }
+
+    /// Records many plays in one transaction (listening history imports, synthetic
+    /// catalogs); the first invalid play fails them all.
+    pub fn bulk_record_plays(&self, plays: &[NewPlay]) -> CatalogResult<()> {
+        self.pool.write(|tx| bulk::record_plays(tx, plays))
     }
 
     /// Rebuilds every full-text index from the catalog rows (and optimizes it).

@@ -4,7 +4,9 @@ use super::error::Context;
 use super::library::{index_song, insert_song, Indexing, Inserted, Names};
 use super::text::fts_text;
 use crate::{CatalogError, CatalogResult, NewSong};
+use cadenza_api::{SongId, UserId};
 use rusqlite::Connection;
+use std::path::Path;
 
 /// What a bulk insert did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,7 +35,7 @@ pub(crate) fn insert_songs(
     Ok(report)
 }
 
-fn at_index(i: usize, e: CatalogError) -> CatalogError {
+pub(crate) fn at_index(i: usize, e: CatalogError) -> CatalogError {
     let say = |m: String| format!("song #{i} of the batch: {m}");
     match e {
         CatalogError::NotFound(m) => CatalogError::NotFound(say(m)),
@@ -43,6 +45,50 @@ fn at_index(i: usize, e: CatalogError) -> CatalogError {
         CatalogError::Storage(m) => CatalogError::Storage(say(m)),
     }
 }
+
+/// One play to record in bulk: who, which song, how much of it, when (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewPlay {
+    pub user: UserId,
+    pub song: SongId,
+    pub played_ms: Option<u64>,
+    pub at: i64,
+}
+
+/// Records every play in the caller's transaction, checked like a single play.
+pub(crate) fn record_plays(conn: &Connection, plays: &[NewPlay]) -> CatalogResult<()> {
+    for (i, play) in plays.iter().enumerate() {
+        super::plays::record_play(conn, play.user, play.song, play.played_ms, play.at)
+            .map_err(|e| at_index(i, e))?;
+    }
+    Ok(())
+}
+
+/// Folds the write-ahead log of the catalog file at `path` into the database and empties
+/// it, so a finished data dir holds one plain file (for copying, archiving, measuring).
+/// Run it when no server has the catalog open.
+pub fn truncate_write_ahead_log(path: &Path) -> CatalogResult<()> {
+    let doing = format!("checkpointing the catalog {}", path.display());
+    let conn = Connection::open(path).ctx(&doing)?;
+    let (busy, _, _): (i64, i64, i64) = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .ctx(&doing)?;
+    if busy != 0 {
+        return Err(CatalogError::Storage(format!(
+            "{doing}: another connection is using it; stop the server first"
+        )));
+    }
+    Ok(())
+}
+
+/// Bytes of postings a full-text table gathers in memory before writing a segment while
+/// the index is rebuilt (FTS5's default is 1 MiB, which makes hundreds of small segments
+/// to merge for a million songs).
+const REBUILD_HASH_BYTES: i64 = 256 << 20;
+const DEFAULT_HASH_BYTES: i64 = 1 << 20;
+const DEFAULT_AUTOMERGE: i64 = 4;
 
 const FTS_TABLES: [&str; 5] = [
     "songs_fts",
@@ -54,18 +100,15 @@ const FTS_TABLES: [&str; 5] = [
 
 /// Empties every full-text table and fills it again from the catalog rows.
 pub(crate) fn rebuild_search_index(conn: &Connection) -> CatalogResult<()> {
-    for table in [
-        "songs_fts",
-        "artists_fts",
-        "albums_fts",
-        "playlists_fts",
-        "podcasts_fts",
-    ] {
+    for table in FTS_TABLES {
         conn.execute(
             &format!("INSERT INTO {table} ({table}) VALUES ('delete-all')"),
             [],
         )
         .ctx("emptying the search index")?;
+        // Large segments and no merging while filling; one optimize merges at the end.
+        fts_setting(conn, table, "hashsize", REBUILD_HASH_BYTES)?;
+        fts_setting(conn, table, "automerge", 0)?;
     }
     let doing = "rebuilding the song search index";
     let mut stmt = conn
@@ -107,7 +150,22 @@ pub(crate) fn rebuild_search_index(conn: &Connection) -> CatalogResult<()> {
         "SELECT id, title, author FROM podcasts",
         "INSERT INTO podcasts_fts (rowid, title, author) VALUES (?1, ?2, ?3)",
     )?;
-    optimize_search_index(conn)
+    optimize_search_index(conn)?;
+    for table in FTS_TABLES {
+        fts_setting(conn, table, "hashsize", DEFAULT_HASH_BYTES)?;
+        fts_setting(conn, table, "automerge", DEFAULT_AUTOMERGE)?;
+    }
+    Ok(())
+}
+
+/// Sets an FTS5 configuration option (stored in the table, so it outlives the connection).
+fn fts_setting(conn: &Connection, table: &str, key: &str, value: i64) -> CatalogResult<()> {
+    conn.execute(
+        &format!("INSERT INTO {table} ({table}, rank) VALUES (?1, ?2)"),
+        (key, value),
+    )
+    .ctx("configuring the search index")?;
+    Ok(())
 }
 
 /// Merges each full-text index into a single segment. A large load leaves dozens of

@@ -31,15 +31,15 @@ pub(crate) enum Indexing {
 }
 
 /// Validated text fields of a song.
-struct Tags {
-    title: String,
-    artist: String,
-    album_artist: Option<String>,
-    album: String,
-    genre: Option<String>,
+pub(crate) struct Tags {
+    pub(crate) title: String,
+    pub(crate) artist: String,
+    pub(crate) album_artist: Option<String>,
+    pub(crate) album: String,
+    pub(crate) genre: Option<String>,
 }
 
-fn tags(song: &NewSong) -> CatalogResult<Tags> {
+pub(crate) fn tags(song: &NewSong) -> CatalogResult<Tags> {
     let tags = Tags {
         title: required("song title", &song.title, MAX_NAME_CHARS)?,
         artist: required("artist name", &song.artist, MAX_NAME_CHARS)?,
@@ -57,8 +57,10 @@ fn tags(song: &NewSong) -> CatalogResult<Tags> {
     Ok(tags)
 }
 
+/// The first song stored with these bytes (songs may share a blob; uploads never add a
+/// second one, see [`insert_song`]).
 pub(crate) fn song_id_by_hash(conn: &Connection, hash: &str) -> CatalogResult<Option<SongId>> {
-    conn.prepare_cached("SELECT id FROM songs WHERE hash = ?1")
+    conn.prepare_cached("SELECT id FROM songs WHERE hash = ?1 ORDER BY id LIMIT 1")
         .and_then(|mut s| s.query_row([hash], |r| r.get(0)).optional())
         .ctx("looking up a song by hash")
 }
@@ -122,27 +124,7 @@ pub(crate) fn insert_song(
     .ctx("inserting a song")?;
     let id = conn.last_insert_rowid();
 
-    if song.year.is_some() || genre_id.is_some() || song.cover.is_some() {
-        let cover = song.cover.as_ref();
-        // SET expressions all see the row as it was, so the CASEs test the old cover.
-        conn.prepare_cached(
-            "UPDATE albums SET year = coalesce(year, ?2), genre_id = coalesce(genre_id, ?3), \
-             cover_size = CASE WHEN cover_hash IS NULL THEN ?5 ELSE cover_size END, \
-             cover_content_type = CASE WHEN cover_hash IS NULL THEN ?6 ELSE cover_content_type END, \
-             cover_hash = coalesce(cover_hash, ?4) WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.execute(rusqlite::params![
-                album_id,
-                song.year,
-                genre_id,
-                cover.map(|c| &c.hash),
-                cover_size,
-                cover.map(|c| c.content_type.trim()),
-            ])
-        })
-        .ctx("filling in album details")?;
-    }
+    fill_album(conn, album_id, song, genre_id, cover_size)?;
 
     if indexing == Indexing::Now {
         index_song(
@@ -155,6 +137,39 @@ pub(crate) fn insert_song(
         )?;
     }
     Ok(Inserted::Created(id))
+}
+
+/// Gives the album the song's year, genre and cover where it has none yet.
+pub(crate) fn fill_album(
+    conn: &Connection,
+    album_id: i64,
+    song: &NewSong,
+    genre_id: Option<i64>,
+    cover_size: Option<i64>,
+) -> CatalogResult<()> {
+    if song.year.is_none() && genre_id.is_none() && song.cover.is_none() {
+        return Ok(());
+    }
+    let cover = song.cover.as_ref();
+    // SET expressions all see the row as it was, so the CASEs test the old cover.
+    conn.prepare_cached(
+        "UPDATE albums SET year = coalesce(year, ?2), genre_id = coalesce(genre_id, ?3), \
+         cover_size = CASE WHEN cover_hash IS NULL THEN ?5 ELSE cover_size END, \
+         cover_content_type = CASE WHEN cover_hash IS NULL THEN ?6 ELSE cover_content_type END, \
+         cover_hash = coalesce(cover_hash, ?4) WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(rusqlite::params![
+            album_id,
+            song.year,
+            genre_id,
+            cover.map(|c| &c.hash),
+            cover_size,
+            cover.map(|c| c.content_type.trim()),
+        ])
+    })
+    .ctx("filling in album details")?;
+    Ok(())
 }
 
 /// Adds a song's full-text row.

@@ -5,10 +5,10 @@
 
 use super::error::Context;
 use crate::{CatalogError, CatalogResult};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// Every migration, oldest first; `MIGRATIONS[i]` moves the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this code writes.
 pub(crate) const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -16,6 +16,21 @@ pub(crate) const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// Brings the database up to [`SCHEMA_VERSION`] in one transaction, so a crash mid-way
 /// leaves the previous version intact. Refuses a database written by newer code.
 pub(crate) fn migrate(conn: &mut Connection) -> CatalogResult<()> {
+    // A migration that rebuilds a table drops the old one; with foreign keys on, that drop
+    // would first cascade-delete every play and playlist entry pointing at it. The pragma
+    // is ignored inside a transaction, so it is switched around the whole migration.
+    let foreign_keys: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .ctx("reading the foreign key setting")?;
+    conn.pragma_update(None, "foreign_keys", false)
+        .ctx("pausing foreign keys for the schema migration")?;
+    let migrated = migrate_in_transaction(conn);
+    conn.pragma_update(None, "foreign_keys", foreign_keys)
+        .ctx("restoring foreign keys after the schema migration")?;
+    migrated
+}
+
+fn migrate_in_transaction(conn: &mut Connection) -> CatalogResult<()> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .ctx("starting the schema migration")?;
@@ -32,6 +47,16 @@ pub(crate) fn migrate(conn: &mut Connection) -> CatalogResult<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.execute_batch(sql)
             .ctx(&format!("applying catalog migration {}", i + 1))?;
+    }
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()
+        .ctx("checking references after the schema migration")?;
+    if let Some(table) = broken {
+        return Err(CatalogError::Storage(format!(
+            "the catalog migration left rows in `{table}` pointing at missing rows; \
+             the database was not changed (restore a backup or report this)"
+        )));
     }
     if current < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -263,6 +288,71 @@ CREATE TRIGGER podcasts_unindexed AFTER DELETE ON podcasts BEGIN
 END;
 "#;
 
+/// Version 2: songs may share a blob (`hash` is indexed, no longer unique), so a synthetic
+/// catalog can point a million songs at a few hundred stored tones. Uploads still
+/// deduplicate: `insert_song` looks the hash up and returns the existing song. SQLite
+/// cannot drop a constraint, so the table is rebuilt with its ids, indexes and triggers.
+const V2: &str = r#"
+CREATE TABLE songs_v2 (
+    id            INTEGER PRIMARY KEY,
+    title         TEXT NOT NULL,
+    artist_id     INTEGER NOT NULL REFERENCES artists (id),
+    album_id      INTEGER NOT NULL REFERENCES albums (id),
+    track         INTEGER,
+    disc          INTEGER,
+    genre_id      INTEGER REFERENCES genres (id),
+    year          INTEGER,
+    duration_ms   INTEGER NOT NULL,
+    codec         TEXT NOT NULL,
+    content_type  TEXT NOT NULL,
+    bitrate       INTEGER,
+    sample_rate   INTEGER,
+    channels      INTEGER,
+    size          INTEGER NOT NULL,
+    hash          TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+INSERT INTO songs_v2 (id, title, artist_id, album_id, track, disc, genre_id, year, duration_ms,
+    codec, content_type, bitrate, sample_rate, channels, size, hash, created_at)
+SELECT id, title, artist_id, album_id, track, disc, genre_id, year, duration_ms,
+    codec, content_type, bitrate, sample_rate, channels, size, hash, created_at FROM songs;
+DROP TABLE songs;
+ALTER TABLE songs_v2 RENAME TO songs;
+
+CREATE INDEX songs_by_title  ON songs (title COLLATE NOCASE);
+CREATE INDEX songs_by_album  ON songs (album_id, disc, track);
+CREATE INDEX songs_by_artist ON songs (artist_id, album_id);
+CREATE INDEX songs_by_genre  ON songs (genre_id, title COLLATE NOCASE);
+CREATE INDEX songs_by_hash   ON songs (hash);
+
+CREATE TRIGGER songs_counted AFTER INSERT ON songs BEGIN
+    UPDATE albums SET song_count = song_count + 1, duration_ms = duration_ms + NEW.duration_ms
+        WHERE id = NEW.album_id;
+    UPDATE artists SET song_count = song_count + 1 WHERE id = NEW.artist_id;
+    UPDATE genres SET song_count = song_count + 1 WHERE id = NEW.genre_id;
+END;
+CREATE TRIGGER songs_uncounted AFTER DELETE ON songs BEGIN
+    UPDATE albums SET song_count = song_count - 1, duration_ms = duration_ms - OLD.duration_ms
+        WHERE id = OLD.album_id;
+    UPDATE artists SET song_count = song_count - 1 WHERE id = OLD.artist_id;
+    UPDATE genres SET song_count = song_count - 1 WHERE id = OLD.genre_id;
+END;
+CREATE TRIGGER songs_recounted AFTER UPDATE OF album_id, artist_id, genre_id, duration_ms ON songs
+BEGIN
+    UPDATE albums SET song_count = song_count - 1, duration_ms = duration_ms - OLD.duration_ms
+        WHERE id = OLD.album_id;
+    UPDATE artists SET song_count = song_count - 1 WHERE id = OLD.artist_id;
+    UPDATE genres SET song_count = song_count - 1 WHERE id = OLD.genre_id;
+    UPDATE albums SET song_count = song_count + 1, duration_ms = duration_ms + NEW.duration_ms
+        WHERE id = NEW.album_id;
+    UPDATE artists SET song_count = song_count + 1 WHERE id = NEW.artist_id;
+    UPDATE genres SET song_count = song_count + 1 WHERE id = NEW.genre_id;
+END;
+CREATE TRIGGER songs_unindexed AFTER DELETE ON songs BEGIN
+    DELETE FROM songs_fts WHERE rowid = OLD.id;
+END;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,5 +384,62 @@ mod tests {
         let err = migrate(&mut conn).unwrap_err();
         assert!(matches!(err, CatalogError::Storage(_)));
         assert!(err.to_string().contains("newer cadenza-server"), "{err}");
+    }
+
+    #[test]
+    fn a_version_1_catalog_keeps_its_rows_and_lets_songs_share_a_blob() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let hash = "ab".repeat(32);
+        conn.execute_batch(&format!(
+            "INSERT INTO artists (id, name, name_key) VALUES (1, 'A', 'a');
+             INSERT INTO albums (id, title, title_key, artist_id, created_at)
+                 VALUES (1, 'B', 'b', 1, 0);
+             INSERT INTO songs (id, title, artist_id, album_id, duration_ms, codec, content_type,
+                 size, hash, created_at) VALUES (7, 'S', 1, 1, 5, 'wav', 'audio/wav', 3, '{hash}', 0);
+             INSERT INTO songs_fts (rowid, title) VALUES (7, 's');
+             INSERT INTO users (id, username, username_key, password_hash, role, created_at)
+                 VALUES (1, 'u', 'u', 'h', 'listener', 0);
+             INSERT INTO plays (user_id, song_id, at) VALUES (1, 7, 0);
+             INSERT INTO playlists (id, owner_id, name, created_at, updated_at) VALUES (1, 1, 'L', 0, 0);
+             INSERT INTO playlist_tracks (playlist_id, position, song_id) VALUES (1, 0, 7);"
+        ))
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("PRAGMA user_version"), i64::from(SCHEMA_VERSION));
+        assert_eq!(
+            count("PRAGMA foreign_keys"),
+            1,
+            "restored after the migration"
+        );
+        assert_eq!(count("SELECT count(*) FROM plays WHERE song_id = 7"), 1);
+        assert_eq!(
+            count("SELECT count(*) FROM playlist_tracks WHERE song_id = 7"),
+            1
+        );
+        // A second song on the same blob: allowed, and counted by the rebuilt trigger.
+        conn.execute(
+            "INSERT INTO songs (id, title, artist_id, album_id, duration_ms, codec, content_type,
+                 size, hash, created_at) VALUES (8, 'T', 1, 1, 5, 'wav', 'audio/wav', 3, ?1, 0)",
+            [&hash],
+        )
+        .unwrap();
+        assert_eq!(count("SELECT song_count FROM albums WHERE id = 1"), 2);
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM songs WHERE hash = 'x'",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("songs_by_hash"), "{plan}");
+        // Deleting cascades again and the delete triggers are back.
+        conn.execute("DELETE FROM songs WHERE id = 7", []).unwrap();
+        assert_eq!(count("SELECT count(*) FROM plays"), 0);
+        assert_eq!(count("SELECT song_count FROM albums WHERE id = 1"), 1);
     }
 }

@@ -4,7 +4,7 @@ use super::error::Context;
 use super::rows::{self, get_u64};
 use crate::{BlobRef, CatalogResult, CatalogStats};
 use cadenza_api::{Artist, BlobStatus};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use std::collections::HashSet;
 
 const DAY: i64 = 86_400;
@@ -12,11 +12,14 @@ const DAY: i64 = 86_400;
 const PLAY_WINDOW_DAYS: i64 = 30;
 const LARGEST_ARTISTS: u32 = 10;
 
-/// Every distinct blob the catalog uses, once each (its first user names it).
+/// Every distinct blob the catalog uses, once each (its first user names it). Songs may
+/// share a blob, so songs are narrowed to the first of each hash in SQL (one pass over
+/// `songs_by_hash`) rather than read a million rows to keep a few hundred.
 pub(crate) fn blob_refs(conn: &Connection) -> CatalogResult<Vec<BlobRef>> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT hash, size, content_type, created_at, 'song ' || id || ': ' || title FROM songs \
+             WHERE id IN (SELECT min(id) FROM songs GROUP BY hash) \
              UNION ALL \
              SELECT hash, size, content_type, created_at, 'episode ' || id || ': ' || title FROM episodes \
              UNION ALL \
@@ -44,8 +47,8 @@ pub(crate) fn blob_refs(conn: &Connection) -> CatalogResult<Vec<BlobRef>> {
 
 pub(crate) fn blob_status(conn: &Connection, hash: &str) -> CatalogResult<BlobStatus> {
     let song_id: Option<i64> = conn
-        .prepare_cached("SELECT id FROM songs WHERE hash = ?1")
-        .and_then(|mut s| s.query_row([hash], |r| r.get(0)).optional())
+        .prepare_cached("SELECT min(id) FROM songs WHERE hash = ?1")
+        .and_then(|mut s| s.query_row([hash], |r| r.get(0)))
         .ctx("looking up a blob")?;
     let episode_id: Option<i64> = conn
         .prepare_cached("SELECT min(id) FROM episodes WHERE hash = ?1")
@@ -72,7 +75,13 @@ pub(crate) fn stats(conn: &Connection, now: i64) -> CatalogResult<CatalogStats> 
     let songs = n("SELECT count(*) FROM songs")?;
     let users = n("SELECT count(*) FROM users")?;
 
-    let (song_blobs, song_bytes) = sum(conn, "SELECT count(*), total(size) FROM songs")?;
+    // Songs may share a blob: blobs and bytes count each hash once; the average song
+    // size is over songs.
+    let (song_blobs, song_bytes) = sum(
+        conn,
+        "SELECT count(*), total(size) FROM (SELECT max(size) AS size FROM songs GROUP BY hash)",
+    )?;
+    let (_, all_song_bytes) = sum(conn, "SELECT count(*), total(size) FROM songs")?;
     let (episode_blobs, episode_bytes) = sum(
         conn,
         "SELECT count(*), total(size) FROM (SELECT hash, max(size) AS size FROM episodes \
@@ -101,7 +110,7 @@ pub(crate) fn stats(conn: &Connection, now: i64) -> CatalogResult<CatalogStats> 
         plays: n("SELECT count(*) FROM plays")?,
         blobs: song_blobs + episode_blobs + cover_blobs,
         logical_bytes: song_bytes + episode_bytes + cover_bytes,
-        avg_song_bytes: song_bytes.checked_div(songs).unwrap_or(0),
+        avg_song_bytes: all_song_bytes.checked_div(songs).unwrap_or(0),
         catalog_bytes: page_size * page_count,
         song_metadata_bytes: song_tree_bytes.checked_div(songs).unwrap_or(0),
         user_metadata_bytes: user_tree_bytes.checked_div(users).unwrap_or(0),
