@@ -587,3 +587,49 @@ fn a_play_heard_offline_is_kept_on_disk_and_reported_once_the_server_is_back() {
     rt.shutdown();
     assert_eq!(plays_of(&server, "Geyser"), 2, "nothing sent twice");
 }
+
+#[test]
+fn seeking_past_what_has_arrived_plays_from_there_before_the_download_ends() {
+    let server = Server::start();
+    seed(&server, &["Frequency Garden"]);
+    let dir = tempfile::tempdir().unwrap();
+    // 60 s of 16-bit mono: 5.3 MB, which takes over 40 s through the proxy below.
+    let song = support::upload(&server, dir.path(), "long-tone.wav", &support::tone_wav(60));
+    let proxy = support::throttled(&server.url, 128 * 1024);
+    let mut player = Player::start(None);
+    player.log_in_at(&proxy);
+
+    player.search("Long Tone");
+    player.key(KeyCode::Enter);
+    player.wait("the stream to start", LONG, |app| {
+        app.player.state == PlayState::Playing
+    });
+    assert_eq!(player.app().player.cached, Some(false), "it streams");
+    // Ten steps of 5 s: to 50 s, about 4.4 MB in, far past what has arrived.
+    for _ in 0..10 {
+        player.key(KeyCode::Right);
+    }
+    player.wait("playback from 50 s", LONG, |app| {
+        app.player.state == PlayState::Playing
+            && app.player.position > Duration::from_millis(50_300)
+    });
+    let app = player.app();
+    assert_eq!(
+        app.player.track.as_ref().map(|t| t.id),
+        Some(TrackId::Song(song.id))
+    );
+    assert_ne!(
+        app.player.cached,
+        Some(true),
+        "the seek was served by a range request, not by waiting for the whole file"
+    );
+    assert!(
+        !player.cache_dir.join(&song.hash).exists(),
+        "the whole file has not arrived yet"
+    );
+    assert!(
+        app.message.as_ref().is_none_or(|m| !m.error),
+        "{:?}",
+        app.message
+    );
+}

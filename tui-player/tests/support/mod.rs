@@ -260,6 +260,11 @@ impl Player {
 
     /// Logs in through the form.
     pub fn log_in(&mut self, server: &Server) {
+        self.log_in_at(&server.url);
+    }
+
+    /// Logs in through the form to the server at `url` (e.g. a proxy in front of one).
+    pub fn log_in_at(&mut self, url: &str) {
         let field = |p: &Player| match &p.app().mode {
             cadenza::app::Mode::Login(form) => form.field,
             cadenza::app::Mode::Main => panic!("not on the login form"),
@@ -267,7 +272,7 @@ impl Player {
         while field(self) != 0 {
             self.key(KeyCode::BackTab);
         }
-        for value in [server.url.as_str(), USER, USER_PASSWORD] {
+        for value in [url, USER, USER_PASSWORD] {
             self.key_with(KeyCode::Char('u'), KeyModifiers::CONTROL);
             self.type_text(value);
             self.key(KeyCode::Enter);
@@ -294,4 +299,109 @@ impl Player {
             },
         );
     }
+}
+
+/// A TCP proxy in front of `upstream` (an `http://host:port` URL) that passes answers on at
+/// most `bytes_per_second`, so a download is still running when a test acts on it. Returns
+/// the proxy's URL. Its threads end with their connections; the listener lives with the test.
+pub fn throttled(upstream: &str, bytes_per_second: u64) -> String {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+
+    let target = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+    let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let (Ok(mut client_in), Ok(mut server_out)) = (client.try_clone(), server.try_clone())
+            else {
+                continue;
+            };
+            // Requests go through as they come.
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut client_in, &mut server_out);
+                let _ = server_out.shutdown(Shutdown::Write);
+            });
+            // Answers are paced.
+            let (mut server_in, mut client_out) = (server, client);
+            std::thread::spawn(move || {
+                const PIECE: usize = 8 * 1024;
+                let pause = Duration::from_secs_f64(PIECE as f64 / bytes_per_second as f64);
+                let mut buf = vec![0u8; PIECE];
+                loop {
+                    match server_in.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if client_out.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                            std::thread::sleep(pause.mul_f64(n as f64 / PIECE as f64));
+                        }
+                    }
+                }
+                let _ = client_out.shutdown(Shutdown::Both);
+                let _ = server_in.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    url
+}
+
+/// A mono 16-bit WAV of `seconds` of a quiet 440 Hz tone at 44.1 kHz.
+pub fn tone_wav(seconds: u32) -> Vec<u8> {
+    let rate: u32 = 44_100;
+    let frames = rate * seconds;
+    let data_len = frames * 2;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let t = f64::from(i) / f64::from(rate);
+        let sample = (t * 440.0 * std::f64::consts::TAU).sin() * 3000.0;
+        out.extend_from_slice(&(sample as i16).to_le_bytes());
+    }
+    out
+}
+
+/// Uploads `bytes` as the song “Long Tone” by “Test Signals” (after [`seed`], which makes
+/// the accounts).
+pub fn upload(server: &Server, dir: &Path, name: &str, bytes: &[u8]) -> Song {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write the upload");
+    block_on(async {
+        let mut admin = Client::new(&server.url).unwrap();
+        admin
+            .login("admin", ADMIN_PASSWORD)
+            .await
+            .expect("admin login");
+        let overrides = TagOverrides {
+            title: Some("Long Tone".into()),
+            artist: Some("Test Signals".into()),
+            filename: Some(name.to_string()),
+            ..Default::default()
+        };
+        admin
+            .upload_song_file(&path, &overrides)
+            .await
+            .unwrap_or_else(|e| panic!("upload {name}: {e}"))
+            .song
+    })
 }
