@@ -67,6 +67,7 @@ actions! {
     RenamePlaylist => "rename_playlist", "rename the playlist";
     DeletePlaylist => "delete_playlist", "delete the playlist";
     Refresh => "refresh", "reload this view";
+    CommandLine => "command_line", "type a command (:volume 50, :seek 1:30, :quit…)";
     Help => "help", "show / hide this help";
     Quit => "quit", "quit";
 }

@@ -158,6 +158,7 @@ fn defaults() -> Vec<(Action, &'static [&'static str])> {
         (RenamePlaylist, &["R"]),
         (DeletePlaylist, &["D"]),
         (Refresh, &["ctrl-r", "f5"]),
+        (CommandLine, &[":"]),
         (Help, &["?"]),
         (Quit, &["q"]),
     ]

@@ -172,6 +172,11 @@ impl App {
         }
         match key.code {
             KeyCode::Esc => self.prompt = None,
+            KeyCode::Enter if prompt.kind == PromptKind::Command => {
+                let line = std::mem::take(&mut prompt.text);
+                self.prompt = None;
+                self.run_command(&line);
+            }
             KeyCode::Enter => {
                 let name = prompt.text.trim().to_string();
                 if name.is_empty() {
@@ -181,7 +186,7 @@ impl App {
                 let request = match prompt.kind {
                     PromptKind::NewPlaylist => NetRequest::CreatePlaylist { name },
                     PromptKind::RenamePlaylist(id) => NetRequest::RenamePlaylist { id, name },
-                    PromptKind::DeletePlaylist(..) => return,
+                    PromptKind::DeletePlaylist(..) | PromptKind::Command => return,
                 };
                 self.prompt = None;
                 self.net(request);
@@ -369,6 +374,7 @@ impl App {
                 Some(_) => {}
                 None => self.error("open or select a playlist to delete it"),
             },
+            Action::CommandLine => self.open_command_line(),
             Action::Refresh => {
                 if self.screen().kind == ScreenKind::Search {
                     self.send_search();

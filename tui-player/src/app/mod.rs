@@ -2,6 +2,7 @@
 //! outside (a request, an audio command, saving the login) is pushed to `effects` for the
 //! runtime to carry out, so tests can drive the app and look at both.
 
+mod command;
 mod enqueue;
 mod input;
 pub mod network;
@@ -80,6 +81,8 @@ pub enum PromptKind {
     RenamePlaylist(PlaylistId),
     /// Asks y/n.
     DeletePlaylist(PlaylistId, String),
+    /// The `:` command line.
+    Command,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -124,7 +124,7 @@ impl App {
         self.seek_to(target);
     }
 
-    fn seek_to(&mut self, target: Duration) {
+    pub(super) fn seek_to(&mut self, target: Duration) {
         if !matches!(self.player.state, PlayState::Playing | PlayState::Paused) {
             return;
         }

@@ -461,3 +461,47 @@ fn mouse_clicks_select_open_and_scroll() {
     );
     assert_eq!(app.player.state, PlayState::Loading);
 }
+
+#[test]
+fn the_command_line_shows_what_is_typed_and_runs_it() {
+    use crate::app::{Effect, Event};
+    use crate::audio::AudioCommand;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use std::time::Instant;
+
+    let mut app = app();
+    let press = |app: &mut App, code: KeyCode| {
+        app.handle(
+            Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+            Instant::now(),
+        )
+    };
+    press(&mut app, KeyCode::Char(':'));
+    for c in "vol 30".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    assert_shows(&render(&mut app, 100, 20), ":vol 30█");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.prompt, None);
+    assert_eq!(app.player.volume, 30);
+    assert!(app
+        .take_effects()
+        .iter()
+        .any(|e| matches!(e, Effect::Audio(AudioCommand::SetVolume(v)) if (v - 0.3).abs() < 1e-6)));
+
+    // A mistake is named, with what would work.
+    press(&mut app, KeyCode::Char(':'));
+    for c in "repeat twice".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_shows(&render(&mut app, 120, 20), "repeat needs off, all or one");
+
+    // Action names work too.
+    press(&mut app, KeyCode::Char(':'));
+    for c in "quit".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert!(app.quit);
+}

@@ -25,6 +25,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 prompt.text
             ),
             PromptKind::DeletePlaylist(_, name) => format!("Delete the playlist “{name}”? (y/n)"),
+            PromptKind::Command => format!(":{}█  (Enter to run, Esc to cancel)", prompt.text),
         };
         (text, Style::default().fg(theme.accent))
     } else if let Some(message) = &app.message {
