@@ -185,6 +185,16 @@ impl App {
                     self.dirty = false;
                 }
             }
+            NetEvent::KeptPlaysSent(sent) => {
+                let plays = if sent == 1 { "play" } else { "plays" };
+                self.info(format!(
+                    "reported {sent} {plays} kept while the server was unreachable"
+                ));
+                if self.offline.take().is_some() && self.user.is_none() {
+                    // Started offline: now the account can be loaded.
+                    self.net(NetRequest::Connect);
+                }
+            }
             NetEvent::Note(text) => self.info(text),
             NetEvent::Failed { what, error } => self.on_error(&what, error),
         }
@@ -280,6 +290,36 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::count_label;
+    use crate::app::{App, Effect, Event};
+    use crate::config::Config;
+    use crate::net::{NetEvent, NetRequest};
+    use crate::session::Session;
+
+    #[test]
+    fn kept_plays_going_through_end_the_offline_state_and_reconnect() {
+        let session = Session {
+            server: "http://127.0.0.1:4533/".into(),
+            token: "t".into(),
+            username: "ada".into(),
+        };
+        let mut app = App::new(&Config::default(), None, Some(&session));
+        app.take_effects();
+        app.offline = Some("connection refused".into());
+        app.handle(
+            Event::Net(NetEvent::KeptPlaysSent(2)),
+            std::time::Instant::now(),
+        );
+        assert_eq!(app.offline, None);
+        assert!(app
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text == "reported 2 plays kept while the server was unreachable"));
+        let effects = app.take_effects();
+        assert!(
+            matches!(effects.as_slice(), [Effect::Net(NetRequest::Connect)]),
+            "{effects:?}"
+        );
+    }
 
     #[test]
     fn counts_show_thousands_and_lower_bounds() {

@@ -199,6 +199,9 @@ pub enum NetEvent {
         downloaded: u64,
         total: u64,
     },
+    /// This many play reports kept while the server was unreachable went through: it
+    /// answers again.
+    KeptPlaysSent(usize),
     /// Something worth a one-line note (a damaged cached file replaced, a play not recorded).
     Note(String),
     /// A background call failed.

@@ -128,10 +128,7 @@ impl Plays {
             }
         }
         if sent > 0 {
-            let plays = if sent == 1 { "play" } else { "plays" };
-            emit(NetEvent::Note(format!(
-                "reported {sent} {plays} kept while the server was unreachable"
-            )));
+            emit(NetEvent::KeptPlaysSent(sent));
         }
     }
 
