@@ -244,6 +244,26 @@ fn cached_songs_play_offline_and_damage_is_repaired() {
         cadenza::cache::hash_file(&cached).is_ok_and(|h| h == geyser.hash)
     });
 
+    // Damage of the same size passes the quick check before playing; the hash check that runs
+    // alongside playback catches it, and the song is fetched and played again.
+    let size = std::fs::metadata(&cached).unwrap().len() as usize;
+    std::fs::write(&cached, vec![0x55u8; size]).unwrap();
+    player.char('c');
+    player.rt.app.message = None;
+    player.search("Geyser");
+    player.key(KeyCode::Enter);
+    player.wait("the damage to be noticed", LONG, |app| {
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("damaged"))
+    });
+    player.wait("Geyser to play from a fresh copy", LONG, |app| {
+        app.player.state == PlayState::Playing && app.player.position > Duration::from_millis(200)
+    });
+    player.wait("the good copy to be cached again", LONG, |_| {
+        cadenza::cache::hash_file(&cached).is_ok_and(|h| h == geyser.hash)
+    });
+
     // Without a server the player says so and still plays what is cached.
     let data = server.stop();
     let mut player = player.restart();

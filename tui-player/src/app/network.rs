@@ -185,6 +185,9 @@ impl App {
                     self.dirty = false;
                 }
             }
+            NetEvent::CachedCopyDamaged { hash, title } => {
+                self.on_cached_copy_damaged(&hash, &title)
+            }
             NetEvent::KeptPlaysSent(sent) => {
                 let plays = if sent == 1 { "play" } else { "plays" };
                 self.info(format!(

@@ -326,6 +326,29 @@ impl App {
         }
     }
 
+    /// A cached file that started playing failed its hash check (and is gone): play the item
+    /// again from a fresh download, if it is still the one wanted.
+    pub(super) fn on_cached_copy_damaged(&mut self, hash: &str, title: &str) {
+        self.info(format!(
+            "the cached copy of “{title}” was damaged: fetching it again"
+        ));
+        let preloaded = self
+            .player
+            .preload
+            .and_then(|p| self.queue.get(p.item))
+            .is_some_and(|i| i.track.hash == hash);
+        if preloaded {
+            self.cancel_preload();
+        }
+        let current = self
+            .player
+            .item
+            .filter(|key| self.queue.get(*key).is_some_and(|i| i.track.hash == hash));
+        if let Some(key) = current {
+            self.play_item(key);
+        }
+    }
+
     /// The gapless hand-over: the preloaded item is now the one playing.
     fn take_over_preload(&mut self, preload: Preload, duration: Option<Duration>) {
         let Some(item) = self.queue.get(preload.item).cloned() else {

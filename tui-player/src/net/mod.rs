@@ -199,6 +199,12 @@ pub enum NetEvent {
         downloaded: u64,
         total: u64,
     },
+    /// The cached copy of a track being played (or preloaded) failed its hash check after
+    /// playback started from it; it has been deleted.
+    CachedCopyDamaged {
+        hash: String,
+        title: String,
+    },
     /// This many play reports kept while the server was unreachable went through: it
     /// answers again.
     KeptPlaysSent(usize),
@@ -730,12 +736,26 @@ async fn prepare(
     let lookup = {
         let cache = cache.clone();
         let hash = track.hash.clone();
-        tokio::task::spawn_blocking(move || cache.lookup(&hash))
+        tokio::task::spawn_blocking(move || cache.quick_lookup(&hash))
             .await
             .map_err(|e| NetError::other(format!("cache check failed: {e}")))?
     };
     match lookup {
-        Lookup::Verified(path) => return Ok((TrackInput::File(path), true)),
+        Lookup::Present(path) | Lookup::Verified(path) => {
+            // Play at once; the hash is checked meanwhile, and a damaged copy is fetched again.
+            let (cache, hash, title, emit) = (
+                cache.clone(),
+                track.hash.clone(),
+                track.title.clone(),
+                emit.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                if !matches!(cache.lookup(&hash), Lookup::Verified(_)) {
+                    emit(NetEvent::CachedCopyDamaged { hash, title });
+                }
+            });
+            return Ok((TrackInput::File(path), true));
+        }
         Lookup::Corrupt => emit(NetEvent::Note(format!(
             "the cached copy of “{}” was damaged: fetching it again",
             track.title
