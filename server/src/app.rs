@@ -10,9 +10,11 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::LoginThrottle;
+use crate::blob_cache::{BlobCache, BLOB_CAPACITY, BLOB_TTL};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::share::ShareSigner;
+use crate::token_cache::{TokenCache, TOKEN_CAPACITY, TOKEN_TTL};
 
 /// Failed logins allowed per (address, account) within [`LOGIN_WINDOW`].
 pub const LOGIN_MAX_FAILURES: u32 = 10;
@@ -35,6 +37,10 @@ pub struct App {
     /// shutdown) close cleanly when it fires.
     pub shutdown: CancellationToken,
     pub sessions: Sessions,
+    /// Token → user for a few seconds: the hot path (range requests) skips the catalog.
+    pub tokens: TokenCache,
+    /// Song or episode id → blob: same.
+    pub blobs: BlobCache,
 }
 
 /// Tracks connections hyper's graceful shutdown does not (upgraded WebSockets), so that
@@ -93,6 +99,8 @@ impl App {
             dummy_hash,
             shutdown: CancellationToken::new(),
             sessions: Sessions::new(),
+            tokens: TokenCache::new(TOKEN_TTL, TOKEN_CAPACITY),
+            blobs: BlobCache::new(BLOB_TTL, BLOB_CAPACITY),
         }
     }
 }

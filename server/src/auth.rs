@@ -125,6 +125,24 @@ pub fn authenticate(catalog: &dyn Catalog, token: &str, now: i64) -> Result<User
         .ok_or(AuthError::InvalidToken)
 }
 
+/// The user of the token whose catalog hash is `token_hash`, if it is live at `now`, and
+/// whether it is still live `ahead` seconds later (only then may a cache trust it that long).
+/// Blocking (catalog call; two for a token that is unknown or about to expire).
+pub fn authenticate_ahead(
+    catalog: &dyn Catalog,
+    token_hash: &str,
+    now: i64,
+    ahead: i64,
+) -> Result<(User, bool), AuthError> {
+    if let Some(user) = catalog.token_user(token_hash, now.saturating_add(ahead))? {
+        return Ok((user, true));
+    }
+    catalog
+        .token_user(token_hash, now)?
+        .map(|user| (user, false))
+        .ok_or(AuthError::InvalidToken)
+}
+
 pub fn require_admin(user: &User) -> Result<(), AuthError> {
     match user.role {
         Role::Admin => Ok(()),
@@ -338,6 +356,30 @@ mod tests {
             ),
             "logged out"
         );
+    }
+
+    #[test]
+    fn authenticate_ahead_says_whether_a_token_outlives_the_cache() {
+        let catalog = cadenza_catalog::SqliteCatalog::open_in_memory().unwrap();
+        let alice = catalog
+            .create_user("alice", "not a real hash", Role::Listener)
+            .unwrap();
+        catalog
+            .insert_token(&token_hash("t"), alice.id, 1_100)
+            .unwrap();
+        let hash = token_hash("t");
+        let (user, cacheable) = authenticate_ahead(&catalog, &hash, 1_000, 10).unwrap();
+        assert_eq!((user, cacheable), (alice.clone(), true));
+        let (user, cacheable) = authenticate_ahead(&catalog, &hash, 1_095, 10).unwrap();
+        assert_eq!((user, cacheable), (alice, false), "expires within the TTL");
+        assert!(matches!(
+            authenticate_ahead(&catalog, &hash, 1_100, 10),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(matches!(
+            authenticate_ahead(&catalog, &token_hash("other"), 1_000, 10),
+            Err(AuthError::InvalidToken)
+        ));
     }
 
     #[test]

@@ -6,14 +6,19 @@
 //! parses requests, calls services and maps errors. `main.rs` only parses flags and calls
 //! [`run`].
 
+pub mod allocator;
 pub mod app;
 pub mod auth;
+pub mod blob_cache;
 pub mod config;
 pub mod http;
+pub mod log_noise;
 pub mod metrics;
 pub mod server;
 pub mod share;
 pub mod startup;
+pub mod token_cache;
+pub mod ttl_cache;
 pub mod upload;
 
 use anyhow::Result;
@@ -31,15 +36,24 @@ pub async fn run(config: Config) -> Result<()> {
 }
 
 /// Logs to stderr with the given filter (`info`, `cadenza_server=debug,warp=info`, ...).
+/// Below debug, [`log_noise`] keeps client hang-ups and similar non-problems out.
 pub fn init_logging(filter: &str) -> Result<()> {
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| {
         anyhow::anyhow!("`{filter}` is not a valid log filter ({e}); try `info` or `debug`")
     })?;
+    let quiet =
+        (filter.max_level_hint() < Some(LevelFilter::DEBUG)).then_some(log_noise::QuietNoise);
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let output = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(quiet)
+        .with(output)
         .try_init()
         .map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
 }

@@ -5,7 +5,13 @@ use std::process::ExitCode;
 use cadenza_server::{init_logging, run, Cli, Config};
 use clap::Parser;
 
+/// Threads for blocking work (catalog calls, cold file reads, password hashing). Hot
+/// requests need none; tokio's default of 512 let a burst of cold streams start hundreds of
+/// threads, each with its stack and malloc arena kept after the burst.
+const MAX_BLOCKING_THREADS: usize = 32;
+
 fn main() -> ExitCode {
+    cadenza_server::allocator::tune();
     let cli = Cli::parse();
     // Non-UTF-8 variables cannot be CADENZA_* settings we understand; skip them.
     let env = std::env::vars_os()
@@ -25,6 +31,7 @@ fn main() -> ExitCode {
         tracing::warn!("{warning}");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
     {

@@ -26,6 +26,7 @@ use super::{
 };
 use crate::app::App;
 use crate::auth::{check_password_strength, check_username, hash_password};
+use crate::blob_cache::BlobKey;
 use crate::upload;
 
 /// Days of plays the hot list in `/admin/stats` covers.
@@ -223,6 +224,7 @@ async fn ingest_episode(
 async fn delete_song(cx: Ctx, id: SongId) -> ApiResult<Response> {
     cx.admin().await?;
     let unreferenced = cx.db(move |c| c.delete_song(id)).await?;
+    cx.app.blobs.evict(&BlobKey::Song(id));
     for hash in unreferenced {
         // The row is gone, so the song is gone for everyone; a blob left behind is an orphan
         // the replication check reports.
@@ -303,6 +305,7 @@ async fn set_role(cx: Ctx, id: UserId, body: BodyStream) -> ApiResult<Response> 
             c.set_role(id, role).map_err(ApiError::from)
         })
         .await?;
+    cx.app.tokens.revoke_user(id);
     ok_json(&user)
 }
 
@@ -313,6 +316,7 @@ async fn delete_user(cx: Ctx, id: UserId) -> ApiResult<Response> {
         c.delete_user(id).map_err(ApiError::from)
     })
     .await?;
+    cx.app.tokens.revoke_user(id);
     no_content()
 }
 
@@ -322,6 +326,7 @@ async fn reset_password(cx: Ctx, id: UserId, body: BodyStream) -> ApiResult<Resp
     cx.db(move |c| c.user(id)).await?;
     let hash = hash_new_password(&cx, password).await?;
     cx.db(move |c| c.set_password_hash(id, &hash)).await?;
+    cx.app.tokens.revoke_user(id);
     no_content()
 }
 

@@ -13,7 +13,8 @@ use super::{
     body, ctx, no_content, ok_json, read_json, respond, unix_now, ApiResult, BodyStream, Ctx,
 };
 use crate::app::App;
-use crate::auth::{bearer_token, token_hash, AuthError};
+use crate::auth::{bearer_token, AuthError};
+use crate::token_cache::TokenKey;
 
 /// Added to every failed login, on top of argon2's own cost, to slow guessing further.
 const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(300);
@@ -79,7 +80,8 @@ async fn logout(cx: Ctx) -> ApiResult<Response> {
         .header(AUTHORIZATION)
         .and_then(bearer_token)
         .ok_or(AuthError::MissingToken)?;
-    let hash = token_hash(token);
-    cx.db(move |c| c.delete_token(&hash)).await?;
+    let key = TokenKey::of(token);
+    cx.db(move |c| c.delete_token(&key.hex())).await?;
+    cx.app.tokens.revoke(&key);
     no_content()
 }

@@ -28,6 +28,7 @@ use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
 use cadenza_api::{PageRequest, User};
+use cadenza_catalog::BlobRef;
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,10 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::app::App;
 use crate::auth::{bearer_token, require_admin, AuthError};
+use crate::blob_cache::BlobKey;
 use crate::metrics::{method_label, UNMATCHED};
+use crate::token_cache::TokenKey;
+use crate::ttl_cache::Generation;
 pub use errors::{ApiError, ApiResult};
 
 /// Largest JSON request body accepted (uploads stream separately).
@@ -130,14 +134,71 @@ impl Ctx {
 
     /// The logged-in user (`Authorization: Bearer`), or 401.
     pub async fn user(&self) -> ApiResult<User> {
-        let token = self.token(false)?;
-        let now = unix_now();
-        self.db(move |c| crate::auth::authenticate(c, &token, now))
-            .await
+        let token = TokenKey::of(&self.token(false)?);
+        if let Some(user) = self.app.tokens.get(&token) {
+            return Ok(User::clone(&user));
+        }
+        let seen = self.app.tokens.generation();
+        let (now, ahead) = (unix_now(), self.token_cache_secs());
+        let checked = self
+            .db(move |c| crate::auth::authenticate_ahead(c, &token.hex(), now, ahead))
+            .await?;
+        Ok(User::clone(&self.remember_token(token, checked, seen)))
+    }
+
+    /// Checks the caller's token (header or `?token=`) and finds what `key` streams. Both
+    /// answers come from memory when they can (the hot path: a player makes one request per
+    /// range); whatever is missing comes from the catalog in one trip to the blocking pool.
+    pub async fn streaming_blob(&self, key: BlobKey) -> ApiResult<Arc<BlobRef>> {
+        let token = TokenKey::of(&self.token(true)?);
+        let known_user = self.app.tokens.get(&token).is_some();
+        let known_blob = self.app.blobs.get(&key);
+        if let (true, Some(blob)) = (known_user, &known_blob) {
+            return Ok(Arc::clone(blob));
+        }
+        let (token_seen, blob_seen) = (self.app.tokens.generation(), self.app.blobs.generation());
+        let (now, ahead) = (unix_now(), self.token_cache_secs());
+        let (checked, blob, fresh) = self
+            .db(move |c| {
+                let checked = match known_user {
+                    true => None,
+                    false => Some(crate::auth::authenticate_ahead(
+                        c,
+                        &token.hex(),
+                        now,
+                        ahead,
+                    )?),
+                };
+                let (blob, fresh) = match known_blob {
+                    Some(blob) => (blob, false),
+                    None => (Arc::new(key.lookup(c).map_err(ApiError::from)?), true),
+                };
+                Ok::<_, ApiError>((checked, blob, fresh))
+            })
+            .await?;
+        if let Some(checked) = checked {
+            self.remember_token(token, checked, token_seen);
+        }
+        if fresh {
+            self.app.blobs.insert(key, Arc::clone(&blob), blob_seen);
+        }
+        Ok(blob)
+    }
+
+    /// What `key` streams, from memory or the catalog, with no token check (share links
+    /// carry their own signature).
+    pub async fn blob(&self, key: BlobKey) -> ApiResult<Arc<BlobRef>> {
+        if let Some(blob) = self.app.blobs.get(&key) {
+            return Ok(blob);
+        }
+        let seen = self.app.blobs.generation();
+        let blob = Arc::new(self.db(move |c| key.lookup(c)).await?);
+        self.app.blobs.insert(key, Arc::clone(&blob), seen);
+        Ok(blob)
     }
 
     /// Checks the caller's token (header or `?token=`) and runs `f` in the same trip to the
-    /// blocking pool: streaming is the hot path, one hop instead of two per range request.
+    /// blocking pool (streaming routes whose answer is not cached, e.g. covers).
     pub async fn db_as_streaming_user<T, F>(&self, f: F) -> ApiResult<T>
     where
         F: FnOnce(&dyn cadenza_catalog::Catalog) -> Result<T, cadenza_catalog::CatalogError>
@@ -145,13 +206,41 @@ impl Ctx {
             + 'static,
         T: Send + 'static,
     {
-        let token = self.token(true)?;
-        let now = unix_now();
-        self.db(move |c| {
-            crate::auth::authenticate(c, &token, now)?;
-            f(c).map_err(ApiError::from)
-        })
-        .await
+        let token = TokenKey::of(&self.token(true)?);
+        if self.app.tokens.get(&token).is_some() {
+            return self.db(f).await;
+        }
+        let seen = self.app.tokens.generation();
+        let (now, ahead) = (unix_now(), self.token_cache_secs());
+        let (checked, value) = self
+            .db(move |c| {
+                let checked = crate::auth::authenticate_ahead(c, &token.hex(), now, ahead)?;
+                Ok::<_, ApiError>((checked, f(c)?))
+            })
+            .await?;
+        self.remember_token(token, checked, seen);
+        Ok(value)
+    }
+
+    /// How far ahead a token must stay valid to be cached: the cache's TTL, rounded up
+    /// (the catalog counts whole seconds).
+    fn token_cache_secs(&self) -> i64 {
+        let ttl = self.app.tokens.ttl();
+        i64::try_from(ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)).unwrap_or(i64::MAX)
+    }
+
+    /// Caches a checked token if it outlives the cache's TTL; returns its user.
+    fn remember_token(
+        &self,
+        token: TokenKey,
+        (user, cacheable): (User, bool),
+        seen: Generation,
+    ) -> Arc<User> {
+        let user = Arc::new(user);
+        if cacheable {
+            self.app.tokens.insert(token, Arc::clone(&user), seen);
+        }
+        user
     }
 
     /// The logged-in user if they are an admin; 401 or 403 otherwise.

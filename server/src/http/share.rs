@@ -16,6 +16,7 @@ use super::{
     Ctx,
 };
 use crate::app::App;
+use crate::blob_cache::BlobKey;
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
     let create = warp::path!("songs" / SongId / "share")
@@ -89,11 +90,11 @@ async fn stream(cx: Ctx, id: SongId) -> ApiResult<Response> {
         .map_err(|_| ApiError::from(crate::share::ShareError::BadSignature))?;
     let now = unix_now();
     cx.app.share.verify(id, expires, &sig, now)?;
-    let blob = cx.db(move |c| c.song_blob(id)).await?;
+    let blob = cx.blob(BlobKey::Song(id)).await?;
     // Public so a CDN may keep it, but never past the link's own expiry.
     let max_age = u64::try_from(expires - now)
         .unwrap_or(0)
         .min(IMMUTABLE_MAX_AGE);
     let cache_control = format!("public, max-age={max_age}, immutable");
-    serve_blob(&cx, blob, cache_control, true).await
+    serve_blob(&cx, &blob, cache_control, true).await
 }

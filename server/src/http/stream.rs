@@ -30,6 +30,7 @@ use warp::{Filter, Reply};
 use super::range::{etag_for, http_date, plan, Plan, Preconditions, Validators};
 use super::{ctx, respond, ApiError, ApiResult, Ctx};
 use crate::app::App;
+use crate::blob_cache::BlobKey;
 use crate::metrics::StreamGuard;
 
 /// A year: the longest `max-age` caches honour in practice (RFC 8246 examples use it).
@@ -57,13 +58,13 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
 }
 
 async fn song(cx: Ctx, id: SongId) -> ApiResult<Response> {
-    let blob = cx.db_as_streaming_user(move |c| c.song_blob(id)).await?;
-    serve_blob(&cx, blob, private_immutable(), true).await
+    let blob = cx.streaming_blob(BlobKey::Song(id)).await?;
+    serve_blob(&cx, &blob, private_immutable(), true).await
 }
 
 async fn episode(cx: Ctx, id: EpisodeId) -> ApiResult<Response> {
-    let blob = cx.db_as_streaming_user(move |c| c.episode_blob(id)).await?;
-    serve_blob(&cx, blob, private_immutable(), true).await
+    let blob = cx.streaming_blob(BlobKey::Episode(id)).await?;
+    serve_blob(&cx, &blob, private_immutable(), true).await
 }
 
 async fn cover(cx: Ctx, id: AlbumId) -> ApiResult<Response> {
@@ -71,14 +72,14 @@ async fn cover(cx: Ctx, id: AlbumId) -> ApiResult<Response> {
         .db_as_streaming_user(move |c| c.album_cover(id))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("album {id} has no cover image")))?;
-    serve_blob(&cx, blob, private_immutable(), false).await
+    serve_blob(&cx, &blob, private_immutable(), false).await
 }
 
 /// Answers a GET or HEAD for `blob`: 304, 200, 206 or 416, with validators and caching
 /// headers. `audio` streams count in the stream metrics; covers do not.
 pub async fn serve_blob(
     cx: &Ctx,
-    blob: BlobRef,
+    blob: &BlobRef,
     cache_control: String,
     audio: bool,
 ) -> ApiResult<Response> {
@@ -131,7 +132,7 @@ pub async fn serve_blob(
             .store
             .read(&blob.hash, blob.size, Some(start..end))
             .await
-            .map_err(|e| store_read_error(&blob, e))?;
+            .map_err(|e| store_read_error(blob, e))?;
         let guard = audio.then(|| cx.app.metrics.stream_started());
         warp::reply::stream(Metered::new(body, guard, blob.hash.clone())).into_response()
     };

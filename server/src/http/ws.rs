@@ -31,6 +31,7 @@ use warp::{Filter, Reply};
 use super::range::etag_for;
 use super::{ctx, respond, ApiError, ApiResult, Ctx};
 use crate::app::App;
+use crate::blob_cache::BlobKey;
 use crate::metrics::StreamGuard;
 
 /// Largest binary message.
@@ -52,7 +53,7 @@ struct WsQuery {
 
 async fn open(cx: Ctx, id: SongId, ws: Ws) -> ApiResult<Response> {
     let q: WsQuery = cx.query()?;
-    let blob = cx.db_as_streaming_user(move |c| c.song_blob(id)).await?;
+    let blob = cx.streaming_blob(BlobKey::Song(id)).await?;
     let offset = q.offset.unwrap_or(0);
     if offset >= blob.size {
         return Err(ApiError::unsatisfiable(blob.size));
@@ -96,14 +97,14 @@ struct Command {
 
 struct Session {
     app: Arc<App>,
-    blob: BlobRef,
+    blob: Arc<BlobRef>,
     etag: String,
     socket: WebSocket,
     guard: StreamGuard,
 }
 
 impl Session {
-    fn new(app: Arc<App>, blob: BlobRef, socket: WebSocket, guard: StreamGuard) -> Self {
+    fn new(app: Arc<App>, blob: Arc<BlobRef>, socket: WebSocket, guard: StreamGuard) -> Self {
         let etag = etag_for(&blob.hash);
         Self {
             app,

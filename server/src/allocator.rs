@@ -1,0 +1,27 @@
+//! Settings for the C allocator that let the server give memory back.
+//!
+//! glibc serves an allocation above its mmap threshold (128 KiB at start) with its own
+//! `mmap`, returned on `free`, but raises the threshold to the size of each such block freed
+//! (up to 32 MiB). After the first argon2 run (a 19 MiB work area) every later work area came
+//! from the heap and stayed resident: +19 MiB per login, never returned. A fixed threshold
+//! turns that adjustment off: blocks of 1 MiB and more are always mapped and unmapped, and
+//! free memory at the top of a heap above 128 KiB (glibc's default trim threshold, no longer
+//! raised either) goes back to the system. Smaller blocks, such as the stream's 64-128 KiB
+//! chunks, stay on the heap, where reusing them is cheapest.
+//!
+//! Other allocators (musl, macOS, Windows) already unmap large blocks on `free`.
+
+/// Allocations of at least this many bytes get their own mapping.
+pub const MMAP_THRESHOLD: usize = 1 << 20;
+
+/// Call once at start, before other threads allocate.
+pub fn tune() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt only changes allocator parameters; it is called before the runtime
+        // starts its threads. It returns 0 (ignored) if the value is refused.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD as libc::c_int);
+        }
+    }
+}
