@@ -39,7 +39,8 @@ struct Args {
     /// Append one line per play you start to FILE: milliseconds from the key (or click) to
     /// the first decoded audio buffer handed to the output, whether it came from the cache or
     /// the network, and the song, e.g.
-    /// `key_to_first_buffer_ms=13.2 input=enter source=cache song=42`.
+    /// `key_to_first_buffer_ms=13.2 input=enter source=cache song=42`. Plays that start by
+    /// themselves (the queue moving on) or after a fetch (`a` on an album) are not timed.
     #[arg(long, env = "CADENZA_TIMINGS", value_name = "FILE")]
     timings: Option<PathBuf>,
 }

@@ -132,6 +132,7 @@ impl AudioHandle {
                     paused: false,
                     last_position: None,
                     awaiting: None,
+                    report_first_buffers: false,
                 }
                 .run();
             })
@@ -172,6 +173,8 @@ struct Worker {
     last_position: Option<(Token, u64)>,
     /// Handed to the deck, which has not started it yet.
     awaiting: Option<Token>,
+    /// The timings hook is on.
+    report_first_buffers: bool,
 }
 
 impl Worker {
@@ -250,7 +253,10 @@ impl Worker {
                 self.pending_load = None;
                 self.preload = None;
             }
-            AudioCommand::ReportFirstBuffers => self.control.stamp_first_buffers(),
+            AudioCommand::ReportFirstBuffers => {
+                self.report_first_buffers = true;
+                self.control.stamp_first_buffers();
+            }
             AudioCommand::Shutdown => {}
         }
     }
@@ -330,8 +336,10 @@ impl Worker {
                 continued,
             });
         }
-        for (token, at) in self.control.take_first_buffers() {
-            (self.events)(AudioEvent::FirstBuffer { token, at });
+        if self.report_first_buffers {
+            for (token, at) in self.control.take_first_buffers() {
+                (self.events)(AudioEvent::FirstBuffer { token, at });
+            }
         }
         if let Some((token, position)) = self.control.take_seeked() {
             (self.events)(AudioEvent::Seeked { token, position });
