@@ -433,6 +433,11 @@ pub struct BlobStatus {
     pub exists: bool,
     pub song_id: Option<SongId>,
     pub episode_id: Option<EpisodeId>,
+    /// The largest upload this server accepts, in bytes, so a client can refuse a bigger
+    /// file before sending it (a server refusing a body mid-way can only reset the
+    /// connection). `None` from a server that does not say.
+    #[serde(default)]
+    pub max_upload_bytes: Option<u64>,
 }
 
 // ---------------------------------------------------------------- stats (admin)

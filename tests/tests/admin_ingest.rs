@@ -480,10 +480,13 @@ async fn a_file_over_the_upload_limit_fails_alone() {
         if std::fs::metadata(&path).unwrap().len() > 50_000 {
             assert_eq!(line.status, "failed", "{}", line.raw);
             let reason = line.string("reason").unwrap();
+            // Refused before sending (the check answer carries the limit), so the reason
+            // names the setting rather than a connection reset mid-upload.
             assert!(
                 reason.contains("larger than this server accepts"),
                 "{reason}"
             );
+            assert!(reason.contains("--max-upload"), "{reason}");
         } else {
             assert_eq!(line.status, "ingested", "{}", line.raw);
         }

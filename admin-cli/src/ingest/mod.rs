@@ -257,7 +257,13 @@ impl Job {
                 line.reason = Some("already on the server".into());
                 return (Done::File(Box::new(line)), 0);
             }
-            Ok(_) => {}
+            Ok(status) => {
+                if let Some(limit) = status.max_upload_bytes.filter(|&limit| size > limit) {
+                    line.status = Status::Failed;
+                    line.reason = Some(too_large(size, limit));
+                    return (Done::File(Box::new(line)), 0);
+                }
+            }
             Err(err) => return (self.request_failed(client, line, "check", err).await, 0),
         }
         if self.dry_run {
@@ -356,5 +362,28 @@ fn catalog_tags(song: &Song) -> ReportTags {
         year: song.year,
         codec: song.codec.clone(),
         duration_ms: song.duration_ms,
+    }
+}
+
+/// Why a file over the server's upload limit is not sent.
+fn too_large(size: u64, limit: u64) -> String {
+    format!(
+        "it is {}, larger than this server accepts ({}): \
+         raise the limit (cadenza-server --max-upload) or ingest a smaller encoding",
+        crate::ui::bytes(size),
+        crate::ui::bytes(limit)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::too_large;
+
+    #[test]
+    fn too_large_names_both_sizes_and_the_setting() {
+        let reason = too_large(40 * 1024 * 1024, 32 * 1024 * 1024);
+        assert!(reason.contains("40.00 MiB"), "{reason}");
+        assert!(reason.contains("32.00 MiB"), "{reason}");
+        assert!(reason.contains("--max-upload"), "{reason}");
     }
 }

@@ -243,7 +243,9 @@ async fn blob_status(cx: Ctx, hash: String) -> ApiResult<Response> {
             "a blob hash is 64 hexadecimal characters (a SHA-256)",
         ));
     }
-    ok_json(&cx.db(move |c| c.blob_status(&hash)).await?)
+    let mut status = cx.db(move |c| c.blob_status(&hash)).await?;
+    status.max_upload_bytes = Some(cx.app.config.max_upload_bytes);
+    ok_json(&status)
 }
 
 async fn list_users(cx: Ctx) -> ApiResult<Response> {

@@ -61,6 +61,8 @@ pub(crate) fn blob_status(conn: &Connection, hash: &str) -> CatalogResult<BlobSt
         exists,
         song_id,
         episode_id,
+        // The upload limit is the server's setting, not the catalog's.
+        max_upload_bytes: None,
     })
 }
 
