@@ -228,6 +228,16 @@ impl DeckControl {
             || (!shared.paused.load(Ordering::Acquire) && shared.token.load(Ordering::Acquire) != 0)
     }
 
+    /// Blocks until a change waits for the deck (a new track, a seek, a stop) or `timeout`
+    /// passes; may return early on a pause or resume too.
+    pub fn wait_pending(&self, timeout: Duration) {
+        let guard = lock(&self.shared.wake_lock);
+        if self.shared.has_pending.load(Ordering::Acquire) {
+            return;
+        }
+        let _ = self.shared.wake.wait_timeout(guard, timeout);
+    }
+
     /// Blocks until [`DeckControl::is_active`] or `timeout` passes.
     pub fn wait_active(&self, timeout: Duration) {
         let guard = lock(&self.shared.wake_lock);

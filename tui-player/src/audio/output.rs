@@ -114,16 +114,28 @@ impl SilentOutput {
                             deadline = Instant::now();
                             continue;
                         }
+                        // The rate is read after the first sample: a track that starts there
+                        // switches the deck to its format (an 8 kHz mono slice is 160 samples,
+                        // not the 1,764 of idle 44.1 kHz stereo).
+                        let _ = deck.next();
                         let per_second =
                             deck.sample_rate().get() as u64 * u64::from(deck.channels().get());
                         let count = per_second * SLICE.as_millis() as u64 / 1000;
-                        for _ in 0..count.max(1) {
+                        for _ in 1..count {
                             let _ = deck.next();
                         }
                         deadline += SLICE;
                         let now = Instant::now();
                         if deadline > now {
-                            std::thread::sleep(deadline - now);
+                            // A change (a new track, a seek) is pulled at once rather than at
+                            // the end of the slice, as a sound card with a short period would.
+                            // Never more than one slice ahead, so a burst of changes cannot
+                            // make time run fast; the deadline keeps the rate real-time.
+                            if let Some(ahead) = (deadline - now).checked_sub(SLICE) {
+                                std::thread::sleep(ahead);
+                            }
+                            control
+                                .wait_pending(deadline.saturating_duration_since(Instant::now()));
                         } else if now - deadline > Duration::from_millis(500) {
                             // Fell far behind (a blocked read): don't rush to catch up.
                             deadline = now;
@@ -147,5 +159,42 @@ impl Drop for SilentOutput {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::deck::{deck, Loaded};
+    use crate::audio::decoder::Decoded;
+
+    #[test]
+    fn a_burst_of_changes_cannot_make_silent_time_run_fast() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.wav");
+        std::fs::write(&path, crate::audio::deck::tests::wav(8000, 80_000, 100)).unwrap();
+        let (deck, control) = deck();
+        let output = SilentOutput::start(deck, control.clone());
+        control.play_now(Loaded {
+            token: 1,
+            decoded: Decoded::open(Box::new(std::fs::File::open(&path).unwrap()), Some("wav"))
+                .unwrap(),
+            start: Duration::ZERO,
+        });
+        let began = Instant::now();
+        // Each of these wakes the output early (a pending change that changes nothing).
+        while began.elapsed() < Duration::from_millis(400) {
+            control.set_next(None);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let heard = control.status().position;
+        let elapsed = began.elapsed();
+        drop(output);
+        // Woken ~200 times, it may run at most two slices ahead of the wall clock.
+        assert!(
+            heard <= elapsed + 2 * SLICE + Duration::from_millis(15),
+            "{heard:?} of audio in {elapsed:?}"
+        );
+        assert!(heard >= Duration::from_millis(200), "it plays: {heard:?}");
     }
 }
