@@ -154,13 +154,17 @@ pub trait Catalog: Send + Sync + 'static {
 
     // ---- songs and browsing
     /// Adds a song, creating its artist, album and genre as needed. When a song with the same
-    /// hash exists, returns it with `false` and changes nothing.
+    /// hash exists, returns it (the first, if several share the blob) with `false` and
+    /// changes nothing: uploading the same bytes twice never adds a second song.
     fn insert_song(&self, song: &NewSong, now: i64) -> CatalogResult<(Song, bool)>;
     fn song(&self, id: SongId) -> CatalogResult<Song>;
+    /// The first song (lowest id) stored with these bytes. Songs may share a blob (bulk
+    /// loads such as synthetic catalogs do), so it is not necessarily the only one.
     fn song_by_hash(&self, hash: &str) -> CatalogResult<Option<Song>>;
     fn songs(&self, page: PageRequest) -> CatalogResult<Page<Song>>;
     /// Deletes the song (and albums/artists/genres left empty). Returns the hashes of blobs
-    /// (audio, cover) no longer referenced by anything, which the caller may delete.
+    /// (audio, cover) no longer referenced by anything, which the caller may delete; a blob
+    /// another song, episode or cover still uses is never among them.
     fn delete_song(&self, id: SongId) -> CatalogResult<Vec<String>>;
     fn albums(&self, page: PageRequest) -> CatalogResult<Page<Album>>;
     fn album(&self, id: AlbumId) -> CatalogResult<AlbumDetail>;
