@@ -403,7 +403,8 @@ EOF
 fi
 # ---------------------------------------------------------------- 5. player
 # The player runs in a private tmux server (--audio null: no sound card here; the silent output
-# pulls decoded buffers through the same deck a sound device would). tmux only drives the keys:
+# pulls decoded buffers through the same deck a sound device would, and pulls a new track at
+# once, so the figure leaves out a sound card's period, typically 5-20 ms). tmux only drives the keys:
 # the figures come from the player's own --timings file, one line per play, measured inside
 # the player from the moment it takes the Enter key event to the moment the first decoded
 # buffer of the song is handed to the output. Idle CPU from /proc/PID/stat over a quiet interval.
