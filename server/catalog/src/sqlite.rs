@@ -221,8 +221,29 @@ impl Catalog for SqliteCatalog {
         page: PageRequest,
         viewer: UserId,
     ) -> CatalogResult<SearchResults> {
-        self.pool
-            .read(|tx| search::search(tx, query, kind, page, viewer))
+        if kind != SearchType::All || self.pool.readers() < 2 {
+            return self
+                .pool
+                .read(|tx| search::search(tx, query, &[kind], page, viewer));
+        }
+        // Two readers at once halve a broad search's latency; each half is one read
+        // transaction (a page and its total agree; groups may see different snapshots).
+        // This thread holds no connection while it waits, so the pool cannot deadlock.
+        let [first, second] = search::ALL_HALVES;
+        let (first, second) = std::thread::scope(|s| {
+            let there = s.spawn(|| {
+                self.pool
+                    .read(|tx| search::search(tx, query, second, page, viewer))
+            });
+            let here = self
+                .pool
+                .read(|tx| search::search(tx, query, first, page, viewer));
+            let there = there
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (here, there)
+        });
+        Ok(search::join_halves(first?, second?))
     }
 
     // ---- plays

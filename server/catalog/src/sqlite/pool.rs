@@ -118,6 +118,11 @@ impl Pool {
         Ok(value)
     }
 
+    /// How many read-only connections there are (0 for an in-memory catalog).
+    pub(crate) fn readers(&self) -> usize {
+        self.readers.len()
+    }
+
     /// A free reader if there is one, else waits for the next in turn.
     fn reader(&self) -> MutexGuard<'_, Connection> {
         if self.readers.is_empty() {

@@ -122,16 +122,37 @@ const ALBUM_WEIGHTS: &str = "10.0, 3.0";
 /// podcasts_fts: title, author.
 const PODCAST_WEIGHTS: &str = "10.0, 3.0";
 
+/// The groups of a `type=all` search, split in two halves of similar cost that run on two
+/// connections at once (on a million songs a broad word costs each of songs, artists and
+/// albums 2–3 ms, and a multi-word query mostly costs songs).
+pub(crate) const ALL_HALVES: [&[SearchType]; 2] = [
+    &[SearchType::Song, SearchType::Playlist, SearchType::Podcast],
+    &[SearchType::Artist, SearchType::Album],
+];
+
+/// The results of an `All` search from its two [`ALL_HALVES`].
+pub(crate) fn join_halves(first: SearchResults, second: SearchResults) -> SearchResults {
+    SearchResults {
+        songs: first.songs,
+        playlists: first.playlists,
+        podcasts: first.podcasts,
+        ..second
+    }
+}
+
+/// Searches the groups listed in `groups` (for `All`, every group); the others come back as
+/// empty pages.
 pub(crate) fn search(
     conn: &Connection,
     query: &str,
-    kind: SearchType,
+    groups: &[SearchType],
     req: PageRequest,
     viewer: UserId,
 ) -> CatalogResult<SearchResults> {
     let req = rows::clamp(req);
     let expr = match_expression(query);
-    let wants = |k: SearchType| expr.is_some() && (kind == SearchType::All || kind == k);
+    let all = groups.contains(&SearchType::All);
+    let wants = |k: SearchType| expr.is_some() && (all || groups.contains(&k));
     let e = expr.as_deref().unwrap_or_default();
 
     let songs = if wants(SearchType::Song) {
@@ -179,10 +200,10 @@ pub(crate) fn search(
 ///
 /// The order is: the newest [`RANK_WINDOW`] matches by score, then any older matches newest
 /// first. That order is the same whichever page is asked for, so pages never overlap or
-/// skip. The window query scores only its rows and also reports how many it holds and the
-/// oldest rowid among them: a window that is not full holds every match, and a full one
-/// means only the matches older than its oldest row still need counting. Either way no
-/// match is walked twice, which matters when common words make the AND walk long.
+/// skip. The window query scores only its rows, and how many it holds and the oldest among
+/// them tell the rest: a window that is not full holds every match, and a full one means
+/// only the matches older than its oldest row still need counting. Either way no match is
+/// walked twice, which matters when common words make the AND walk long.
 fn ranked(
     conn: &Connection,
     table: &str,
@@ -196,19 +217,10 @@ fn ranked(
     // Matches in the window and the oldest rowid among them.
     let mut window: Option<(u64, i64)> = None;
     if offset < RANK_WINDOW {
-        let sql = format!(
-            "SELECT rowid, count(*) OVER (), min(rowid) OVER () FROM \
-               (SELECT rowid, cadenza_rank({table}, {weights}) AS score FROM {table} \
-                WHERE {table} MATCH ?1 ORDER BY rowid DESC LIMIT {RANK_WINDOW}) \
-             ORDER BY score, rowid DESC LIMIT ?2 OFFSET ?3"
-        );
-        let mut stmt = conn.prepare_cached(&sql).ctx(doing)?;
-        let page = limit.min(RANK_WINDOW - offset) as i64;
-        let mut rows = stmt.query((expr, page, offset as i64)).ctx(doing)?;
-        while let Some(r) = rows.next().ctx(doing)? {
-            ids.push(r.get::<_, i64>(0).ctx(doing)?);
-            window = Some((r.get::<_, i64>(1).ctx(doing)? as u64, r.get(2).ctx(doing)?));
-        }
+        let scored = window_scores(conn, table, weights, expr)?;
+        window = Some((scored.len() as u64, scored.last().map_or(0, |s| s.1)));
+        let end = (offset + limit).min(scored.len() as u64) as usize;
+        ids = best(scored, end).split_off((offset as usize).min(end));
     }
     // Counts stop one past the cap, so exactly TOTAL_CAP matches still count as exact.
     let total = match window {
@@ -221,8 +233,7 @@ fn ranked(
             let rest = (TOTAL_CAP + 1).saturating_sub(n) as i64;
             Total::capped(n + count(conn, &sql, &[&expr, &oldest, &rest], doing)?)
         }
-        // An empty first page: nothing matches.
-        None if limit > 0 && offset == 0 => Total::exact(0),
+        // Past the window: count from scratch.
         None => {
             let sql = format!(
                 "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ?1 LIMIT ?2)"
@@ -257,6 +268,46 @@ fn ranked(
         total
     };
     Ok((ids, total))
+}
+
+/// `(score, rowid)` of the newest [`RANK_WINDOW`] matches, newest first.
+///
+/// Sorting happens here rather than in SQL: an `ORDER BY score` over a subquery that also
+/// reports its size makes SQLite copy the window into temporary b-trees, which cost as
+/// much as scoring it.
+fn window_scores(
+    conn: &Connection,
+    table: &str,
+    weights: &str,
+    expr: &str,
+) -> CatalogResult<Vec<(f64, i64)>> {
+    let doing = "searching the catalog";
+    let sql = format!(
+        "SELECT cadenza_rank({table}, {weights}), rowid FROM {table} \
+         WHERE {table} MATCH ?1 ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
+    );
+    let mut stmt = conn.prepare_cached(&sql).ctx(doing)?;
+    let mut rows = stmt.query([expr]).ctx(doing)?;
+    let mut scored = Vec::new();
+    while let Some(r) = rows.next().ctx(doing)? {
+        scored.push((r.get(0).ctx(doing)?, r.get(1).ctx(doing)?));
+    }
+    Ok(scored)
+}
+
+/// The rowids of the `n` best-scored entries, best first: lower scores first, equal
+/// scores newest first.
+fn best(mut scored: Vec<(f64, i64)>, n: usize) -> Vec<i64> {
+    let order = |a: &(f64, i64), b: &(f64, i64)| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1));
+    if n == 0 {
+        return Vec::new();
+    }
+    if n < scored.len() {
+        scored.select_nth_unstable_by(n - 1, order);
+        scored.truncate(n);
+    }
+    scored.sort_unstable_by(order);
+    scored.into_iter().map(|(_, id)| id).collect()
 }
 
 /// Playlists matching, restricted to public ones and the viewer's own. There are few
@@ -571,6 +622,57 @@ mod tests {
             }
         }
         assert_eq!(seen.len() as u64, n + 1);
+    }
+
+    #[test]
+    fn the_best_scores_come_first_and_ties_go_newest_first() {
+        let scored = vec![(2.0, 1), (1.0, 2), (2.0, 3), (-1.0, 4), (1.0, 5)];
+        assert_eq!(best(scored.clone(), 5), [4, 5, 2, 3, 1]);
+        assert_eq!(best(scored.clone(), 3), [4, 5, 2]);
+        assert_eq!(best(scored.clone(), 1), [4]);
+        assert!(best(scored, 0).is_empty());
+    }
+
+    #[test]
+    fn an_all_search_on_two_readers_matches_each_group_searched_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = SqliteCatalog::open_with_readers(&dir.path().join("c.db"), 2).unwrap();
+        for (n, title, artist) in [(1, "Beat It", "Beat Crew"), (2, "Heartbeat", "Beatles")] {
+            cat.insert_song(&song(n, title, artist, "Beat Album"), 0)
+                .unwrap();
+        }
+        let owner = user(&cat, "owner");
+        let list = CreatePlaylist {
+            name: "Beat mix".into(),
+            public: true,
+        };
+        cat.create_playlist(owner, &list, 0).unwrap();
+        let pod = CreatePodcast {
+            title: "Beat Talk".into(),
+            author: None,
+            description: None,
+            feed_url: None,
+        };
+        cat.create_podcast(&pod, 0).unwrap();
+        let find = |kind| {
+            cat.search("beat", kind, PageRequest::default(), owner)
+                .unwrap()
+        };
+        let all = find(SearchType::All);
+        assert_eq!(all.songs, find(SearchType::Song).songs);
+        assert_eq!(all.artists, find(SearchType::Artist).artists);
+        assert_eq!(all.albums, find(SearchType::Album).albums);
+        assert_eq!(all.playlists, find(SearchType::Playlist).playlists);
+        assert_eq!(all.podcasts, find(SearchType::Podcast).podcasts);
+        let found = [
+            all.songs.total,
+            all.artists.total,
+            all.albums.total,
+            all.playlists.total,
+            all.podcasts.total,
+        ];
+        assert_eq!(found, [2, 2, 2, 1, 1], "every group found its matches");
+        assert_eq!(all.query, "beat");
     }
 
     #[test]
