@@ -77,11 +77,12 @@ pub(crate) fn stats(conn: &Connection, now: i64) -> CatalogResult<CatalogStats> 
     let songs = n("SELECT count(*) FROM songs")?;
     let users = n("SELECT count(*) FROM users")?;
 
-    // Songs may share a blob: blobs and bytes count each hash once; the average song
-    // size is over songs.
+    // Songs may share a blob: blobs and bytes count each hash once (one pass over the
+    // covering `songs_by_hash`, then one row per blob); the average song size is over songs.
     let (song_blobs, song_bytes) = sum(
         conn,
-        "SELECT count(*), total(size) FROM (SELECT max(size) AS size FROM songs GROUP BY hash)",
+        "SELECT count(*), total(size) FROM songs \
+         WHERE id IN (SELECT min(id) FROM songs GROUP BY hash)",
     )?;
     let (_, all_song_bytes) = sum(conn, "SELECT count(*), total(size) FROM songs")?;
     let (episode_blobs, episode_bytes) = sum(
