@@ -9,10 +9,24 @@
 //! raised either) goes back to the system. Smaller blocks, such as the stream's 64-128 KiB
 //! chunks, stay on the heap, where reusing them is cheapest.
 //!
+//! Memory freed inside a heap (not at its top) stays resident until [`release_free_memory`]
+//! hands its whole pages back: after 256 streams the chunks they had in flight (32 MiB) were
+//! still resident minutes later. The server calls it when streaming goes quiet.
+//!
 //! Other allocators (musl, macOS, Windows) already unmap large blocks on `free`.
 
 /// Allocations of at least this many bytes get their own mapping.
 pub const MMAP_THRESHOLD: usize = 1 << 20;
+
+/// Returns the free pages of every malloc heap to the system (glibc's `malloc_trim`). Takes
+/// milliseconds on a large heap: call it on a blocking thread, when the server is quiet.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim is thread-safe (it takes each arena's lock in turn).
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 /// Call once at start, before other threads allocate.
 pub fn tune() {

@@ -14,6 +14,8 @@ use crate::http;
 
 /// How often expired login tokens are swept from the catalog.
 const TOKEN_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// How often the server checks whether streaming has gone quiet, to give memory back.
+const TRIM_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// Binds the configured address and prints the line tests and scripts wait for:
 /// `cadenza-server listening on http://ADDR`.
@@ -54,6 +56,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let sweeper = tokio::spawn(sweep_tokens(Arc::clone(&app)));
+    let trimmer = tokio::spawn(trim_when_quiet(Arc::clone(&app)));
     let cancel = app.shutdown.clone();
     let http = warp::serve(http::routes(&app))
         .incoming(listener)
@@ -80,6 +83,7 @@ pub async fn serve(
         ),
     }
     sweeper.abort();
+    trimmer.abort();
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -117,6 +121,28 @@ async fn sweep_tokens(app: Arc<App>) {
             Ok(Ok(n)) => tracing::debug!("removed {n} expired login tokens"),
             Ok(Err(e)) => tracing::warn!("cannot remove expired login tokens: {e}"),
             Err(e) => tracing::warn!("token sweep task failed: {e}"),
+        }
+    }
+}
+
+/// Gives freed memory back to the system once streaming has gone quiet: when bytes were
+/// streamed since the last trim but none in the last check interval, and no stream is open
+/// (see [`crate::allocator`]). Never under load, at most once per quiet spell.
+async fn trim_when_quiet(app: Arc<App>) {
+    let mut every = tokio::time::interval(TRIM_CHECK_EVERY);
+    let mut trimmed_at = app.metrics.stream_bytes();
+    let mut last_seen = trimmed_at;
+    loop {
+        every.tick().await;
+        let sent = app.metrics.stream_bytes();
+        let quiet = sent == last_seen && app.metrics.active_streams() == 0;
+        last_seen = sent;
+        if !quiet || sent == trimmed_at {
+            continue;
+        }
+        trimmed_at = sent;
+        if let Err(e) = tokio::task::spawn_blocking(crate::allocator::release_free_memory).await {
+            tracing::debug!("giving memory back failed: {e}");
         }
     }
 }

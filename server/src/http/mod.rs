@@ -359,13 +359,14 @@ pub async fn respond(
 
 /// Every route, with JSON errors, per-route metrics and one access-log line per request.
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
+    // Streaming first: range requests are most of the traffic, and warp tries routes in order.
     let api = warp::path("api").and(warp::path("v1")).and(
-        auth::routes(app)
+        stream::routes(app)
+            .or(auth::routes(app))
+            .unify()
             .or(browse::routes(app))
             .unify()
             .or(search::routes(app))
-            .unify()
-            .or(stream::routes(app))
             .unify()
             .or(ws::routes(app))
             .unify()

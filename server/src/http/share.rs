@@ -6,7 +6,7 @@ use std::sync::Arc;
 use cadenza_api::{ShareLink, ShareRequest, SongId};
 use serde::Deserialize;
 use warp::filters::BoxedFilter;
-use warp::http::header::HOST;
+use warp::http::header::{HeaderValue, HOST};
 use warp::reply::Response;
 use warp::Filter;
 
@@ -95,6 +95,7 @@ async fn stream(cx: Ctx, id: SongId) -> ApiResult<Response> {
     let max_age = u64::try_from(expires - now)
         .unwrap_or(0)
         .min(IMMUTABLE_MAX_AGE);
-    let cache_control = format!("public, max-age={max_age}, immutable");
+    let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}, immutable"))
+        .map_err(|e| ApiError::internal("building Cache-Control", &e))?;
     serve_blob(&cx, &blob, cache_control, true).await
 }

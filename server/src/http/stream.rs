@@ -36,8 +36,11 @@ use crate::metrics::StreamGuard;
 /// A year: the longest `max-age` caches honour in practice (RFC 8246 examples use it).
 pub const IMMUTABLE_MAX_AGE: u64 = 31_536_000;
 
-pub fn private_immutable() -> String {
-    format!("private, max-age={IMMUTABLE_MAX_AGE}, immutable")
+/// `Cache-Control` of token-authenticated audio and covers (a year is [`IMMUTABLE_MAX_AGE`]).
+pub const PRIVATE_IMMUTABLE: &str = "private, max-age=31536000, immutable";
+
+fn private_immutable() -> HeaderValue {
+    HeaderValue::from_static(PRIVATE_IMMUTABLE)
 }
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
@@ -80,7 +83,7 @@ async fn cover(cx: Ctx, id: AlbumId) -> ApiResult<Response> {
 pub async fn serve_blob(
     cx: &Ctx,
     blob: &BlobRef,
-    cache_control: String,
+    cache_control: HeaderValue,
     audio: bool,
 ) -> ApiResult<Response> {
     let etag = etag_for(&blob.hash);
@@ -97,17 +100,17 @@ pub async fn serve_blob(
         last_modified: blob.created_at,
         len: blob.size,
     };
-    let mut headers = HeaderMap::new();
+    let mut headers = HeaderMap::with_capacity(8);
     insert(&mut headers, ETAG, &etag);
     insert(&mut headers, LAST_MODIFIED, &last_modified);
-    insert(&mut headers, CACHE_CONTROL, &cache_control);
+    headers.insert(CACHE_CONTROL, cache_control);
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
 
     let (status, start, end) = match plan(&pre, &validators) {
         Plan::NotModified => {
             let mut response = Response::new(Default::default());
             *response.status_mut() = StatusCode::NOT_MODIFIED;
-            response.headers_mut().extend(headers);
+            *response.headers_mut() = headers;
             return Ok(response);
         }
         Plan::Unsatisfiable => return Err(ApiError::unsatisfiable(blob.size)),
@@ -137,7 +140,13 @@ pub async fn serve_blob(
         warp::reply::stream(Metered::new(body, guard, blob.hash.clone())).into_response()
     };
     *response.status_mut() = status;
-    response.headers_mut().extend(headers);
+    // The body's own headers (none for a stream) give way to ours.
+    let body_headers = std::mem::replace(response.headers_mut(), headers);
+    for (name, value) in body_headers.iter() {
+        if !response.headers().contains_key(name) {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
     Ok(response)
 }
 
@@ -207,5 +216,18 @@ impl Stream for Metered {
             _ => {}
         }
         polled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_cache_control_says_a_year() {
+        assert_eq!(
+            PRIVATE_IMMUTABLE,
+            format!("private, max-age={IMMUTABLE_MAX_AGE}, immutable")
+        );
     }
 }
