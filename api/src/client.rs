@@ -373,10 +373,14 @@ impl Client {
 
     // ------------------------------------------------------------ plays & podcasts
 
+    /// Reports a play heard now, without a `play_id` (see [`report_play`](Self::report_play)).
     pub async fn record_play(&self, song_id: SongId, played_ms: Option<u64>) -> Result<()> {
-        let request = self
-            .request(Method::POST, "/plays")?
-            .json(&RecordPlay { song_id, played_ms });
+        self.report_play(&RecordPlay::now(song_id, played_ms)).await
+    }
+
+    /// Reports a play; with a `play_id`, sending the same report again is safe.
+    pub async fn report_play(&self, play: &RecordPlay) -> Result<()> {
+        let request = self.request(Method::POST, "/plays")?.json(play);
         self.send_empty(request).await
     }
 

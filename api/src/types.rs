@@ -208,13 +208,51 @@ pub struct HotEntry {
     pub plays: u64,
 }
 
-/// `POST /plays`.
+/// `POST /plays`. Only `song_id` is required, so clients older than `play_id` and
+/// `played_at` keep working (their resends may count twice, as before).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordPlay {
     pub song_id: SongId,
     /// How much of the song was heard, if known.
     #[serde(default)]
     pub played_ms: Option<u64>,
+    /// A random id the client makes once per play and keeps when it sends the report again
+    /// (e.g. 32 hex characters). The server records each id once per user: a report whose
+    /// id it already has is a no-op that still succeeds, so a resend after a lost reply
+    /// never counts twice (the same id with a different song is a 409). It must be
+    /// [`PLAY_ID_MIN_LEN`](Self::PLAY_ID_MIN_LEN) to [`PLAY_ID_MAX_LEN`](Self::PLAY_ID_MAX_LEN)
+    /// ASCII letters, digits, `-` or `_`; anything else is a 400.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub play_id: Option<String>,
+    /// When the play was heard (Unix seconds); absent means now. The server files the play
+    /// under this time (the hot chart, the user's stored plays), so a report sent late counts
+    /// on the day it was heard.
+    /// It refuses (400, nothing recorded) a time more than
+    /// [`MAX_AHEAD_SECS`](Self::MAX_AHEAD_SECS) ahead of its clock or more than
+    /// [`MAX_AGE_SECS`](Self::MAX_AGE_SECS) behind it: it does not guess a better time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub played_at: Option<i64>,
+}
+
+impl RecordPlay {
+    /// Shortest `play_id` accepted: shorter ones would collide between a user's devices.
+    pub const PLAY_ID_MIN_LEN: usize = 8;
+    /// Longest `play_id` accepted.
+    pub const PLAY_ID_MAX_LEN: usize = 64;
+    /// How far `played_at` may lie ahead of the server's clock (clients' clocks drift).
+    pub const MAX_AHEAD_SECS: i64 = 5 * 60;
+    /// How old a `played_at` may be: plays kept longer than this are refused.
+    pub const MAX_AGE_SECS: i64 = 30 * 86_400;
+
+    /// A report of `song_id` heard now, without an id (resends may count twice).
+    pub fn now(song_id: SongId, played_ms: Option<u64>) -> RecordPlay {
+        RecordPlay {
+            song_id,
+            played_ms,
+            play_id: None,
+            played_at: None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------- playlists
@@ -633,6 +671,20 @@ mod tests {
         let json = serde_json::to_string(&capped).unwrap();
         assert!(json.contains(r#""total_is_lower_bound":true"#), "{json}");
         assert_eq!(serde_json::from_str::<Page<u32>>(&json).unwrap(), capped);
+    }
+
+    #[test]
+    fn a_play_report_without_id_or_time_still_reads_and_is_sent_as_before() {
+        let old: RecordPlay = serde_json::from_str(r#"{"song_id":7}"#).unwrap();
+        assert_eq!(old, RecordPlay::now(7, None));
+        let json = serde_json::to_string(&RecordPlay::now(7, Some(30_000))).unwrap();
+        assert_eq!(json, r#"{"song_id":7,"played_ms":30000}"#);
+        let full: RecordPlay = serde_json::from_str(
+            r#"{"song_id":7,"played_ms":1,"play_id":"0123456789abcdef","played_at":1700000000}"#,
+        )
+        .unwrap();
+        assert_eq!(full.play_id.as_deref(), Some("0123456789abcdef"));
+        assert_eq!(full.played_at, Some(1_700_000_000));
     }
 
     #[test]
