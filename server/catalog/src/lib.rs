@@ -10,8 +10,8 @@ pub use sqlite::{truncate_write_ahead_log, BulkInsert, FreshLoad, NewPlay, Sqlit
 use cadenza_api::{
     Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, CreatePlaylist,
     CreatePodcast, Episode, EpisodeId, Genre, HotEntry, Page, PageRequest, Playlist,
-    PlaylistDetail, PlaylistId, Podcast, PodcastDetail, PodcastId, Role, SearchResults, SearchType,
-    Song, SongId, UpdatePlaylist, User, UserId,
+    PlaylistDetail, PlaylistId, Podcast, PodcastDetail, PodcastId, RecordPlay, Role, SearchResults,
+    SearchType, Song, SongId, UpdatePlaylist, User, UserId,
 };
 use thiserror::Error;
 
@@ -124,11 +124,36 @@ pub struct CatalogStats {
     pub largest_artists: Vec<(Artist, u64)>,
 }
 
+/// What became of a reported play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlayOutcome {
+    Recorded,
+    /// The user had already reported this `play_id`: nothing changed.
+    AlreadyRecorded,
+}
+
+/// Plays as clients report them (`POST /plays`), which may arrive late and more than once.
+///
+/// A supertrait of [`Catalog`], so every catalog has it and `dyn Catalog` callers reach it;
+/// the SQLite implementation lives beside the rest of the plays code.
+pub trait PlayReports {
+    /// Records `play` by `user`, judged against `now` (Unix seconds).
+    ///
+    /// - A `play_id` is kept once per user: reporting it again is a no-op answered with
+    ///   [`PlayOutcome::AlreadyRecorded`]; the same id for another song is `Conflict`.
+    ///   A malformed id (see [`RecordPlay::PLAY_ID_MIN_LEN`]) is `Invalid`.
+    /// - The play is filed under `played_at`, or `now` without one. A `played_at` more than
+    ///   [`RecordPlay::MAX_AHEAD_SECS`] after `now` or [`RecordPlay::MAX_AGE_SECS`] before it
+    ///   is `Invalid` (refused, not clamped: a guessed time would misfile the play).
+    /// - An unknown song or user is `NotFound`.
+    fn report_play(&self, user: UserId, play: &RecordPlay, now: i64) -> CatalogResult<PlayOutcome>;
+}
+
 /// Everything the server stores besides audio bytes.
 ///
 /// `viewer` is the calling user: it decides which playlists are visible and whose
 /// resume positions are returned. Times are Unix seconds.
-pub trait Catalog: Send + Sync + 'static {
+pub trait Catalog: PlayReports + Send + Sync + 'static {
     // ---- health
     /// A cheap query that proves the catalog answers (for `/readyz`).
     fn ping(&self) -> CatalogResult<()>;
@@ -188,6 +213,9 @@ pub trait Catalog: Send + Sync + 'static {
     ) -> CatalogResult<SearchResults>;
 
     // ---- plays
+    /// Files a play at `at` as given, without checks on the time or an id: for callers that
+    /// know the time is right (imports, tools, tests). Client reports go through
+    /// [`PlayReports::report_play`].
     fn record_play(
         &self,
         user: UserId,
