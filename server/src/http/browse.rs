@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use cadenza_api::{AlbumId, ArtistId, RecordPlay, SongId};
 use serde::Deserialize;
+use serde_json::Value;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::Filter;
@@ -155,18 +156,74 @@ async fn hot(cx: Ctx) -> ApiResult<Response> {
     ok_json(&cx.db(move |c| c.hot(since, limit)).await?)
 }
 
+/// `POST /plays`. A `play_id` the user already reported is answered exactly like the first
+/// report: a client cannot tell a lost reply from a lost request, so both must look alike.
+/// The catalog checks `play_id` and `played_at` (400 naming the field).
 async fn record_play(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
     let user = cx.user().await?;
-    let play: RecordPlay = read_json(body).await?;
+    let play = parse_play(read_json(body).await?)?;
     let now = unix_now();
-    cx.db(move |c| c.record_play(user.id, play.song_id, play.played_ms, now))
-        .await?;
+    cx.db(move |c| c.report_play(user.id, &play, now)).await?;
     no_content()
+}
+
+/// Reads a play report. serde_json does not say which field holds a value of the wrong type,
+/// so on failure each field is left out in turn: the first whose absence changes the error
+/// is the one named.
+fn parse_play(body: Value) -> ApiResult<RecordPlay> {
+    let error = match RecordPlay::deserialize(&body) {
+        Ok(play) => return Ok(play),
+        Err(e) => e.to_string(),
+    };
+    let culprit = body.as_object().and_then(|fields| {
+        fields.keys().find(|key| {
+            let mut without = fields.clone();
+            without.remove(key.as_str());
+            let error_without = RecordPlay::deserialize(&Value::Object(without)).err();
+            error_without.map(|e| e.to_string()).as_ref() != Some(&error)
+        })
+    });
+    Err(ApiError::bad_request(match culprit {
+        Some(field) => format!("`{field}` in the JSON body is not valid: {error}"),
+        None => format!("the JSON body is not valid: {error}"),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn play_error(body: &str) -> String {
+        let body = serde_json::from_str(body).unwrap();
+        let error = parse_play(body).unwrap_err();
+        assert_eq!(error.status, 400);
+        error.message
+    }
+
+    #[test]
+    fn a_play_report_with_a_wrong_type_names_the_field() {
+        let play = parse_play(serde_json::json!({"song_id": 3, "played_at": 5})).unwrap();
+        assert_eq!((play.song_id, play.played_at), (3, Some(5)));
+        for (body, field) in [
+            (r#"{"song_id": 3, "played_at": "yesterday"}"#, "`played_at`"),
+            (
+                r#"{"song_id": 3, "played_ms": -1, "play_id": "0123456789"}"#,
+                "`played_ms`",
+            ),
+            (r#"{"play_id": 12345678, "song_id": 3}"#, "`play_id`"),
+            (r#"{"song_id": "3", "played_ms": 10}"#, "`song_id`"),
+        ] {
+            let message = play_error(body);
+            assert!(message.contains(field), "{body}: {message}");
+        }
+        let missing = play_error(r#"{"played_ms": 10}"#);
+        assert!(missing.contains("missing field `song_id`"), "{missing}");
+        let not_an_object = play_error(r#""play 3""#);
+        assert!(
+            not_an_object.starts_with("the JSON body is not valid"),
+            "{not_an_object}"
+        );
+    }
 
     #[test]
     fn segments_are_percent_decoded() {
