@@ -66,8 +66,8 @@ fn kept_note(error: &ClientError) -> Option<String> {
         // It may have been recorded with only the answer failing: its play_id makes a
         // resend safe.
         Some(format!(
-            "the server could not record this play ({error}): this play is kept and will be \
-             reported again"
+            "the server could not record this play ({error}): it is kept and will be reported \
+             again"
         ))
     } else {
         None
@@ -86,7 +86,7 @@ impl Plays {
         (Arc::new(plays), note)
     }
 
-    /// Reports one play; keeps it for later when the server cannot be reached.
+    /// Reports one play; keeps it for later when the server cannot be reached or fails.
     pub async fn report(
         &self,
         client: &Client,
