@@ -132,28 +132,11 @@ pub enum PlayOutcome {
     AlreadyRecorded,
 }
 
-/// Plays as clients report them (`POST /plays`), which may arrive late and more than once.
-///
-/// A supertrait of [`Catalog`], so every catalog has it and `dyn Catalog` callers reach it;
-/// the SQLite implementation lives beside the rest of the plays code.
-pub trait PlayReports {
-    /// Records `play` by `user`, judged against `now` (Unix seconds).
-    ///
-    /// - A `play_id` is kept once per user: reporting it again is a no-op answered with
-    ///   [`PlayOutcome::AlreadyRecorded`]; the same id for another song is `Conflict`.
-    ///   A malformed id (see [`RecordPlay::PLAY_ID_MIN_LEN`]) is `Invalid`.
-    /// - The play is filed under `played_at`, or `now` without one. A `played_at` more than
-    ///   [`RecordPlay::MAX_AHEAD_SECS`] after `now` or [`RecordPlay::MAX_AGE_SECS`] before it
-    ///   is `Invalid` (refused, not clamped: a guessed time would misfile the play).
-    /// - An unknown song or user is `NotFound`.
-    fn report_play(&self, user: UserId, play: &RecordPlay, now: i64) -> CatalogResult<PlayOutcome>;
-}
-
 /// Everything the server stores besides audio bytes.
 ///
 /// `viewer` is the calling user: it decides which playlists are visible and whose
 /// resume positions are returned. Times are Unix seconds.
-pub trait Catalog: PlayReports + Send + Sync + 'static {
+pub trait Catalog: Send + Sync + 'static {
     // ---- health
     /// A cheap query that proves the catalog answers (for `/readyz`).
     fn ping(&self) -> CatalogResult<()>;
@@ -215,7 +198,7 @@ pub trait Catalog: PlayReports + Send + Sync + 'static {
     // ---- plays
     /// Files a play at `at` as given, without checks on the time or an id: for callers that
     /// know the time is right (imports, tools, tests). Client reports go through
-    /// [`PlayReports::report_play`].
+    /// [`Catalog::report_play`].
     fn record_play(
         &self,
         user: UserId,
@@ -223,6 +206,17 @@ pub trait Catalog: PlayReports + Send + Sync + 'static {
         played_ms: Option<u64>,
         at: i64,
     ) -> CatalogResult<()>;
+    /// Records a play a client reported (`POST /plays`; it may arrive late and more than
+    /// once) by `user`, judged against `now` (Unix seconds).
+    ///
+    /// - A `play_id` is kept once per user: reporting it again is a no-op answered with
+    ///   [`PlayOutcome::AlreadyRecorded`]; the same id for another song is `Conflict`.
+    ///   A malformed id (see [`RecordPlay::PLAY_ID_MIN_LEN`]) is `Invalid`.
+    /// - The play is filed under `played_at`, or `now` without one. A `played_at` more than
+    ///   [`RecordPlay::MAX_AHEAD_SECS`] after `now` or [`RecordPlay::MAX_AGE_SECS`] before it
+    ///   is `Invalid` (refused, not clamped: a guessed time would misfile the play).
+    /// - An unknown song or user is `NotFound`.
+    fn report_play(&self, user: UserId, play: &RecordPlay, now: i64) -> CatalogResult<PlayOutcome>;
     /// Most played songs with plays at or after `since`, most played first.
     fn hot(&self, since: i64, limit: u32) -> CatalogResult<Vec<HotEntry>>;
 

@@ -27,12 +27,15 @@ mod testkit;
 pub use bulk::{truncate_write_ahead_log, BulkInsert, NewPlay};
 pub use fresh_load::FreshLoad;
 
-use crate::{BlobRef, Catalog, CatalogResult, CatalogStats, NewEpisode, NewSong, UserCredentials};
+use crate::{
+    BlobRef, Catalog, CatalogResult, CatalogStats, NewEpisode, NewSong, PlayOutcome,
+    UserCredentials,
+};
 use cadenza_api::{
     Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, CreatePlaylist,
     CreatePodcast, Episode, EpisodeId, Genre, HotEntry, Page, PageRequest, Playlist,
-    PlaylistDetail, PlaylistId, Podcast, PodcastDetail, PodcastId, Role, SearchResults, SearchType,
-    Song, SongId, UpdatePlaylist, User, UserId,
+    PlaylistDetail, PlaylistId, Podcast, PodcastDetail, PodcastId, RecordPlay, Role, SearchResults,
+    SearchType, Song, SongId, UpdatePlaylist, User, UserId,
 };
 use library::{Indexing, Inserted, Names};
 use pool::Pool;
@@ -247,6 +250,11 @@ impl Catalog for SqliteCatalog {
     }
 
     // ---- plays
+    fn report_play(&self, user: UserId, play: &RecordPlay, now: i64) -> CatalogResult<PlayOutcome> {
+        self.pool
+            .write(|tx| plays::report_play(tx, user, play, now))
+    }
+
     fn record_play(
         &self,
         user: UserId,

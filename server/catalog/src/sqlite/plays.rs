@@ -3,21 +3,14 @@
 use super::error::{not_found, to_i64, Context};
 use super::rows;
 use super::users::ensure_user;
-use super::SqliteCatalog;
-use crate::{CatalogError, CatalogResult, PlayOutcome, PlayReports};
+use crate::{CatalogError, CatalogResult, PlayOutcome};
 use cadenza_api::{HotEntry, RecordPlay, SongId, UserId};
 use rusqlite::{Connection, OptionalExtension};
 
 /// Longest hot chart returned.
 const MAX_HOT: u32 = 500;
 
-impl PlayReports for SqliteCatalog {
-    fn report_play(&self, user: UserId, play: &RecordPlay, now: i64) -> CatalogResult<PlayOutcome> {
-        self.pool.write(|tx| report_play(tx, user, play, now))
-    }
-}
-
-/// Checks a client's report and records it once per `play_id` (see [`PlayReports`]).
+/// Checks a client's report and records it once per `play_id` (see [`crate::Catalog::report_play`]).
 pub(crate) fn report_play(
     conn: &Connection,
     user: UserId,
@@ -177,7 +170,7 @@ pub(crate) fn hot(conn: &Connection, since: i64, limit: u32) -> CatalogResult<Ve
 #[cfg(test)]
 mod tests {
     use crate::sqlite::testkit::{memory, song, user};
-    use crate::{Catalog, CatalogError, PlayOutcome, PlayReports};
+    use crate::{Catalog, CatalogError, PlayOutcome};
     use cadenza_api::RecordPlay;
 
     const NOW: i64 = 1_800_000_000;
