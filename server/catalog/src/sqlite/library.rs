@@ -659,4 +659,35 @@ mod tests {
         assert_eq!(detail.playlist.song_count, 2);
         assert_eq!(cat.stats(10).unwrap().plays, 0);
     }
+
+    #[test]
+    fn a_deleted_newest_song_and_album_leave_their_ids_unused() {
+        // Stream and cover URLs are cached as immutable under these ids, so a new upload
+        // must not take over the id of a deleted one.
+        let cat = memory();
+        cat.insert_song(&song(1, "Kept", "A", "Kept Album"), 0)
+            .unwrap();
+        let mut gone = song(2, "Gone", "B", "Gone Album");
+        gone.cover = Some(cover(2));
+        let (gone, _) = cat.insert_song(&gone, 0).unwrap();
+        cat.delete_song(gone.id).unwrap();
+        let mut next = song(3, "Next", "C", "Next Album");
+        next.cover = Some(cover(3));
+        let (next, created) = cat.insert_song(&next, 0).unwrap();
+        assert!(created);
+        assert!(next.id > gone.id, "song {} reused", next.id);
+        assert!(
+            next.album_id > gone.album_id,
+            "album {} reused",
+            next.album_id
+        );
+        assert_eq!(
+            cat.album_cover(next.album_id).unwrap().map(|b| b.hash),
+            Some(cover(3).hash)
+        );
+        assert!(matches!(
+            cat.album_cover(gone.album_id),
+            Err(CatalogError::NotFound(_))
+        ));
+    }
 }

@@ -383,4 +383,28 @@ mod tests {
         cat.delete_user(alice).unwrap();
         assert_eq!(cat.position(bob, e.id).unwrap(), 5_000);
     }
+
+    #[test]
+    fn a_deleted_newest_episode_leaves_its_id_unused() {
+        // `/episodes/{id}/stream` is cached as immutable: an id must never mean other bytes.
+        // Nothing deletes episodes yet, so the row goes the way a future removal would.
+        let cat = memory();
+        let (p, _) = cat.create_podcast(&feed(None), 1).unwrap();
+        cat.insert_episode(p.id, &episode("a", None, 1), 1).unwrap();
+        let (gone, _) = cat.insert_episode(p.id, &episode("b", None, 2), 1).unwrap();
+        cat.pool
+            .write(|tx| {
+                assert_eq!(
+                    tx.execute("DELETE FROM episodes WHERE id = ?1", [gone.id])
+                        .unwrap(),
+                    1
+                );
+                Ok(())
+            })
+            .unwrap();
+        let (next, created) = cat.insert_episode(p.id, &episode("c", None, 3), 1).unwrap();
+        assert!(created);
+        assert!(next.id > gone.id, "episode {} reused", next.id);
+        assert_eq!(cat.episode_blob(next.id).unwrap().hash, hash(3));
+    }
 }

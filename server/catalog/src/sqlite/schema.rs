@@ -8,7 +8,7 @@ use crate::{CatalogError, CatalogResult};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// Every migration, oldest first; `MIGRATIONS[i]` moves the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this code writes.
 pub(crate) const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -366,6 +366,129 @@ ALTER TABLE plays ADD COLUMN play_id TEXT;
 CREATE UNIQUE INDEX plays_by_report ON plays (user_id, play_id) WHERE play_id IS NOT NULL;
 "#;
 
+/// Version 4: song, album and episode ids are never handed out twice. Their URLs
+/// (`/songs/{id}/stream`, `/episodes/{id}/stream`, `/albums/{id}/cover`) are cached as
+/// immutable for a year, but a plain `INTEGER PRIMARY KEY` gives the next row the id of a
+/// deleted newest row, whose old bytes caches would then serve. `AUTOINCREMENT` keeps the
+/// highest id ever used in `sqlite_sequence`; copying the rows seeds it with today's highest
+/// id (ids deleted above that before this upgrade are not recorded anywhere).
+///
+/// The tables are rebuilt as in V2, with their ids, indexes and triggers. Songs go first:
+/// dropping them drops their triggers, which name `albums`, and a rename refuses to run
+/// while a trigger names a missing table; the triggers come back once all three are done.
+const V4: &str = r#"
+CREATE TABLE songs_v4 (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    title         TEXT NOT NULL,
+    artist_id     INTEGER NOT NULL REFERENCES artists (id),
+    album_id      INTEGER NOT NULL REFERENCES albums (id),
+    track         INTEGER,
+    disc          INTEGER,
+    genre_id      INTEGER REFERENCES genres (id),
+    year          INTEGER,
+    duration_ms   INTEGER NOT NULL,
+    codec         TEXT NOT NULL,
+    content_type  TEXT NOT NULL,
+    bitrate       INTEGER,
+    sample_rate   INTEGER,
+    channels      INTEGER,
+    size          INTEGER NOT NULL,
+    hash          TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+INSERT INTO songs_v4 (id, title, artist_id, album_id, track, disc, genre_id, year, duration_ms,
+    codec, content_type, bitrate, sample_rate, channels, size, hash, created_at)
+SELECT id, title, artist_id, album_id, track, disc, genre_id, year, duration_ms,
+    codec, content_type, bitrate, sample_rate, channels, size, hash, created_at FROM songs;
+DROP TABLE songs;
+ALTER TABLE songs_v4 RENAME TO songs;
+
+CREATE TABLE albums_v4 (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    title              TEXT NOT NULL,
+    title_key          TEXT NOT NULL,
+    artist_id          INTEGER NOT NULL REFERENCES artists (id), -- the album artist
+    year               INTEGER,
+    genre_id           INTEGER REFERENCES genres (id),
+    cover_hash         TEXT,
+    cover_size         INTEGER,
+    cover_content_type TEXT,
+    song_count         INTEGER NOT NULL DEFAULT 0,
+    duration_ms        INTEGER NOT NULL DEFAULT 0,
+    created_at         INTEGER NOT NULL,
+    UNIQUE (artist_id, title_key)
+);
+INSERT INTO albums_v4 (id, title, title_key, artist_id, year, genre_id, cover_hash, cover_size,
+    cover_content_type, song_count, duration_ms, created_at)
+SELECT id, title, title_key, artist_id, year, genre_id, cover_hash, cover_size,
+    cover_content_type, song_count, duration_ms, created_at FROM albums;
+DROP TABLE albums;
+ALTER TABLE albums_v4 RENAME TO albums;
+
+CREATE TABLE episodes_v4 (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    podcast_id    INTEGER NOT NULL REFERENCES podcasts (id) ON DELETE CASCADE,
+    guid          TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    description   TEXT,
+    published_at  INTEGER,
+    duration_ms   INTEGER NOT NULL,
+    codec         TEXT NOT NULL,
+    content_type  TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    hash          TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    UNIQUE (podcast_id, guid)
+);
+INSERT INTO episodes_v4 (id, podcast_id, guid, title, description, published_at, duration_ms,
+    codec, content_type, size, hash, created_at)
+SELECT id, podcast_id, guid, title, description, published_at, duration_ms,
+    codec, content_type, size, hash, created_at FROM episodes;
+DROP TABLE episodes;
+ALTER TABLE episodes_v4 RENAME TO episodes;
+
+CREATE INDEX songs_by_title  ON songs (title COLLATE NOCASE);
+CREATE INDEX songs_by_album  ON songs (album_id, disc, track);
+CREATE INDEX songs_by_artist ON songs (artist_id, album_id);
+CREATE INDEX songs_by_genre  ON songs (genre_id, title COLLATE NOCASE);
+CREATE INDEX songs_by_hash   ON songs (hash);
+CREATE INDEX albums_by_title ON albums (title COLLATE NOCASE);
+CREATE INDEX albums_by_genre ON albums (genre_id);
+CREATE INDEX albums_by_cover ON albums (cover_hash) WHERE cover_hash IS NOT NULL;
+CREATE INDEX episodes_by_hash ON episodes (hash);
+CREATE INDEX episodes_by_date ON episodes (podcast_id, published_at);
+
+CREATE TRIGGER songs_counted AFTER INSERT ON songs BEGIN
+    UPDATE albums SET song_count = song_count + 1, duration_ms = duration_ms + NEW.duration_ms
+        WHERE id = NEW.album_id;
+    UPDATE artists SET song_count = song_count + 1 WHERE id = NEW.artist_id;
+    UPDATE genres SET song_count = song_count + 1 WHERE id = NEW.genre_id;
+END;
+CREATE TRIGGER songs_uncounted AFTER DELETE ON songs BEGIN
+    UPDATE albums SET song_count = song_count - 1, duration_ms = duration_ms - OLD.duration_ms
+        WHERE id = OLD.album_id;
+    UPDATE artists SET song_count = song_count - 1 WHERE id = OLD.artist_id;
+    UPDATE genres SET song_count = song_count - 1 WHERE id = OLD.genre_id;
+END;
+CREATE TRIGGER songs_recounted AFTER UPDATE OF album_id, artist_id, genre_id, duration_ms ON songs
+BEGIN
+    UPDATE albums SET song_count = song_count - 1, duration_ms = duration_ms - OLD.duration_ms
+        WHERE id = OLD.album_id;
+    UPDATE artists SET song_count = song_count - 1 WHERE id = OLD.artist_id;
+    UPDATE genres SET song_count = song_count - 1 WHERE id = OLD.genre_id;
+    UPDATE albums SET song_count = song_count + 1, duration_ms = duration_ms + NEW.duration_ms
+        WHERE id = NEW.album_id;
+    UPDATE artists SET song_count = song_count + 1 WHERE id = NEW.artist_id;
+    UPDATE genres SET song_count = song_count + 1 WHERE id = NEW.genre_id;
+END;
+CREATE TRIGGER songs_unindexed AFTER DELETE ON songs BEGIN
+    DELETE FROM songs_fts WHERE rowid = OLD.id;
+END;
+CREATE TRIGGER albums_unindexed AFTER DELETE ON albums BEGIN
+    DELETE FROM albums_fts WHERE rowid = OLD.id;
+END;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,5 +615,160 @@ mod tests {
         conn.execute(insert, [None::<&str>]).unwrap();
         conn.execute(insert, [None::<&str>]).unwrap();
         assert_eq!(count("SELECT count(*) FROM plays"), 5);
+    }
+
+    /// Indexes and triggers by name with their SQL, and every table, view and virtual table.
+    fn schema_objects(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT type, name, CASE WHEN type IN ('index', 'trigger') THEN sql END \
+                 FROM sqlite_schema ORDER BY type, name",
+            )
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn a_version_3_catalog_keeps_everything_and_never_hands_an_id_out_twice() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.execute_batch(V2).unwrap();
+        conn.execute_batch(V3).unwrap();
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        let song = |id: i64, album: i64, hash: u64| {
+            format!(
+                "INSERT INTO songs (id, title, artist_id, album_id, genre_id, duration_ms, codec,
+                     content_type, size, hash, created_at)
+                 VALUES ({id}, 'S{id}', 1, {album}, 1, 10, 'mp3', 'audio/mpeg', 3, '{hash:064x}', 0);
+                 INSERT INTO songs_fts (rowid, title) VALUES ({id}, 's{id}');"
+            )
+        };
+        conn.execute_batch(&format!(
+            "INSERT INTO artists (id, name, name_key) VALUES (1, 'A', 'a');
+             INSERT INTO genres (id, name, name_key) VALUES (1, 'G', 'g');
+             INSERT INTO albums (id, title, title_key, artist_id, year, genre_id, cover_hash,
+                 cover_size, cover_content_type, created_at)
+                 VALUES (4, 'B', 'b', 1, 1999, 1, '{cover}', 9, 'image/png', 7);
+             INSERT INTO albums (id, title, title_key, artist_id, created_at)
+                 VALUES (9, 'C', 'c', 1, 8);
+             INSERT INTO albums_fts (rowid, title) VALUES (4, 'b'), (9, 'c');
+             {s5} {s6} {s8}
+             INSERT INTO users (id, username, username_key, password_hash, role, created_at)
+                 VALUES (1, 'u', 'u', 'h', 'listener', 0);
+             INSERT INTO plays (user_id, song_id, at, play_id) VALUES (1, 8, 0, 'p1');
+             INSERT INTO playlists (id, owner_id, name, created_at, updated_at)
+                 VALUES (1, 1, 'L', 0, 0);
+             INSERT INTO playlist_tracks (playlist_id, position, song_id) VALUES (1, 0, 8);
+             INSERT INTO podcasts (id, title, created_at) VALUES (1, 'P', 0);
+             INSERT INTO episodes (id, podcast_id, guid, title, duration_ms, codec, content_type,
+                 size, hash, created_at) VALUES (3, 1, 'g', 'E', 5, 'mp3', 'audio/mpeg', 2, 'e', 0);
+             INSERT INTO episode_positions (user_id, episode_id, position_ms, updated_at)
+                 VALUES (1, 3, 1500, 0);",
+            cover = "cc".repeat(32),
+            s5 = song(5, 4, 1),
+            s6 = song(6, 4, 2),
+            s8 = song(8, 9, 3),
+        ))
+        .unwrap();
+        let before = schema_objects(&conn);
+
+        migrate(&mut conn).unwrap();
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("PRAGMA user_version"), 4);
+        assert_eq!(count("PRAGMA foreign_keys"), 1, "restored");
+        // Same tables, and the same indexes and triggers word for word; only the id
+        // register is new.
+        let mut after = schema_objects(&conn);
+        after.retain(|(_, name, _)| name != "sqlite_sequence");
+        assert_eq!(after, before);
+        // Rows, ids and counters as they were.
+        let songs: Vec<(i64, i64, String)> = conn
+            .prepare("SELECT id, album_id, title FROM songs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            songs,
+            [
+                (5, 4, "S5".into()),
+                (6, 4, "S6".into()),
+                (8, 9, "S8".into())
+            ]
+        );
+        assert_eq!(
+            count("SELECT song_count * 1000 + duration_ms FROM albums WHERE id = 4"),
+            2020
+        );
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM albums WHERE id = 4 AND year = 1999 AND genre_id = 1 \
+                   AND cover_size = 9 AND cover_content_type = 'image/png' AND created_at = 7"
+            ),
+            1
+        );
+        assert_eq!(count("SELECT song_count FROM artists WHERE id = 1"), 3);
+        assert_eq!(count("SELECT count(*) FROM plays WHERE song_id = 8"), 1);
+        assert_eq!(
+            count("SELECT count(*) FROM playlist_tracks WHERE song_id = 8"),
+            1
+        );
+        assert_eq!(
+            count("SELECT position_ms FROM episode_positions WHERE episode_id = 3"),
+            1500
+        );
+        assert_eq!(
+            count("SELECT seq FROM sqlite_sequence WHERE name = 'songs'"),
+            8
+        );
+        assert_eq!(
+            count("SELECT seq FROM sqlite_sequence WHERE name = 'albums'"),
+            9
+        );
+        assert_eq!(
+            count("SELECT seq FROM sqlite_sequence WHERE name = 'episodes'"),
+            3
+        );
+
+        // Deleting the newest rows cascades and fires the triggers as before...
+        conn.execute_batch(
+            "DELETE FROM songs WHERE id = 8; DELETE FROM albums WHERE id = 9;
+             DELETE FROM episodes WHERE id = 3;",
+        )
+        .unwrap();
+        assert_eq!(count("SELECT count(*) FROM plays"), 0);
+        assert_eq!(count("SELECT count(*) FROM playlist_tracks"), 0);
+        assert_eq!(count("SELECT count(*) FROM episode_positions"), 0);
+        assert_eq!(count("SELECT song_count FROM artists WHERE id = 1"), 2);
+        assert_eq!(
+            count("SELECT count(*) FROM songs_fts WHERE songs_fts MATCH 's8'"),
+            0
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM albums_fts WHERE albums_fts MATCH 'c'"),
+            0
+        );
+        // ...and their ids are not handed out again.
+        conn.execute_batch(
+            "INSERT INTO albums (title, title_key, artist_id, created_at) VALUES ('D', 'd', 1, 0);
+             INSERT INTO episodes (podcast_id, guid, title, duration_ms, codec, content_type,
+                 size, hash, created_at) VALUES (1, 'h', 'F', 5, 'mp3', 'audio/mpeg', 2, 'f', 0);",
+        )
+        .unwrap();
+        assert_eq!(count("SELECT max(id) FROM albums"), 10);
+        assert_eq!(count("SELECT max(id) FROM episodes"), 4);
+        conn.execute(
+            "INSERT INTO songs (title, artist_id, album_id, duration_ms, codec, content_type,
+                 size, hash, created_at) VALUES ('T', 1, 10, 7, 'mp3', 'audio/mpeg', 3, 'x', 0)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(conn.last_insert_rowid(), 9);
+        assert_eq!(count("SELECT song_count FROM albums WHERE id = 10"), 1);
     }
 }
