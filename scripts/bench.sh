@@ -269,6 +269,8 @@ if wants search; then
         row "search over HTTP, $conns conn: p99 (ms)" "$p99" "-" "-" "< 10" "$(verdict "$p99" '<' 10)"
         row "search over HTTP, $conns conn: req/s (errors)" "$(calc "$rps" 0) ($errors)" "-" "-" "0 errors" "$(verdict "$errors" '==' 0)"
     done
+    read -r rss anon < <(mem_kb "$main_pid")
+    row "RSS after the HTTP search runs (MB)" "$(mem_text "$rss" "$anon")" "-" "-" "< 50" "$(verdict "$(mb "$rss")" "<" 50)"
 fi
 
 # ---------------------------------------------------------------- a 5 MB song (streaming, player)
@@ -293,8 +295,6 @@ fi
 # ---------------------------------------------------------------- 1. streaming vs nginx
 if wants stream; then
     if wants search; then
-        read -r rss anon < <(mem_kb "$main_pid")
-        row "RSS after the HTTP search runs (MB)" "$(mem_text "$rss" "$anon")" "-" "-" "-" "-"
         # Streaming memory is measured from a fresh process.
         stop "$main_pid"
         start_server main "$catalog_data"
