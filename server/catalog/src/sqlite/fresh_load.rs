@@ -17,6 +17,7 @@
 use super::bulk;
 use super::error::{to_i64, Context};
 use super::library::{self, tags};
+use super::pool;
 use super::schema;
 use super::text::name_key;
 use crate::{CatalogError, CatalogResult, NewSong};
@@ -82,14 +83,7 @@ impl FreshLoad {
                 path.display()
             )));
         }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                CatalogError::Storage(format!(
-                    "creating the catalog directory {}: {e}",
-                    dir.display()
-                ))
-            })?;
-        }
+        pool::create_parent_dir(path)?;
         let creating = format!("creating the catalog {}", path.display());
         let conn = Connection::open(path).ctx(&creating)?;
         let mut load = FreshLoad {
@@ -196,34 +190,19 @@ impl FreshLoad {
                 cover: filled.cover || song.cover.is_some(),
             };
         }
-        conn.prepare_cached(
-            "INSERT INTO songs (title, artist_id, album_id, track, disc, genre_id, year, \
-             duration_ms, codec, content_type, bitrate, sample_rate, channels, size, hash, \
-             created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        )
-        .and_then(|mut s| {
-            s.execute(rusqlite::params![
-                tags.title,
+        library::insert_song_row(
+            conn,
+            song,
+            &library::SongRow {
+                title: &tags.title,
                 artist_id,
                 album_id,
-                song.track,
-                song.disc,
                 genre_id,
-                song.year,
                 duration_ms,
-                song.codec.trim(),
-                song.content_type.trim(),
-                song.bitrate_kbps,
-                song.sample_rate,
-                song.channels,
                 size,
-                song.hash,
-                now,
-            ])
-        })
-        .ctx("inserting a song")?;
-        Ok(conn.last_insert_rowid())
+            },
+            now,
+        )
     }
 
     fn album(&mut self, artist_id: i64, title: &str, now: i64) -> CatalogResult<i64> {

@@ -65,6 +65,53 @@ pub(crate) fn song_id_by_hash(conn: &Connection, hash: &str) -> CatalogResult<Op
         .ctx("looking up a song by hash")
 }
 
+/// What a `songs` row holds besides the song's own fields: its checked title and sizes, and
+/// the ids its artist, album and genre resolved to.
+pub(crate) struct SongRow<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) artist_id: i64,
+    pub(crate) album_id: i64,
+    pub(crate) genre_id: Option<i64>,
+    pub(crate) duration_ms: i64,
+    pub(crate) size: i64,
+}
+
+/// Inserts the `songs` row (uploads and fresh loads alike); returns its id.
+pub(crate) fn insert_song_row(
+    conn: &Connection,
+    song: &NewSong,
+    row: &SongRow,
+    now: i64,
+) -> CatalogResult<i64> {
+    conn.prepare_cached(
+        "INSERT INTO songs (title, artist_id, album_id, track, disc, genre_id, year, duration_ms, \
+         codec, content_type, bitrate, sample_rate, channels, size, hash, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )
+    .and_then(|mut s| {
+        s.execute(rusqlite::params![
+            row.title,
+            row.artist_id,
+            row.album_id,
+            song.track,
+            song.disc,
+            row.genre_id,
+            song.year,
+            row.duration_ms,
+            song.codec.trim(),
+            song.content_type.trim(),
+            song.bitrate_kbps,
+            song.sample_rate,
+            song.channels,
+            row.size,
+            song.hash,
+            now,
+        ])
+    })
+    .ctx("inserting a song")?;
+    Ok(conn.last_insert_rowid())
+}
+
 /// Inserts one song unless its hash is known; creates its artist, album and genre as
 /// needed and gives the album this song's year, genre and cover when it has none yet.
 pub(crate) fn insert_song(
@@ -96,33 +143,19 @@ pub(crate) fn insert_song(
         .map(|g| names.genre(conn, g))
         .transpose()?;
 
-    conn.prepare_cached(
-        "INSERT INTO songs (title, artist_id, album_id, track, disc, genre_id, year, duration_ms, \
-         codec, content_type, bitrate, sample_rate, channels, size, hash, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    )
-    .and_then(|mut s| {
-        s.execute(rusqlite::params![
-            tags.title,
+    let id = insert_song_row(
+        conn,
+        song,
+        &SongRow {
+            title: &tags.title,
             artist_id,
             album_id,
-            song.track,
-            song.disc,
             genre_id,
-            song.year,
             duration_ms,
-            song.codec.trim(),
-            song.content_type.trim(),
-            song.bitrate_kbps,
-            song.sample_rate,
-            song.channels,
             size,
-            song.hash,
-            now,
-        ])
-    })
-    .ctx("inserting a song")?;
-    let id = conn.last_insert_rowid();
+        },
+        now,
+    )?;
 
     fill_album(conn, album_id, song, genre_id, cover_size)?;
 

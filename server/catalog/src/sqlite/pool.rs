@@ -33,18 +33,24 @@ pub(crate) struct Pool {
     next_reader: AtomicUsize,
 }
 
+/// Creates the folder the catalog file goes in, when missing.
+pub(crate) fn create_parent_dir(path: &Path) -> CatalogResult<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CatalogError::Storage(format!(
+                "creating the catalog directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 impl Pool {
     /// Opens (creating when missing) the database file, migrates it, and opens `readers`
     /// read-only connections beside the writer.
     pub(crate) fn open(path: &Path, readers: usize) -> CatalogResult<Pool> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                CatalogError::Storage(format!(
-                    "creating the catalog directory {}: {e}",
-                    dir.display()
-                ))
-            })?;
-        }
+        create_parent_dir(path)?;
         let opening = format!("opening the catalog {}", path.display());
         let mut writer = Connection::open(path).ctx(&opening)?;
         configure(&writer).ctx(&opening)?;
