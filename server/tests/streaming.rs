@@ -18,28 +18,14 @@ use tokio_tungstenite::tungstenite::Message;
 /// A mono 16-bit 44.1 kHz WAV of a 440 Hz tone: several WebSocket chunks long, and made
 /// here so the size is what the test needs.
 fn wav(seconds: f64) -> Vec<u8> {
-    let rate = 44_100u32;
-    let samples = (f64::from(rate) * seconds) as u32;
-    let data_len = samples * 2;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&1u16.to_le_bytes()); // mono
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * 2).to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    for i in 0..samples {
-        let t = f64::from(i) / f64::from(rate);
-        let v = ((t * 440.0 * std::f64::consts::TAU).sin() * 12_000.0) as i16;
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
+    use cadenza_fixtures::synth::wav;
+    let rate = 44_100;
+    let duration_ms = (seconds * 1000.0) as u32;
+    wav::file(
+        rate,
+        &wav::sine(440.0, rate, duration_ms, 12_000.0 / 32_767.0),
+        &[],
+    )
 }
 
 async fn upload_wav(admin: &Client, seconds: f64, title: &str) -> (Song, Vec<u8>) {
