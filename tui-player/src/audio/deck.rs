@@ -443,24 +443,7 @@ pub(crate) mod tests {
 
     /// A mono 16-bit WAV of `frames` samples all equal to `value`.
     pub(crate) fn wav(rate: u32, frames: u32, value: i16) -> Vec<u8> {
-        let data_len = frames * 2;
-        let mut out = Vec::new();
-        out.extend_from_slice(b"RIFF");
-        out.extend_from_slice(&(36 + data_len).to_le_bytes());
-        out.extend_from_slice(b"WAVEfmt ");
-        out.extend_from_slice(&16u32.to_le_bytes());
-        out.extend_from_slice(&1u16.to_le_bytes());
-        out.extend_from_slice(&1u16.to_le_bytes());
-        out.extend_from_slice(&rate.to_le_bytes());
-        out.extend_from_slice(&(rate * 2).to_le_bytes());
-        out.extend_from_slice(&2u16.to_le_bytes());
-        out.extend_from_slice(&16u16.to_le_bytes());
-        out.extend_from_slice(b"data");
-        out.extend_from_slice(&data_len.to_le_bytes());
-        for _ in 0..frames {
-            out.extend_from_slice(&value.to_le_bytes());
-        }
-        out
+        cadenza_fixtures::synth::wav::file(rate, &vec![value; frames as usize], &[])
     }
 
     fn loaded(token: Token, rate: u32, frames: u32, value: i16) -> Loaded {
