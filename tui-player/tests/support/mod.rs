@@ -357,9 +357,28 @@ pub fn throttled(upstream: &str, bytes_per_second: u64) -> String {
 
 /// A mono 16-bit WAV of `seconds` of a quiet 440 Hz tone at 44.1 kHz.
 pub fn tone_wav(seconds: u32) -> Vec<u8> {
-    use cadenza_fixtures::synth::wav;
-    let rate = 44_100;
-    wav::file(rate, &wav::sine(440.0, rate, seconds * 1000, 0.1), &[])
+    let rate: u32 = 44_100;
+    let frames = rate * seconds;
+    let data_len = frames * 2;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let t = f64::from(i) / f64::from(rate);
+        let sample = (t * 440.0 * std::f64::consts::TAU).sin() * 3000.0;
+        out.extend_from_slice(&(sample as i16).to_le_bytes());
+    }
+    out
 }
 
 /// Uploads `bytes` as the song “Long Tone” by “Test Signals” (after [`seed`], which makes
