@@ -114,16 +114,7 @@ impl SilentOutput {
                             deadline = Instant::now();
                             continue;
                         }
-                        // The rate is read after the first sample: a track that starts there
-                        // switches the deck to its format (an 8 kHz mono slice is 160 samples,
-                        // not the 1,764 of idle 44.1 kHz stereo).
-                        let _ = deck.next();
-                        let per_second =
-                            deck.sample_rate().get() as u64 * u64::from(deck.channels().get());
-                        let count = per_second * SLICE.as_millis() as u64 / 1000;
-                        for _ in 1..count {
-                            let _ = deck.next();
-                        }
+                        consume(&mut deck, SLICE);
                         deadline += SLICE;
                         let now = Instant::now();
                         if deadline > now {
@@ -152,6 +143,23 @@ impl SilentOutput {
     }
 }
 
+/// Pulls `time` worth of samples, span by span: the format holds only within a span (rodio's
+/// contract), and a slice can cross from the idle deck's 44.1 kHz stereo silence into an
+/// 8 kHz mono track. Counting the whole slice at the first span's rate played the new track's
+/// first slice ~110 ms fast.
+fn consume(deck: &mut Deck, time: Duration) {
+    let mut left = time.as_secs_f64();
+    while left > 0.0 {
+        let per_second = f64::from(deck.sample_rate().get()) * f64::from(deck.channels().get());
+        let wanted = (left * per_second).ceil() as usize;
+        let take = deck.current_span_len().unwrap_or(1).clamp(1, wanted.max(1));
+        for _ in 0..take {
+            let _ = deck.next();
+        }
+        left -= take as f64 / per_second;
+    }
+}
+
 impl Drop for SilentOutput {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
@@ -174,14 +182,18 @@ mod tests {
         let path = dir.path().join("long.wav");
         std::fs::write(&path, crate::audio::deck::tests::wav(8000, 80_000, 100)).unwrap();
         let (deck, control) = deck();
+        let decoded =
+            Decoded::open(Box::new(std::fs::File::open(&path).unwrap()), Some("wav")).unwrap();
         let output = SilentOutput::start(deck, control.clone());
+        // Let the output go idle first: it then waits part-way through a block of 44.1 kHz
+        // silence, and the track must not be timed at that rate.
+        std::thread::sleep(Duration::from_millis(50));
+        let began = Instant::now();
         control.play_now(Loaded {
             token: 1,
-            decoded: Decoded::open(Box::new(std::fs::File::open(&path).unwrap()), Some("wav"))
-                .unwrap(),
+            decoded,
             start: Duration::ZERO,
         });
-        let began = Instant::now();
         // Each of these wakes the output early (a pending change that changes nothing).
         while began.elapsed() < Duration::from_millis(400) {
             control.set_next(None);
