@@ -61,6 +61,22 @@ enum Cmd {
         /// Also print the N slowest queries of the first round to stderr.
         #[arg(long, default_value_t = 0)]
         slowest: usize,
+        /// Which groups Cadenza searches (the server's `type`); `all` is what the player asks.
+        #[arg(long, value_enum, default_value_t = search::Group::All)]
+        r#type: search::Group,
+    },
+    /// Print what Cadenza's search returns for each query, one line each (total and ids of
+    /// every group), to compare two builds' results.
+    Results {
+        #[arg(long)]
+        db: PathBuf,
+        /// A file of queries, one per line (from `queries`).
+        #[arg(long)]
+        queries: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
     },
     /// Time SQL statements on a catalog (read-only), for profiling: rows and median time.
     Sql {
@@ -122,6 +138,7 @@ fn main() -> anyhow::Result<()> {
             rounds,
             sample,
             slowest,
+            r#type,
         } => {
             let text = std::fs::read_to_string(&queries)
                 .with_context(|| format!("reading the queries {}", queries.display()))?;
@@ -134,7 +151,7 @@ fn main() -> anyhow::Result<()> {
                 list = search::sample(&list, m);
             }
             anyhow::ensure!(!list.is_empty(), "{} holds no queries", queries.display());
-            let passes = search::run(&db, engine, &list, limit, rounds.max(1))?;
+            let passes = search::run(&db, engine, r#type, &list, limit, rounds.max(1))?;
             let mut by_time: Vec<(Duration, &String)> =
                 passes[0].times.iter().copied().zip(&list).collect();
             by_time.sort_by_key(|t| std::cmp::Reverse(t.0));
@@ -156,6 +173,18 @@ fn main() -> anyhow::Result<()> {
                 mid(|p| p.summary.max)?,
                 mid(|p| p.summary.mean)?,
             );
+        }
+        Cmd::Results {
+            db,
+            queries,
+            limit,
+            offset,
+        } => {
+            let text = std::fs::read_to_string(&queries)
+                .with_context(|| format!("reading the queries {}", queries.display()))?;
+            let list: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+            let page = cadenza_api::PageRequest { limit, offset };
+            print!("{}", search::results(&db, &list, page)?);
         }
         Cmd::Sql {
             db,

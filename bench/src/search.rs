@@ -21,19 +21,39 @@ pub enum Engine {
     Like,
 }
 
+/// The groups a Cadenza search asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Group {
+    All,
+    Song,
+    Artist,
+    Album,
+}
+
+impl Group {
+    fn search_type(self) -> SearchType {
+        match self {
+            Group::All => SearchType::All,
+            Group::Song => SearchType::Song,
+            Group::Artist => SearchType::Artist,
+            Group::Album => SearchType::Album,
+        }
+    }
+}
+
 /// One search: whether anything matched.
 trait Searcher {
     fn search(&mut self, q: &str, limit: u32) -> anyhow::Result<bool>;
 }
 
-struct CadenzaSearch(SqliteCatalog);
+struct CadenzaSearch(SqliteCatalog, SearchType);
 
 impl Searcher for CadenzaSearch {
     fn search(&mut self, q: &str, limit: u32) -> anyhow::Result<bool> {
         let page = PageRequest { limit, offset: 0 };
         let r = self
             .0
-            .search(q, SearchType::All, page, 0)
+            .search(q, self.1, page, 0)
             .with_context(|| format!("searching for {q:?}"))?;
         Ok(r.songs.total + r.artists.total + r.albums.total > 0)
     }
@@ -152,6 +172,7 @@ pub struct Pass {
 pub fn run(
     db: &Path,
     engine: Engine,
+    group: Group,
     queries: &[String],
     limit: u32,
     rounds: usize,
@@ -159,6 +180,7 @@ pub fn run(
     let mut searcher: Box<dyn Searcher> = match engine {
         Engine::Cadenza => Box::new(CadenzaSearch(
             SqliteCatalog::open(db).with_context(|| format!("opening {}", db.display()))?,
+            group.search_type(),
         )),
         Engine::Like => Box::new(LikeSearch::open(db)?),
     };
@@ -183,6 +205,33 @@ pub fn run(
         });
     }
     Ok(passes)
+}
+
+/// What an `All` search returns for each query, one line each: the query, then for songs,
+/// artists, albums, playlists and podcasts the total (`+` when it is a lower bound) and the
+/// ids of the page in order. Two builds' outputs are equal exactly when they return the same.
+pub fn results(db: &Path, queries: &[&str], page: PageRequest) -> anyhow::Result<String> {
+    use std::fmt::Write;
+    fn group<T>(out: &mut String, p: &cadenza_api::Page<T>, id: impl Fn(&T) -> i64) {
+        let ids: Vec<String> = p.items.iter().map(|i| id(i).to_string()).collect();
+        let bound = if p.total_is_lower_bound { "+" } else { "" };
+        let _ = write!(out, "\t{}{bound}:{}", p.total, ids.join(","));
+    }
+    let cat = SqliteCatalog::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let mut out = String::new();
+    for q in queries {
+        let r = cat
+            .search(q, SearchType::All, page, 0)
+            .with_context(|| format!("searching for {q:?}"))?;
+        out.push_str(q);
+        group(&mut out, &r.songs, |s| s.id);
+        group(&mut out, &r.artists, |a| a.id);
+        group(&mut out, &r.albums, |a| a.id);
+        group(&mut out, &r.playlists, |p| p.id);
+        group(&mut out, &r.podcasts, |p| p.id);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// `m` of the `queries`, spread over the list so every kind of query is represented
@@ -264,7 +313,7 @@ mod tests {
             .map(String::from)
             .to_vec();
         for engine in [Engine::Cadenza, Engine::Like] {
-            let passes = run(&db, engine, &queries, 20, 2).unwrap();
+            let passes = run(&db, engine, Group::All, &queries, 20, 2).unwrap();
             assert_eq!(passes.len(), 2);
             assert_eq!(passes[0].with_results, 2, "{engine:?}");
             assert_eq!(passes[0].summary.count, 3);
