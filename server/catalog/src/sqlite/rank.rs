@@ -9,9 +9,20 @@
 //! which this keeps. The cost per row is the row's own instances, nothing else.
 //!
 //! Lower scores are better, like bm25, so queries `ORDER BY` it ascending.
+//!
+//! `cadenza_rank_top(table, n, w0, w1, ...)` gives the same score to every row that could
+//! still be among the best `n` of the rows scored before it in the query, and +infinity to
+//! the others. A column's length costs a lookup in the table's docsize b-tree (over half the
+//! cost of scoring a row at a million songs); a row's matches alone bound its score from
+//! above (a column is at least as long as the hits of any one phrase in it), so a row whose
+//! bound cannot beat the `n`-th best score so far is left out without that lookup.
+//! Equal scores go to the row scored first, so a query ordered newest first keeps the
+//! newest of equals, as `search::best` does.
 
 use rusqlite::ffi::{self, Fts5Context, Fts5ExtensionApi};
 use rusqlite::Connection;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::ffi::{c_int, c_void};
 use std::ptr;
 
@@ -19,10 +30,11 @@ use std::ptr;
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
-/// Registers `cadenza_rank` on the connection (each connection needs it).
+/// Registers `cadenza_rank` and `cadenza_rank_top` on the connection (each connection
+/// needs them).
 pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     // SAFETY: the handle is valid for the life of `conn`, which outlives this call; the
-    // function and its name are 'static; FTS5 takes no ownership of the null user data.
+    // functions and their names are 'static; FTS5 takes no ownership of the null user data.
     unsafe {
         let db = conn.handle();
         let api = fts5_api(db)?;
@@ -32,15 +44,15 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
                 "FTS5 cannot register functions",
             ));
         };
-        let rc = create(
-            api,
-            c"cadenza_rank".as_ptr(),
-            ptr::null_mut(),
-            Some(rank),
-            None,
-        );
-        if rc != ffi::SQLITE_OK {
-            return Err(failure(rc, "registering cadenza_rank"));
+        let functions: [(&std::ffi::CStr, ffi::fts5_extension_function); 2] = [
+            (c"cadenza_rank", Some(rank)),
+            (c"cadenza_rank_top", Some(rank_top)),
+        ];
+        for (name, function) in functions {
+            let rc = create(api, name.as_ptr(), ptr::null_mut(), function, None);
+            if rc != ffi::SQLITE_OK {
+                return Err(failure(rc, &format!("registering {name:?}")));
+            }
         }
     }
     Ok(())
@@ -90,10 +102,80 @@ unsafe fn fts5_api(db: *mut ffi::sqlite3) -> rusqlite::Result<*mut ffi::fts5_api
     Ok(api)
 }
 
-/// Per-query data kept between rows: column weights and average column lengths.
+/// Per-query data kept between rows: column weights, average column lengths and, for
+/// `cadenza_rank_top`, the best scores so far.
 struct QueryData {
     weights: Vec<f64>,
     avg_len: Vec<f64>,
+    top: Option<Best>,
+}
+
+/// The `n` best `(score, arrival)` pairs scored so far; the worst of them on top.
+struct Best {
+    n: usize,
+    kept: BinaryHeap<Scored>,
+    arrived: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Scored {
+    score: f64,
+    arrival: u64,
+}
+
+/// Worse is greater: a higher score, or an equal score that arrived later.
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then(self.arrival.cmp(&other.arrival))
+    }
+}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Scored {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Scored {}
+
+impl Best {
+    fn new(n: usize) -> Best {
+        Best {
+            n,
+            kept: BinaryHeap::with_capacity(n + 1),
+            arrived: 0,
+        }
+    }
+
+    /// Whether a row scoring at best `bound`, arriving now, may still be among the best.
+    fn may_enter(&self, bound: f64) -> bool {
+        self.kept.len() < self.n
+            || self.kept.peek().is_some_and(|worst| {
+                Scored {
+                    score: bound,
+                    arrival: self.arrived,
+                } < *worst
+            })
+    }
+
+    /// Records the exact score of the row arriving now.
+    fn add(&mut self, score: f64) {
+        self.kept.push(Scored {
+            score,
+            arrival: self.arrived,
+        });
+        if self.kept.len() > self.n {
+            self.kept.pop();
+        }
+    }
 }
 
 unsafe extern "C" fn drop_query_data(p: *mut c_void) {
@@ -101,8 +183,8 @@ unsafe extern "C" fn drop_query_data(p: *mut c_void) {
     drop(unsafe { Box::from_raw(p.cast::<QueryData>()) });
 }
 
-/// The FTS5 callback. It must not unwind into C, so it only does checked arithmetic and
-/// reports FTS5 errors as SQL errors.
+/// The FTS5 callbacks. They must not unwind into C, so they only do checked arithmetic
+/// and report FTS5 errors as SQL errors.
 unsafe extern "C" fn rank(
     api: *const Fts5ExtensionApi,
     fts: *mut Fts5Context,
@@ -111,9 +193,62 @@ unsafe extern "C" fn rank(
     ap_val: *mut *mut ffi::sqlite3_value,
 ) {
     // SAFETY: FTS5 passes valid pointers for the duration of the call.
-    match unsafe { score(&*api, fts, n_val, ap_val) } {
+    let score = unsafe { score(&*api, fts, Args::new(n_val, ap_val), Mode::Exact) };
+    unsafe { answer(ctx, score) }
+}
+
+unsafe extern "C" fn rank_top(
+    api: *const Fts5ExtensionApi,
+    fts: *mut Fts5Context,
+    ctx: *mut ffi::sqlite3_context,
+    n_val: c_int,
+    ap_val: *mut *mut ffi::sqlite3_value,
+) {
+    // SAFETY: FTS5 passes valid pointers for the duration of the call.
+    let score = unsafe { score(&*api, fts, Args::new(n_val, ap_val), Mode::Top) };
+    unsafe { answer(ctx, score) }
+}
+
+/// # Safety
+/// `ctx` as handed to a callback by FTS5.
+unsafe fn answer(ctx: *mut ffi::sqlite3_context, score: Result<f64, c_int>) {
+    // SAFETY: a valid result context for the duration of the callback.
+    match score {
         Ok(s) => unsafe { ffi::sqlite3_result_double(ctx, s) },
         Err(rc) => unsafe { ffi::sqlite3_result_error_code(ctx, rc) },
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `cadenza_rank(table, weights...)`: every row's score.
+    Exact,
+    /// `cadenza_rank_top(table, n, weights...)`: see the module comment.
+    Top,
+}
+
+/// The SQL arguments of a call (after the table).
+#[derive(Clone, Copy)]
+struct Args {
+    n_val: c_int,
+    ap_val: *mut *mut ffi::sqlite3_value,
+}
+
+impl Args {
+    fn new(n_val: c_int, ap_val: *mut *mut ffi::sqlite3_value) -> Args {
+        Args { n_val, ap_val }
+    }
+
+    /// # Safety
+    /// The pointers FTS5 handed to the callback, during the callback.
+    unsafe fn values<'a>(self) -> &'a [*mut ffi::sqlite3_value] {
+        match usize::try_from(self.n_val) {
+            // SAFETY: FTS5 passes `n_val` valid values.
+            Ok(n) if n > 0 && !self.ap_val.is_null() => unsafe {
+                std::slice::from_raw_parts(self.ap_val, n)
+            },
+            _ => &[],
+        }
     }
 }
 
@@ -132,13 +267,13 @@ macro_rules! call {
 unsafe fn score(
     api: &Fts5ExtensionApi,
     fts: *mut Fts5Context,
-    n_val: c_int,
-    ap_val: *mut *mut ffi::sqlite3_value,
+    args: Args,
+    mode: Mode,
 ) -> Result<f64, c_int> {
     // SAFETY (whole body): every call goes through the API FTS5 gave us, with the context
     // of the current row and out-pointers to locals.
     unsafe {
-        let data = query_data(api, fts, n_val, ap_val)?;
+        let data = query_data(api, fts, args, mode)?;
         let n_col = data.avg_len.len();
         let n_phrase = usize::try_from(call!(api, xPhraseCount(fts))).unwrap_or(0);
         // Hits per (phrase, column).
@@ -155,22 +290,52 @@ unsafe fn score(
                 tf[p * n_col + c] += 1;
             }
         }
-        let mut total = 0.0;
-        for c in 0..n_col {
-            let hits: Vec<u32> = (0..n_phrase).map(|p| tf[p * n_col + c]).collect();
-            if hits.iter().all(|&h| h == 0) {
-                continue;
-            }
+        let exact = |c: usize| {
             let mut len: c_int = 0;
             check(call!(api, xColumnSize(fts, c as c_int, &mut len)))?;
-            let norm = K1 * (1.0 - B + B * f64::from(len) / data.avg_len[c]);
-            for h in hits.into_iter().filter(|&h| h > 0) {
-                let h = f64::from(h);
-                total += data.weights[c] * h * (K1 + 1.0) / (h + norm);
-            }
-        }
-        Ok(-total)
+            Ok(f64::from(len))
+        };
+        let Some(top) = data.top.as_mut() else {
+            return bm25(&tf, &data.weights, &data.avg_len, exact);
+        };
+        // The score with each column as short as its hits allow: no row does better.
+        let bound = bm25(&tf, &data.weights, &data.avg_len, |_| Ok(0.0))?;
+        let verdict = if top.may_enter(bound) {
+            let score = bm25(&tf, &data.weights, &data.avg_len, exact)?;
+            top.add(score);
+            score
+        } else {
+            f64::INFINITY
+        };
+        top.arrived += 1;
+        Ok(verdict)
     }
+}
+
+/// The score of a row from its hits per (phrase, column), `tf[phrase * columns + column]`,
+/// and its column lengths. A column is never shorter than the hits of one phrase in it
+/// (each starts at its own token), so a `len` that is too low only raises the score.
+fn bm25(
+    tf: &[u32],
+    weights: &[f64],
+    avg_len: &[f64],
+    mut len: impl FnMut(usize) -> Result<f64, c_int>,
+) -> Result<f64, c_int> {
+    let n_col = avg_len.len();
+    let mut total = 0.0;
+    for c in 0..n_col {
+        let hits = || tf.iter().skip(c).step_by(n_col.max(1)).copied();
+        let Some(longest) = hits().max().filter(|&h| h > 0) else {
+            continue;
+        };
+        let len = len(c)?.max(f64::from(longest));
+        let norm = K1 * (1.0 - B + B * len / avg_len[c]);
+        for h in hits().filter(|&h| h > 0) {
+            let h = f64::from(h);
+            total += weights[c] * h * (K1 + 1.0) / (h + norm);
+        }
+    }
+    Ok(-total)
 }
 
 fn check(rc: c_int) -> Result<(), c_int> {
@@ -189,15 +354,16 @@ fn check(rc: c_int) -> Result<(), c_int> {
 unsafe fn query_data<'a>(
     api: &Fts5ExtensionApi,
     fts: *mut Fts5Context,
-    n_val: c_int,
-    ap_val: *mut *mut ffi::sqlite3_value,
-) -> Result<&'a QueryData, c_int> {
-    // SAFETY (whole body): as in `score`; the aux data pointer is ours (set below) and
-    // lives until FTS5 calls `drop_query_data` after the query.
+    args: Args,
+    mode: Mode,
+) -> Result<&'a mut QueryData, c_int> {
+    // SAFETY (whole body): as in `score`; the aux data pointer is ours (set below), lives
+    // until FTS5 calls `drop_query_data` after the query, and only the one callback running
+    // on this cursor uses it.
     unsafe {
         let existing = call!(api, xGetAuxdata(fts, 0)).cast::<QueryData>();
         if !existing.is_null() {
-            return Ok(&*existing);
+            return Ok(&mut *existing);
         }
         let n_col = usize::try_from(call!(api, xColumnCount(fts))).unwrap_or(0);
         let mut rows: i64 = 0;
@@ -212,20 +378,30 @@ unsafe fn query_data<'a>(
                 1.0
             });
         }
-        let args: &[*mut ffi::sqlite3_value] = match usize::try_from(n_val) {
-            Ok(n) if n > 0 && !ap_val.is_null() => std::slice::from_raw_parts(ap_val, n),
-            _ => &[],
-        };
+        let mut values = args.values();
+        let mut top = None;
+        if mode == Mode::Top {
+            let Some((&n, rest)) = values.split_first() else {
+                return Err(ffi::SQLITE_MISUSE);
+            };
+            let n = usize::try_from(ffi::sqlite3_value_int64(n)).map_err(|_| ffi::SQLITE_RANGE)?;
+            top = Some(Best::new(n));
+            values = rest;
+        }
         let weights = (0..n_col)
-            .map(|c| args.get(c).map_or(1.0, |&v| ffi::sqlite3_value_double(v)))
+            .map(|c| values.get(c).map_or(1.0, |&v| ffi::sqlite3_value_double(v)))
             .collect();
-        let data = Box::into_raw(Box::new(QueryData { weights, avg_len }));
+        let data = Box::into_raw(Box::new(QueryData {
+            weights,
+            avg_len,
+            top,
+        }));
         let rc = call!(api, xSetAuxdata(fts, data.cast(), Some(drop_query_data)));
         if rc != ffi::SQLITE_OK {
             // FTS5 has already called the destructor on failure.
             return Err(rc);
         }
-        Ok(&*data)
+        Ok(&mut *data)
     }
 }
 
@@ -261,6 +437,92 @@ mod tests {
         assert_eq!(ranked, [2, 3, 1]);
         assert!(rows(&conn, "\"lov\"*").iter().all(|r| r.1 < 0.0));
         assert!(rows(&conn, "\"zzz\"*").is_empty());
+    }
+
+    #[test]
+    fn top_scores_only_rows_that_can_be_among_the_best_and_scores_them_exactly() {
+        let conn = Connection::open_in_memory().unwrap();
+        register(&conn).unwrap();
+        conn.execute_batch(
+            "CREATE VIRTUAL TABLE t USING fts5 (title, artist, content = '', contentless_delete = 1);",
+        )
+        .unwrap();
+        // Titles and artists of varied lengths and hit counts, with many equal scores.
+        let words = [
+            "love", "me", "tender", "lovely", "night", "song", "of", "the",
+        ];
+        for id in 1..=400_i64 {
+            let pick = |seed: i64, n: i64| -> String {
+                (0..n)
+                    .map(|k| words[((seed * 7 + k * 13 + seed * k) % 8) as usize])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            conn.execute(
+                "INSERT INTO t (rowid, title, artist) VALUES (?1, ?2, ?3)",
+                (id, pick(id, 1 + id % 5), pick(id + 3, 1 + id % 3)),
+            )
+            .unwrap();
+        }
+        let scored = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> Vec<(i64, f64)> {
+            let mut stmt = conn.prepare(sql).unwrap();
+            stmt.query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let best = |mut rows: Vec<(i64, f64)>, n: usize| {
+            // Newest (highest rowid) first among equals, as search::best.
+            rows.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+            rows.truncate(n);
+            rows
+        };
+        for q in ["\"lov\"*", "\"lov\"* \"the\"*", "\"t\"*", "\"me\"*"] {
+            let exact = scored(
+                "SELECT rowid, cadenza_rank(t, 10.0, 1.0) FROM t WHERE t MATCH ?1 \
+                 ORDER BY rowid DESC",
+                &[&q],
+            );
+            assert!(exact.len() > 30, "{q}: {}", exact.len());
+            for n in [1, 5, 20, exact.len() as i64 + 3] {
+                let top = scored(
+                    "SELECT rowid, cadenza_rank_top(t, ?2, 10.0, 1.0) FROM t WHERE t MATCH ?1 \
+                     ORDER BY rowid DESC",
+                    &[&q, &n],
+                );
+                assert_eq!(top.len(), exact.len());
+                for (t, e) in top.iter().zip(&exact) {
+                    assert!(t.1 == e.1 || t.1 == f64::INFINITY, "{q} n={n}: {t:?} {e:?}");
+                }
+                assert_eq!(
+                    best(top.clone(), n as usize),
+                    best(exact.clone(), n as usize)
+                );
+                let left_out = top.iter().filter(|t| t.1 == f64::INFINITY).count();
+                if n == 1 {
+                    assert!(left_out > 0, "{q}: nothing was left out");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn top_needs_a_count() {
+        let conn = Connection::open_in_memory().unwrap();
+        register(&conn).unwrap();
+        conn.execute_batch(
+            "CREATE VIRTUAL TABLE t USING fts5 (a, content = '', contentless_delete = 1);
+             INSERT INTO t (rowid, a) VALUES (1, 'x');",
+        )
+        .unwrap();
+        for call in ["cadenza_rank_top(t)", "cadenza_rank_top(t, -1)"] {
+            let r: rusqlite::Result<f64> = conn.query_row(
+                &format!("SELECT {call} FROM t WHERE t MATCH 'x'"),
+                [],
+                |r| r.get(0),
+            );
+            assert!(r.is_err(), "{call}: {r:?}");
+        }
     }
 
     #[test]

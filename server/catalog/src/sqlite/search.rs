@@ -217,7 +217,7 @@ fn ranked(
     // Matches in the window and the oldest rowid among them.
     let mut window: Option<(u64, i64)> = None;
     if offset < RANK_WINDOW {
-        let scored = window_scores(conn, table, weights, expr)?;
+        let scored = window_scores(conn, table, weights, expr, offset + limit)?;
         window = Some((scored.len() as u64, scored.last().map_or(0, |s| s.1)));
         let end = (offset + limit).min(scored.len() as u64) as usize;
         ids = best(scored, end).split_off((offset as usize).min(end));
@@ -270,7 +270,9 @@ fn ranked(
     Ok((ids, total))
 }
 
-/// `(score, rowid)` of the newest [`RANK_WINDOW`] matches, newest first.
+/// `(score, rowid)` of the newest [`RANK_WINDOW`] matches, newest first. Only matches that
+/// may be among the best `wanted` get their score; the others score +infinity (see
+/// `cadenza_rank_top` in rank.rs: it saves most column-length lookups).
 ///
 /// Sorting happens here rather than in SQL: an `ORDER BY score` over a subquery that also
 /// reports its size makes SQLite copy the window into temporary b-trees, which cost as
@@ -280,14 +282,15 @@ fn window_scores(
     table: &str,
     weights: &str,
     expr: &str,
+    wanted: u64,
 ) -> CatalogResult<Vec<(f64, i64)>> {
     let doing = "searching the catalog";
     let sql = format!(
-        "SELECT cadenza_rank({table}, {weights}), rowid FROM {table} \
+        "SELECT cadenza_rank_top({table}, ?2, {weights}), rowid FROM {table} \
          WHERE {table} MATCH ?1 ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
     );
     let mut stmt = conn.prepare_cached(&sql).ctx(doing)?;
-    let mut rows = stmt.query([expr]).ctx(doing)?;
+    let mut rows = stmt.query((expr, wanted as i64)).ctx(doing)?;
     let mut scored = Vec::new();
     while let Some(r) = rows.next().ctx(doing)? {
         scored.push((r.get(0).ctx(doing)?, r.get(1).ctx(doing)?));
