@@ -23,6 +23,8 @@ mod commit;
 mod error;
 mod hash;
 mod local_file;
+mod mapped;
+mod open_files;
 mod placement;
 mod read;
 mod replication;

@@ -10,7 +10,9 @@
 //! - anything else (cold files, other systems, a kernel or sandbox without those calls) goes
 //!   to the blocking pool, one trip per [`CHUNK`] bytes.
 //!
-//! Reads are positional (`pread`), so the open file is shared, never sought.
+//! Reads are positional (`pread`), so the open file is shared, never sought. A chunk whose
+//! pages are all in the page cache is not read at all: it is a slice of the file's mapping
+//! (see `mapped`).
 
 use std::fs::{File, Metadata};
 use std::io::ErrorKind;
@@ -22,7 +24,7 @@ use bytes::Bytes;
 use futures::Stream;
 use sha2::{Digest, Sha256};
 
-use crate::{BlobHash, StoreError};
+use crate::{mapped, BlobHash, StoreError};
 
 /// Bytes read per chunk (inline or per trip to the blocking pool). Big enough that the
 /// per-chunk cost is small next to copying the bytes, small enough that a slow client does
@@ -32,11 +34,30 @@ use crate::{BlobHash, StoreError};
 /// 128 KiB, +70 MB at 256 KiB, +170 MB at 1 MiB).
 pub(crate) const CHUNK: usize = 128 * 1024;
 
-/// An open replica file and its metadata, read when it was opened.
+/// An open replica file and its metadata, read when it was opened (or last refreshed).
+#[derive(Clone)]
 pub(crate) struct LocalFile {
     file: Arc<File>,
+    /// The whole file, mapped, when it could be.
+    mapped: Option<Bytes>,
     pub(crate) metadata: Metadata,
     pub(crate) path: PathBuf,
+}
+
+impl LocalFile {
+    /// The same open file with its current metadata; `None` when it can no longer be read
+    /// from its path (deleted, or replaced by a rename: no links left) or `fstat` fails.
+    pub(crate) fn refresh(&self) -> Option<LocalFile> {
+        let metadata = self.file.metadata().ok()?;
+        #[cfg(unix)]
+        if std::os::unix::fs::MetadataExt::nlink(&metadata) == 0 {
+            return None;
+        }
+        Some(LocalFile {
+            metadata,
+            ..self.clone()
+        })
+    }
 }
 
 /// Opens `path` for reading. A directory counts as not found (as in `object_store`).
@@ -57,6 +78,7 @@ pub(crate) async fn open(path: PathBuf) -> std::io::Result<LocalFile> {
         return Err(std::io::Error::new(ErrorKind::NotFound, "is a directory"));
     }
     Ok(LocalFile {
+        mapped: mapped::map(&file, metadata.len()),
         file: Arc::new(file),
         metadata,
         path,
@@ -82,17 +104,24 @@ pub(crate) fn stream(
     volume: String,
 ) -> impl Stream<Item = Result<Bytes, StoreError>> + Send + 'static {
     let state = (Arc::clone(&file.file), range.start);
-    let (end, path) = (range.end, file.path.clone());
+    let (end, path, mapped) = (range.end, file.path.clone(), file.mapped.clone());
     futures::stream::try_unfold(state, move |(file, next)| {
-        let (path, volume) = (path.clone(), volume.clone());
+        let (path, volume, mapped) = (path.clone(), volume.clone(), mapped.clone());
         async move {
             if next >= end {
                 return Ok(None);
             }
             let want = (end - next).min(CHUNK as u64) as usize;
-            let chunk = read_at(&file, next, want)
-                .await
-                .map_err(|e| read_error(&volume, &path, next, e))?;
+            let resident = mapped.as_ref().and_then(|mapped| {
+                let start = usize::try_from(next).ok()?;
+                mapped::resident_slice(mapped, start..start + want)
+            });
+            let chunk = match resident {
+                Some(chunk) => chunk,
+                None => read_at(&file, next, want)
+                    .await
+                    .map_err(|e| read_error(&volume, &path, next, e))?,
+            };
             if chunk.is_empty() {
                 return Ok(None);
             }
@@ -377,6 +406,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = LocalFile {
             file: Arc::new(File::open(dir.path()).unwrap()),
+            mapped: None,
             metadata: std::fs::metadata(dir.path()).unwrap(),
             path: dir.path().to_path_buf(),
         };

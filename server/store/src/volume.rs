@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::hash::BLOBS_PREFIX;
 use crate::local_file::{self, LocalFile};
+use crate::open_files::OpenFiles;
 use crate::{BlobHash, StoreError};
 
 /// How a volume is reached. Anything `object_store` speaks works (S3 later by configuration).
@@ -144,7 +145,7 @@ pub(crate) struct Opened {
 
 enum Payload {
     /// A local volume's open file (see [`local_file`]).
-    File(LocalFile),
+    File(Box<LocalFile>),
     /// Any other backend's byte stream.
     Stream(BoxStream<'static, object_store::Result<Bytes>>),
 }
@@ -195,6 +196,8 @@ pub(crate) struct Volume {
     pub(crate) location: String,
     store: Arc<dyn ObjectStore>,
     local_dir: Option<PathBuf>,
+    /// Replica files of a local volume recently opened for reading.
+    open_files: OpenFiles,
 }
 
 impl Volume {
@@ -204,6 +207,7 @@ impl Volume {
             location: config.location,
             store: config.store,
             local_dir: config.local_dir,
+            open_files: OpenFiles::default(),
         }
     }
 
@@ -279,15 +283,22 @@ impl Volume {
         range: Option<Range<u64>>,
     ) -> Result<Opened, object_store::Error> {
         if let Some(path) = self.local_path(hash) {
-            let file = local_file::open(path.clone())
-                .await
-                .map_err(|e| local_error(&path, e))?;
+            let file = match self.open_files.get(hash) {
+                Some(file) => file,
+                None => {
+                    let file = local_file::open(path.clone())
+                        .await
+                        .map_err(|e| local_error(&path, e))?;
+                    self.open_files.insert(*hash, &file);
+                    file
+                }
+            };
             let meta = ReplicaMeta::of_file(&file.metadata);
             let range = range.unwrap_or(0..meta.size);
             return Ok(Opened {
                 meta,
                 range: range.start.min(meta.size)..range.end.min(meta.size),
-                payload: Payload::File(file),
+                payload: Payload::File(Box::new(file)),
             });
         }
         let options = GetOptions {
@@ -460,15 +471,16 @@ impl Volume {
             }
             return Err(e);
         }
-        writer
-            .finish()
-            .await
-            .map(|_| ())
-            .map_err(WriteError::Target)
+        let finished = writer.finish().await;
+        // A replica opened earlier is now another file (or the same bytes under a new inode).
+        self.open_files.forget(hash);
+        finished.map(|_| ()).map_err(WriteError::Target)
     }
 
     /// Deletes the replica; a replica that is already gone is not an error.
     pub(crate) async fn delete(&self, hash: &BlobHash) -> Result<(), StoreError> {
+        // An open file would keep the deleted replica's disk space allocated.
+        self.open_files.forget(hash);
         match self.store.delete(&hash.path()).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.error(e)),
