@@ -205,7 +205,7 @@ pub(crate) fn fill_album(
     Ok(())
 }
 
-/// Adds a song's full-text row.
+/// Adds a song's full-text row (under its negated id, see `search::song_rowid`).
 pub(crate) fn index_song(
     conn: &Connection,
     id: SongId,
@@ -219,7 +219,7 @@ pub(crate) fn index_song(
     )
     .and_then(|mut s| {
         s.execute((
-            id,
+            super::search::song_rowid(id),
             fts_text(title),
             fts_text(artist),
             fts_text(album),

@@ -112,15 +112,75 @@ fn group<T>(items: Vec<T>, total: Total, req: PageRequest) -> Page<T> {
     }
 }
 
-/// Column weights of each full-text table for `cadenza_rank`: a title hit counts most.
-/// songs_fts: title, artist, album, genre.
-const SONG_WEIGHTS: &str = "10.0, 4.0, 2.0, 1.0";
-/// artists_fts: name.
-const ARTIST_WEIGHTS: &str = "1.0";
-/// albums_fts: title, artist.
-const ALBUM_WEIGHTS: &str = "10.0, 3.0";
-/// podcasts_fts: title, author.
-const PODCAST_WEIGHTS: &str = "10.0, 3.0";
+/// A full-text table searched by [`ranked`].
+struct Indexed {
+    table: &'static str,
+    /// Column weights for `cadenza_rank`: a title hit counts most.
+    weights: &'static str,
+    /// Whether a row's rowid is its id negated, as in songs_fts (see [`song_rowid`]).
+    negated: bool,
+}
+
+impl Indexed {
+    /// The id of the row with this rowid (and the rowid of the row with this id).
+    fn id(&self, rowid: i64) -> i64 {
+        if self.negated {
+            -rowid
+        } else {
+            rowid
+        }
+    }
+
+    /// `ORDER BY rowid` direction that gives the newest rows first.
+    fn newest_first(&self) -> &'static str {
+        if self.negated {
+            "ASC"
+        } else {
+            "DESC"
+        }
+    }
+
+    /// Comparison with a rowid that selects the rows older than it.
+    fn older_than(&self) -> &'static str {
+        if self.negated {
+            ">"
+        } else {
+            "<"
+        }
+    }
+}
+
+/// Title, artist, album, genre.
+const SONGS: Indexed = Indexed {
+    table: "songs_fts",
+    weights: "10.0, 4.0, 2.0, 1.0",
+    negated: true,
+};
+const ARTISTS: Indexed = Indexed {
+    table: "artists_fts",
+    weights: "1.0",
+    negated: false,
+};
+/// Title, artist.
+const ALBUMS: Indexed = Indexed {
+    table: "albums_fts",
+    weights: "10.0, 3.0",
+    negated: false,
+};
+/// Title, author.
+const PODCASTS: Indexed = Indexed {
+    table: "podcasts_fts",
+    weights: "10.0, 3.0",
+    negated: false,
+};
+
+/// The songs_fts rowid of a song: its id negated (schema version 5), so FTS5 walks the
+/// newest songs first going forwards, which costs about half of walking backwards (ranking
+/// starts from the newest matches, see [`RANK_WINDOW`]). The other tables are small
+/// enough that the direction does not matter, and keep their ids.
+pub(crate) fn song_rowid(id: i64) -> i64 {
+    SONGS.id(id)
+}
 
 /// The groups of a `type=all` search, split in two halves of similar cost that run on two
 /// connections at once (on a million songs a broad word costs each of songs, artists and
@@ -156,19 +216,19 @@ pub(crate) fn search(
     let e = expr.as_deref().unwrap_or_default();
 
     let songs = if wants(SearchType::Song) {
-        let (ids, total) = ranked(conn, "songs_fts", SONG_WEIGHTS, e, req)?;
+        let (ids, total) = ranked(conn, &SONGS, e, req)?;
         group(rows::songs_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
     };
     let artists = if wants(SearchType::Artist) {
-        let (ids, total) = ranked(conn, "artists_fts", ARTIST_WEIGHTS, e, req)?;
+        let (ids, total) = ranked(conn, &ARTISTS, e, req)?;
         group(rows::artists_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
     };
     let albums = if wants(SearchType::Album) {
-        let (ids, total) = ranked(conn, "albums_fts", ALBUM_WEIGHTS, e, req)?;
+        let (ids, total) = ranked(conn, &ALBUMS, e, req)?;
         group(rows::albums_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
@@ -180,7 +240,7 @@ pub(crate) fn search(
         rows::empty_page(req)
     };
     let podcasts = if wants(SearchType::Podcast) {
-        let (ids, total) = ranked(conn, "podcasts_fts", PODCAST_WEIGHTS, e, req)?;
+        let (ids, total) = ranked(conn, &PODCASTS, e, req)?;
         group(rows::podcasts_by_ids(conn, &ids)?, total, req)
     } else {
         rows::empty_page(req)
@@ -206,18 +266,18 @@ pub(crate) fn search(
 /// walked twice, which matters when common words make the AND walk long.
 fn ranked(
     conn: &Connection,
-    table: &str,
-    weights: &str,
+    fts: &Indexed,
     expr: &str,
     req: PageRequest,
 ) -> CatalogResult<(Vec<i64>, Total)> {
     let doing = "searching the catalog";
     let (offset, limit) = (u64::from(req.offset), u64::from(req.limit));
+    let (table, newest_first) = (fts.table, fts.newest_first());
     let mut ids = Vec::new();
-    // Matches in the window and the oldest rowid among them.
+    // Matches in the window and the oldest id among them.
     let mut window: Option<(u64, i64)> = None;
     if offset < RANK_WINDOW {
-        let scored = window_scores(conn, table, weights, expr, offset + limit)?;
+        let scored = window_scores(conn, fts, expr, offset + limit)?;
         window = Some((scored.len() as u64, scored.last().map_or(0, |s| s.1)));
         let end = (offset + limit).min(scored.len() as u64) as usize;
         ids = best(scored, end).split_off((offset as usize).min(end));
@@ -226,11 +286,13 @@ fn ranked(
     let total = match window {
         Some((n, _)) if n < RANK_WINDOW => Total::exact(n),
         Some((n, oldest)) => {
+            let older = fts.older_than();
             let sql = format!(
                 "SELECT count(*) FROM \
-                   (SELECT 1 FROM {table} WHERE {table} MATCH ?1 AND rowid < ?2 LIMIT ?3)"
+                   (SELECT 1 FROM {table} WHERE {table} MATCH ?1 AND rowid {older} ?2 LIMIT ?3)"
             );
             let rest = (TOTAL_CAP + 1).saturating_sub(n) as i64;
+            let oldest = fts.id(oldest);
             Total::capped(n + count(conn, &sql, &[&expr, &oldest, &rest], doing)?)
         }
         // Past the window: count from scratch.
@@ -246,7 +308,8 @@ fn ranked(
     if end > RANK_WINDOW && total.count > RANK_WINDOW {
         let from = offset.max(RANK_WINDOW);
         let sql = format!(
-            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 ORDER BY rowid DESC LIMIT ?2 OFFSET ?3"
+            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 \
+             ORDER BY rowid {newest_first} LIMIT ?2 OFFSET ?3"
         );
         let mut stmt = conn.prepare_cached(&sql).ctx(doing)?;
         let older = stmt
@@ -254,8 +317,8 @@ fn ranked(
                 r.get::<_, i64>(0)
             })
             .ctx(doing)?;
-        for id in older {
-            ids.push(id.ctx(doing)?);
+        for rowid in older {
+            ids.push(fts.id(rowid.ctx(doing)?));
         }
     }
     let total = if total.lower_bound {
@@ -270,7 +333,7 @@ fn ranked(
     Ok((ids, total))
 }
 
-/// `(score, rowid)` of the newest [`RANK_WINDOW`] matches, newest first. Only matches that
+/// `(score, id)` of the newest [`RANK_WINDOW`] matches, newest first. Only matches that
 /// may be among the best `wanted` get their score; the others score +infinity (see
 /// `cadenza_rank_top` in rank.rs: it saves most column-length lookups).
 ///
@@ -279,21 +342,21 @@ fn ranked(
 /// much as scoring it.
 fn window_scores(
     conn: &Connection,
-    table: &str,
-    weights: &str,
+    fts: &Indexed,
     expr: &str,
     wanted: u64,
 ) -> CatalogResult<Vec<(f64, i64)>> {
     let doing = "searching the catalog";
+    let (table, weights, newest_first) = (fts.table, fts.weights, fts.newest_first());
     let sql = format!(
         "SELECT cadenza_rank_top({table}, ?2, {weights}), rowid FROM {table} \
-         WHERE {table} MATCH ?1 ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
+         WHERE {table} MATCH ?1 ORDER BY rowid {newest_first} LIMIT {RANK_WINDOW}"
     );
     let mut stmt = conn.prepare_cached(&sql).ctx(doing)?;
     let mut rows = stmt.query((expr, wanted as i64)).ctx(doing)?;
     let mut scored = Vec::new();
     while let Some(r) = rows.next().ctx(doing)? {
-        scored.push((r.get(0).ctx(doing)?, r.get(1).ctx(doing)?));
+        scored.push((r.get(0).ctx(doing)?, fts.id(r.get(1).ctx(doing)?)));
     }
     Ok(scored)
 }
@@ -716,6 +779,69 @@ mod tests {
             .unwrap()
             .artists;
         assert_eq!(total(&artists), (1, false));
+    }
+
+    #[test]
+    fn deleted_songs_leave_the_results_and_ids_come_back_as_they_were() {
+        let cat = library();
+        let ids = |q| {
+            cat.search(q, SearchType::Song, PageRequest::default(), 0)
+                .unwrap()
+                .songs
+                .items
+                .into_iter()
+                .map(|s| (s.id, s.title))
+                .collect::<Vec<_>>()
+        };
+        let beatles = ids("beatles");
+        assert_eq!(beatles.len(), 2);
+        for (id, title) in &beatles {
+            assert!(*id > 0);
+            assert_eq!(&cat.song(*id).unwrap().title, title, "song {id}");
+        }
+        // Newest first among equal scores, by id.
+        assert!(beatles[0].0 > beatles[1].0, "{beatles:?}");
+        cat.delete_song(beatles[0].0).unwrap();
+        assert_eq!(ids("beatles"), beatles[1..]);
+        let total = cat
+            .search("beatles", SearchType::Song, PageRequest::default(), 0)
+            .unwrap()
+            .songs
+            .total;
+        assert_eq!(total, 1);
+    }
+
+    #[test]
+    fn windows_count_and_pages_go_from_the_newest_matches_back() {
+        let cat = memory();
+        // Identical titles score alike, so the window holds the newest RANK_WINDOW and the
+        // pages after it continue with the next older ones.
+        let n = RANK_WINDOW + 40;
+        let batch: Vec<_> = (0..n)
+            .map(|i| song(i, "Same Title", "Artist", "Album"))
+            .collect();
+        cat.bulk_insert_songs(&batch, 0).unwrap();
+        let page = |offset, limit| {
+            cat.search("same", SearchType::Song, PageRequest { limit, offset }, 0)
+                .unwrap()
+                .songs
+        };
+        let first = page(0, 3);
+        assert_eq!(first.total, n);
+        let first_ids: Vec<i64> = first.items.iter().map(|s| s.id).collect();
+        let max_id = first_ids[0];
+        assert_eq!(first_ids, [max_id, max_id - 1, max_id - 2]);
+        assert_eq!(max_id, n as i64, "ids start at 1");
+        let across: Vec<i64> = page(RANK_WINDOW as u32 - 2, 4)
+            .items
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        let w = RANK_WINDOW as i64;
+        assert_eq!(
+            across,
+            [max_id - w + 2, max_id - w + 1, max_id - w, max_id - w - 1]
+        );
     }
 
     #[test]
