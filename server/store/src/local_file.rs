@@ -41,7 +41,8 @@ pub(crate) struct LocalFile {
     /// The whole file, mapped, when it could be.
     mapped: Option<Bytes>,
     pub(crate) metadata: Metadata,
-    pub(crate) path: PathBuf,
+    /// Shared: a hot file is handed out (and named in errors) many times a second.
+    pub(crate) path: Arc<Path>,
 }
 
 impl LocalFile {
@@ -81,7 +82,7 @@ pub(crate) async fn open(path: PathBuf) -> std::io::Result<LocalFile> {
         mapped: mapped::map(&file, metadata.len()),
         file: Arc::new(file),
         metadata,
-        path,
+        path: path.into(),
     })
 }
 
@@ -101,7 +102,7 @@ pub(crate) async fn stat(path: PathBuf) -> std::io::Result<Option<Metadata>> {
 pub(crate) fn stream(
     file: &LocalFile,
     range: Range<u64>,
-    volume: String,
+    volume: Arc<str>,
 ) -> impl Stream<Item = Result<Bytes, StoreError>> + Send + 'static {
     let state = (Arc::clone(&file.file), range.start);
     let (end, path, mapped) = (range.end, file.path.clone(), file.mapped.clone());
@@ -408,9 +409,9 @@ mod tests {
             file: Arc::new(File::open(dir.path()).unwrap()),
             mapped: None,
             metadata: std::fs::metadata(dir.path()).unwrap(),
-            path: dir.path().to_path_buf(),
+            path: dir.path().into(),
         };
-        let err = stream(&file, 0..10, "v7".into())
+        let err = stream(&file, 0..10, Arc::from("v7"))
             .try_collect::<Vec<Bytes>>()
             .await
             .unwrap_err();

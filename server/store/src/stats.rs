@@ -70,7 +70,7 @@ impl BlobStore {
                 }
             };
             VolumeStats {
-                name: volume.name.clone(),
+                name: volume.name.to_string(),
                 location: volume.location.clone(),
                 reachable,
                 blobs,

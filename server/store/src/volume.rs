@@ -192,7 +192,8 @@ const MARKER: &str = "cadenza-volume";
 
 #[derive(Debug)]
 pub(crate) struct Volume {
-    pub(crate) name: String,
+    /// Shared with every stream that reads from the volume (named in its errors).
+    pub(crate) name: Arc<str>,
     pub(crate) location: String,
     store: Arc<dyn ObjectStore>,
     local_dir: Option<PathBuf>,
@@ -203,7 +204,7 @@ pub(crate) struct Volume {
 impl Volume {
     pub(crate) fn new(config: VolumeConfig) -> Self {
         Volume {
-            name: config.name,
+            name: config.name.into(),
             location: config.location,
             store: config.store,
             local_dir: config.local_dir,
@@ -282,17 +283,20 @@ impl Volume {
         hash: &BlobHash,
         range: Option<Range<u64>>,
     ) -> Result<Opened, object_store::Error> {
-        if let Some(path) = self.local_path(hash) {
-            let file = match self.open_files.get(hash) {
-                Some(file) => file,
-                None => {
+        let open_file = match self.open_files.get(hash) {
+            Some(file) => Some(file),
+            None => match self.local_path(hash) {
+                Some(path) => {
                     let file = local_file::open(path.clone())
                         .await
                         .map_err(|e| local_error(&path, e))?;
                     self.open_files.insert(*hash, &file);
-                    file
+                    Some(file)
                 }
-            };
+                None => None,
+            },
+        };
+        if let Some(file) = open_file {
             let meta = ReplicaMeta::of_file(&file.metadata);
             let range = range.unwrap_or(0..meta.size);
             return Ok(Opened {
