@@ -10,6 +10,11 @@
 //! write faults the pages in on an async worker, and a page that must come from disk would
 //! stall that worker. Anything else is read with `pread` as before (see `local_file`).
 //!
+//! Memory: the pages of a mapping that were sent count in the process's resident size (VmRSS)
+//! as file-backed pages until the mapping is dropped (when its stream ends, or it leaves the
+//! open-file cache). They are page-cache pages the kernel holds and can reclaim either way;
+//! the heap (RssAnon) no longer grows with the number of streams.
+//!
 //! The bytes are only ever read by the kernel (the socket write copies them); a replica file
 //! shrunk in place under a mapping then fails that write (`EFAULT`) instead of raising
 //! `SIGBUS` in the server. Replicas are never changed in place by Cadenza: writes go to a

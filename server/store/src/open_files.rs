@@ -18,6 +18,11 @@ use crate::BlobHash;
 /// memory of its own beyond the pages the page cache already has.
 const MAX_ENTRIES: usize = 1024;
 
+/// Bytes of mapped files kept per volume. The pages of a mapping that were sent count in the
+/// process's resident size (as file-backed pages: the page cache holds them either way, and
+/// the kernel can take them back), so this bounds what the cache adds to it.
+const MAX_MAPPED_BYTES: u64 = 256 * 1024 * 1024;
+
 /// How long a file stays open after it was opened. Bounds how long the disk space of a
 /// replica deleted behind the server's back stays allocated (Cadenza's own deletes and
 /// rewrites drop the entry at once).
@@ -25,13 +30,33 @@ const MAX_AGE: Duration = Duration::from_secs(30);
 
 #[derive(Default)]
 pub(crate) struct OpenFiles {
-    entries: Mutex<HashMap<BlobHash, (LocalFile, Instant)>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    files: HashMap<BlobHash, (LocalFile, Instant)>,
+    /// The sum of the files' lengths.
+    bytes: u64,
+}
+
+impl Entries {
+    fn remove(&mut self, hash: &BlobHash) {
+        if let Some((file, _)) = self.files.remove(hash) {
+            self.bytes -= file.metadata.len();
+        }
+    }
+
+    fn retain_younger_than(&mut self, age: Duration) {
+        self.files.retain(|_, (_, opened)| opened.elapsed() <= age);
+        self.bytes = self.files.values().map(|(f, _)| f.metadata.len()).sum();
+    }
 }
 
 impl std::fmt::Debug for OpenFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenFiles")
-            .field("entries", &self.entries().len())
+            .field("entries", &self.entries().files.len())
             .finish()
     }
 }
@@ -41,7 +66,7 @@ impl OpenFiles {
     pub(crate) fn get(&self, hash: &BlobHash) -> Option<LocalFile> {
         let file = {
             let mut entries = self.entries();
-            let (file, opened) = entries.get(hash)?;
+            let (file, opened) = entries.files.get(hash)?;
             if opened.elapsed() > MAX_AGE {
                 entries.remove(hash);
                 return None;
@@ -58,14 +83,22 @@ impl OpenFiles {
     }
 
     pub(crate) fn insert(&self, hash: BlobHash, file: &LocalFile) {
+        let len = file.metadata.len();
+        if len > MAX_MAPPED_BYTES {
+            return;
+        }
         let mut entries = self.entries();
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, (_, opened)| opened.elapsed() <= MAX_AGE);
+        entries.remove(&hash);
+        let full = |e: &Entries| e.files.len() >= MAX_ENTRIES || e.bytes + len > MAX_MAPPED_BYTES;
+        if full(&entries) {
+            entries.retain_younger_than(MAX_AGE);
         }
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+        if full(&entries) {
+            // Simpler than an LRU and as good here: what is hot is opened again at once.
+            *entries = Entries::default();
         }
-        entries.insert(hash, (file.clone(), Instant::now()));
+        entries.bytes += len;
+        entries.files.insert(hash, (file.clone(), Instant::now()));
     }
 
     /// Drops the replica's entry: it is being deleted or rewritten.
@@ -73,7 +106,7 @@ impl OpenFiles {
         self.entries().remove(hash);
     }
 
-    fn entries(&self) -> MutexGuard<'_, HashMap<BlobHash, (LocalFile, Instant)>> {
+    fn entries(&self) -> MutexGuard<'_, Entries> {
         // A panic while holding the lock leaves the map consistent (single operations).
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -126,10 +159,11 @@ mod tests {
         assert!(files.get(&deleted).is_none());
         assert!(files.get(&replaced).is_none());
         assert_eq!(
-            files.entries().len(),
+            files.entries().files.len(),
             0,
-            "both entries are gone, not just skipped"
+            "both gone, not just skipped"
         );
+        assert_eq!(files.entries().bytes, 0);
     }
 
     #[tokio::test]
@@ -142,9 +176,32 @@ mod tests {
         for i in 0..=MAX_ENTRIES as u32 {
             files.insert(BlobHash::of(&i.to_le_bytes()), &file);
         }
-        assert!(files.entries().len() <= MAX_ENTRIES);
+        assert!(files.entries().files.len() <= MAX_ENTRIES);
         assert!(files
             .get(&BlobHash::of(&(MAX_ENTRIES as u32).to_le_bytes()))
             .is_some());
+    }
+
+    #[tokio::test]
+    async fn mapped_bytes_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (big, half) = (dir.path().join("big"), dir.path().join("half"));
+        // Sparse: no disk space, but the lengths count.
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_MAPPED_BYTES + 1)
+            .unwrap();
+        std::fs::File::create(&half)
+            .unwrap()
+            .set_len(MAX_MAPPED_BYTES / 2 + 1)
+            .unwrap();
+        let files = OpenFiles::default();
+        let (a, b, c) = (BlobHash::of(b"a"), BlobHash::of(b"b"), BlobHash::of(b"c"));
+        files.insert(a, &opened(&big).await);
+        assert!(files.get(&a).is_none(), "too big to keep");
+        files.insert(b, &opened(&half).await);
+        files.insert(c, &opened(&half).await);
+        assert!(files.get(&c).is_some());
+        assert!(files.entries().bytes <= MAX_MAPPED_BYTES);
     }
 }
