@@ -44,6 +44,8 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "bench: $*"; exit 1; }
 
 # ---------------------------------------------------------------- tools
+# What building needs (the player links ALSA), then what measuring needs.
+scripts/setup.sh
 missing=()
 for tool in wrk nginx curl tmux; do
     command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
