@@ -508,7 +508,7 @@ END;
 /// `search::RANK_WINDOW`), and FTS5 walks a doclist backwards at about twice the cost of
 /// walking it forwards: on a million songs, multi-word queries with common words spent most
 /// of their time there. The index is emptied here and refilled by `migrate` (a million
-/// songs took 25 s on the 2-core bench machine, once).
+/// songs took 10 s on a quiet 2-core bench machine and 25 s on a busy one, once).
 const V5: &str = r#"
 DROP TRIGGER songs_unindexed;
 DROP TABLE songs_fts;
