@@ -74,6 +74,11 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             c.corrupt_replicas,
         ),
         counter(
+            "cadenza_replica_verifications_total",
+            "Replicas hashed whole before serving (first read in this process, or changed).",
+            c.replica_verifications,
+        ),
+        counter(
             "cadenza_store_bytes_read_total",
             "Bytes read from the blob store (cache hits included).",
             c.bytes_read,

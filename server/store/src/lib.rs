@@ -86,6 +86,12 @@ struct Inner {
     cache: Mutex<ByteLru>,
     /// Replicas whose bytes were hashed and matched, by the fingerprint of the version seen.
     verified: Mutex<HashMap<(BlobHash, usize), Fingerprint>>,
+    /// Replicas whose bytes were hashed and did not match, by the fingerprint of the version
+    /// seen: requests that waited on that verification fail over without hashing it again.
+    rejected: Mutex<HashMap<(BlobHash, usize), (Fingerprint, Rejected)>>,
+    /// One verification per replica at a time (see `read::open_replica`); an entry lives while
+    /// a verification holds or waits for it.
+    verifying: Mutex<HashMap<(BlobHash, usize), VerificationTurn>>,
     /// Commit, delete and repair of one blob never interleave (striped by hash).
     blob_locks: Vec<tokio::sync::Mutex<()>>,
     counters: stats::AtomicCounters,
@@ -145,6 +151,8 @@ impl BlobStore {
                 staging_dir: config.staging_dir,
                 cache: Mutex::new(ByteLru::new(config.cache_bytes, CACHE_MAX_BLOB_BYTES)),
                 verified: Mutex::new(HashMap::new()),
+                rejected: Mutex::new(HashMap::new()),
+                verifying: Mutex::new(HashMap::new()),
                 blob_locks: (0..BLOB_LOCK_STRIPES)
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
@@ -187,6 +195,26 @@ impl BlobStore {
     }
 }
 
+/// Held while verifying one replica (see `Inner::verification_turn`).
+type VerificationTurn = Arc<tokio::sync::Mutex<()>>;
+
+/// Why a replica's bytes are not the blob's (remembered per version of the replica).
+#[derive(Debug, Clone, Copy)]
+enum Rejected {
+    /// The replica's length.
+    Size(u64),
+    /// What its bytes hash to.
+    Hash(BlobHash),
+}
+
+/// Locks a map that single inserts and removes keep consistent, so a panic elsewhere while
+/// it was held (poisoning) is no reason to stop using it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Inner {
     fn placement(&self, hash: &BlobHash) -> Vec<usize> {
         placement::rendezvous(&hash.hex(), &self.names, self.replication)
@@ -210,16 +238,11 @@ impl Inner {
     }
 
     fn verified(&self) -> MutexGuard<'_, HashMap<(BlobHash, usize), Fingerprint>> {
-        // A panic while holding this lock cannot leave the map inconsistent: keep using it.
-        self.verified
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.verified)
     }
 
     fn cache(&self) -> MutexGuard<'_, ByteLru> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.cache)
     }
 
     fn is_verified(
@@ -241,6 +264,40 @@ impl Inner {
 
     fn forget_verified(&self, hash: &BlobHash, volume: usize) {
         self.verified().remove(&(*hash, volume));
+    }
+
+    /// What the last verification of this version of the replica found wrong, if anything.
+    fn rejection(
+        &self,
+        hash: &BlobHash,
+        volume: usize,
+        fingerprint: Fingerprint,
+    ) -> Option<Rejected> {
+        let rejected = lock(&self.rejected);
+        let (seen, why) = rejected.get(&(*hash, volume))?;
+        (*seen == fingerprint).then_some(*why)
+    }
+
+    /// Remembers (or, with `None`, forgets) why this version of the replica is wrong.
+    fn set_rejection(
+        &self,
+        hash: &BlobHash,
+        volume: usize,
+        verdict: Option<(Fingerprint, Rejected)>,
+    ) {
+        let mut rejected = lock(&self.rejected);
+        match verdict {
+            Some(verdict) => rejected.insert((*hash, volume), verdict),
+            None => rejected.remove(&(*hash, volume)),
+        };
+    }
+
+    /// The lock that lets one request at a time verify this replica.
+    fn verification_turn(&self, hash: &BlobHash, volume: usize) -> VerificationTurn {
+        let mut verifying = lock(&self.verifying);
+        // Entries nobody holds or waits for are done with.
+        verifying.retain(|_, turn| Arc::strong_count(turn) > 1);
+        Arc::clone(verifying.entry((*hash, volume)).or_default())
     }
 
     /// A replica that should have served did not: log it and count the failover.

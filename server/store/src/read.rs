@@ -11,7 +11,7 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
 use crate::volume::{Fetched, Opened};
-use crate::{BlobHash, BlobStore, Inner, StoreError};
+use crate::{BlobHash, BlobStore, Inner, Rejected, StoreError};
 
 /// A blob's bytes, streamed from a volume (or from the hot cache).
 pub type BlobBody = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send>>;
@@ -138,6 +138,15 @@ enum Skip {
     Error(StoreError),
 }
 
+impl Rejected {
+    fn skip(self, expected_size: u64) -> Skip {
+        match self {
+            Rejected::Size(found) => Skip::WrongSize(found, expected_size),
+            Rejected::Hash(found) => Skip::WrongHash(found),
+        }
+    }
+}
+
 impl Inner {
     /// The whole blob from the first replica whose bytes hash right (small blobs only).
     async fn read_whole(&self, id: &BlobHash, size: u64) -> Result<Bytes, StoreError> {
@@ -197,16 +206,43 @@ impl Inner {
         if self.is_verified(id, volume, opened.meta.fingerprint) {
             return Ok(opened);
         }
-        match vol.verify(id, opened).await {
-            Ok((_, Some(digest))) if digest.size != size => Err(Skip::WrongSize(digest.size, size)),
-            Ok((_, Some(digest))) if digest.hash != *id => Err(Skip::WrongHash(digest.hash)),
-            Ok((opened, Some(digest))) => {
-                self.mark_verified(id, volume, digest.fingerprint);
-                Ok(opened)
+        // One verification of a version of a replica at a time: requests that arrive
+        // meanwhile wait for its verdict instead of hashing the same bytes again (256
+        // listeners starting one song after a restart hashed it 256 times, on the blocking
+        // pool catalog queries use too). A replica too fresh to have a fingerprint has no
+        // verdict to share; each request verifies it, as before.
+        let turn = opened
+            .meta
+            .fingerprint
+            .map(|_| self.verification_turn(id, volume));
+        let _turn = match &turn {
+            Some(turn) => Some(turn.lock().await),
+            None => None,
+        };
+        if let Some(fingerprint) = opened.meta.fingerprint {
+            if self.is_verified(id, volume, Some(fingerprint)) {
+                return Ok(opened);
             }
-            Ok((_, None)) => Err(Skip::Missing),
-            Err(e) => Err(Skip::Error(e)),
+            if let Some(why) = self.rejection(id, volume, fingerprint) {
+                return Err(why.skip(size));
+            }
         }
+        self.count(&self.counters.replica_verifications, 1);
+        let (why, fingerprint) = match vol.verify(id, opened).await {
+            Ok((opened, Some(digest))) if digest.size == size && digest.hash == *id => {
+                self.mark_verified(id, volume, digest.fingerprint);
+                self.set_rejection(id, volume, None);
+                return Ok(opened);
+            }
+            Ok((_, Some(digest))) if digest.size != size => {
+                (Rejected::Size(digest.size), digest.fingerprint)
+            }
+            Ok((_, Some(digest))) => (Rejected::Hash(digest.hash), digest.fingerprint),
+            Ok((_, None)) => return Err(Skip::Missing),
+            Err(e) => return Err(Skip::Error(e)),
+        };
+        self.set_rejection(id, volume, fingerprint.map(|f| (f, why)));
+        Err(why.skip(size))
     }
 
     async fn open_stream(
@@ -470,6 +506,54 @@ mod tests {
                 assert!(err.to_string().contains("v0: bytes hash to"), "{err}");
             }
         }
+    }
+
+    /// Moves every replica's modification time 10 s into the past, so each has a fingerprint
+    /// (as after a restart), without marking any verified.
+    fn settle(t: &TestStore, hash: &str, volumes: usize) {
+        for volume in 0..volumes {
+            let path = t.replica(volume, hash);
+            let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(mtime - std::time::Duration::from_secs(10))
+                .unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_reads_hash_a_replica_once() {
+        let t = TestStore::new(2, 2, 0);
+        let bytes = content(11, BIG);
+        let hash = t.put(&bytes).await;
+        settle(&t, &hash, 2);
+        let reads = (0..16).map(|_| t.read_all(&hash, bytes.len() as u64));
+        for read in futures::future::join_all(reads).await {
+            assert_eq!(read.unwrap(), bytes);
+        }
+        assert_eq!(t.store.counters().replica_verifications, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_waiting_on_a_corrupt_replica_fail_over_without_hashing_it_again() {
+        let t = TestStore::new(2, 2, 0);
+        let bytes = content(12, BIG);
+        let hash = t.put(&bytes).await;
+        let primary = t.store.placement(&hash)[0];
+        corrupt_same_size(&t.replica(primary, &hash));
+        settle(&t, &hash, 2);
+        let reads = (0..16).map(|_| t.read_all(&hash, bytes.len() as u64));
+        for read in futures::future::join_all(reads).await {
+            assert_eq!(read.unwrap(), bytes);
+        }
+        let counters = t.store.counters();
+        assert_eq!(
+            counters.replica_verifications, 2,
+            "the bad one and the good one"
+        );
+        assert_eq!(counters.failovers, 16, "every read skipped the bad replica");
     }
 
     #[tokio::test]

@@ -23,6 +23,9 @@ pub struct StoreCounters {
     pub commit_failures: u64,
     /// Replicas copied by repairs.
     pub repaired_replicas: u64,
+    /// Replicas hashed whole before they served a read (first read in this process, or the
+    /// replica changed).
+    pub replica_verifications: u64,
 }
 
 #[derive(Default)]
@@ -35,6 +38,7 @@ pub(crate) struct AtomicCounters {
     pub(crate) commits: AtomicU64,
     pub(crate) commit_failures: AtomicU64,
     pub(crate) repaired_replicas: AtomicU64,
+    pub(crate) replica_verifications: AtomicU64,
 }
 
 impl BlobStore {
@@ -51,6 +55,7 @@ impl BlobStore {
             commits: get(&c.commits),
             commit_failures: get(&c.commit_failures),
             repaired_replicas: get(&c.repaired_replicas),
+            replica_verifications: get(&c.replica_verifications),
         }
     }
 
