@@ -297,14 +297,7 @@ mod tests {
     use futures::TryStreamExt;
 
     use super::*;
-    use crate::test_support::content;
-
-    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("blob");
-        std::fs::write(&path, bytes).unwrap();
-        (dir, path)
-    }
+    use crate::test_support::{content, file_with};
 
     async fn chunks(path: &Path, range: Range<u64>) -> Vec<Bytes> {
         let file = open(path.to_path_buf()).await.unwrap();

@@ -118,15 +118,13 @@ mod imp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::content;
+    use crate::test_support::{content, file_with};
 
     #[cfg(target_os = "linux")]
     #[test]
     fn resident_slices_are_the_file_s_bytes() {
         let bytes = content(9, 300_000);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("blob");
-        std::fs::write(&path, &bytes).unwrap();
+        let (_dir, path) = file_with(&bytes);
         let file = File::open(&path).unwrap();
         let mapped = map(&file, bytes.len() as u64).expect("Linux maps files");
         // Just written, so in the page cache.
@@ -147,9 +145,7 @@ mod tests {
     fn pages_not_in_the_page_cache_are_not_sliced() {
         use std::os::fd::AsRawFd;
         let bytes = content(10, 200_000);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("blob");
-        std::fs::write(&path, &bytes).unwrap();
+        let (_dir, path) = file_with(&bytes);
         let file = File::open(&path).unwrap();
         file.sync_all().unwrap();
         let mapped = map(&file, bytes.len() as u64).unwrap();

@@ -107,8 +107,7 @@ impl OpenFiles {
     }
 
     fn entries(&self) -> MutexGuard<'_, Entries> {
-        // A panic while holding the lock leaves the map consistent (single operations).
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock(&self.entries)
     }
 }
 

@@ -211,12 +211,8 @@ impl Inner {
         // listeners starting one song after a restart hashed it 256 times, on the blocking
         // pool catalog queries use too). A replica too fresh to have a fingerprint has no
         // verdict to share; each request verifies it, as before.
-        let turn = opened
-            .meta
-            .fingerprint
-            .map(|_| self.verification_turn(id, volume));
-        let _turn = match &turn {
-            Some(turn) => Some(turn.lock().await),
+        let _turn = match opened.meta.fingerprint {
+            Some(_) => Some(self.verification_turn(id, volume).lock_owned().await),
             None => None,
         };
         if let Some(fingerprint) = opened.meta.fingerprint {
@@ -360,10 +356,9 @@ mod tests {
         Ok(chunks.concat())
     }
 
-    /// Pretends `volume`'s replica was verified earlier in the process: its modification time
-    /// moves into the past (out of the "too fresh to recognise" window) and it is marked.
-    async fn mark_verified_earlier(t: &TestStore, hash: &str, volume: usize) {
-        let id = BlobHash::parse(hash).unwrap();
+    /// Moves `volume`'s replica's modification time 10 s into the past, out of the "too fresh
+    /// to recognise" window, so it has a fingerprint (as after a restart).
+    fn settle(t: &TestStore, hash: &str, volume: usize) {
         let path = t.replica(volume, hash);
         let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
         std::fs::File::options()
@@ -372,6 +367,13 @@ mod tests {
             .unwrap()
             .set_modified(mtime - std::time::Duration::from_secs(10))
             .unwrap();
+    }
+
+    /// Pretends `volume`'s replica was verified earlier in the process: its modification time
+    /// moves into the past (out of the "too fresh to recognise" window) and it is marked.
+    async fn mark_verified_earlier(t: &TestStore, hash: &str, volume: usize) {
+        let id = BlobHash::parse(hash).unwrap();
+        settle(t, hash, volume);
         let meta = t.store.inner.volumes[volume]
             .head(&id)
             .await
@@ -508,27 +510,14 @@ mod tests {
         }
     }
 
-    /// Moves every replica's modification time 10 s into the past, so each has a fingerprint
-    /// (as after a restart), without marking any verified.
-    fn settle(t: &TestStore, hash: &str, volumes: usize) {
-        for volume in 0..volumes {
-            let path = t.replica(volume, hash);
-            let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
-            std::fs::File::options()
-                .write(true)
-                .open(&path)
-                .unwrap()
-                .set_modified(mtime - std::time::Duration::from_secs(10))
-                .unwrap();
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_first_reads_hash_a_replica_once() {
         let t = TestStore::new(2, 2, 0);
         let bytes = content(11, BIG);
         let hash = t.put(&bytes).await;
-        settle(&t, &hash, 2);
+        for volume in 0..2 {
+            settle(&t, &hash, volume);
+        }
         let reads = (0..16).map(|_| t.read_all(&hash, bytes.len() as u64));
         for read in futures::future::join_all(reads).await {
             assert_eq!(read.unwrap(), bytes);
@@ -543,7 +532,9 @@ mod tests {
         let hash = t.put(&bytes).await;
         let primary = t.store.placement(&hash)[0];
         corrupt_same_size(&t.replica(primary, &hash));
-        settle(&t, &hash, 2);
+        for volume in 0..2 {
+            settle(&t, &hash, volume);
+        }
         let reads = (0..16).map(|_| t.read_all(&hash, bytes.len() as u64));
         for read in futures::future::join_all(reads).await {
             assert_eq!(read.unwrap(), bytes);

@@ -143,6 +143,14 @@ pub(crate) fn corrupt_same_size(path: &FsPath) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// A file named `blob` in a new temporary directory, holding `bytes`.
+pub(crate) fn file_with(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blob");
+    std::fs::write(&path, bytes).unwrap();
+    (dir, path)
+}
+
 /// Deterministic pseudo-random content of `len` bytes.
 pub(crate) fn content(seed: u32, len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 32);
