@@ -48,16 +48,13 @@ pub(crate) struct LocalFile {
 impl LocalFile {
     /// The same open file with its current metadata; `None` when it can no longer be read
     /// from its path (deleted, or replaced by a rename: no links left) or `fstat` fails.
-    pub(crate) fn refresh(&self) -> Option<LocalFile> {
-        let metadata = self.file.metadata().ok()?;
+    pub(crate) fn refresh(mut self) -> Option<LocalFile> {
+        self.metadata = self.file.metadata().ok()?;
         #[cfg(unix)]
-        if std::os::unix::fs::MetadataExt::nlink(&metadata) == 0 {
+        if std::os::unix::fs::MetadataExt::nlink(&self.metadata) == 0 {
             return None;
         }
-        Some(LocalFile {
-            metadata,
-            ..self.clone()
-        })
+        Some(self)
     }
 }
 

@@ -115,6 +115,7 @@ impl OpenFiles {
 mod tests {
     use super::*;
     use crate::local_file;
+    use crate::test_support::file_with;
 
     async fn opened(path: &std::path::Path) -> LocalFile {
         local_file::open(path.to_path_buf()).await.unwrap()
@@ -122,9 +123,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_open_file_is_handed_out_with_its_current_metadata() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("blob");
-        std::fs::write(&path, b"abc").unwrap();
+        let (_dir, path) = file_with(b"abc");
         let files = OpenFiles::default();
         let hash = BlobHash::of(b"abc");
         assert!(files.get(&hash).is_none());

@@ -151,8 +151,9 @@ fn consume(deck: &mut Deck, time: Duration) {
     let mut left = time.as_secs_f64();
     while left > 0.0 {
         let per_second = f64::from(deck.sample_rate().get()) * f64::from(deck.channels().get());
+        // At least 1: `left` is positive.
         let wanted = (left * per_second).ceil() as usize;
-        let take = deck.current_span_len().unwrap_or(1).clamp(1, wanted.max(1));
+        let take = deck.current_span_len().unwrap_or(1).clamp(1, wanted);
         for _ in 0..take {
             let _ = deck.next();
         }
