@@ -87,6 +87,9 @@ fn problem(text: &str, error: DurationError) -> String {
         DurationError::UnknownUnit { unit, .. } => {
             format!("has an unknown time unit '{unit}' (use ms, s, m or min, h, d or w)")
         }
+        DurationError::NumberExpected(offset) if at(offset) == text => {
+            "does not start with a number".to_string()
+        }
         DurationError::NumberExpected(offset) => {
             format!("has '{}' where a number was expected", at(offset))
         }
@@ -185,7 +188,8 @@ mod tests {
         assert!(err("1:").contains("m:ss"));
         assert!(err(":30").contains("m:ss"));
         assert!(err("-5s").contains("is negative"));
-        assert!(err("soon").contains("where a number was expected"));
+        assert!(err("soon").contains("'soon' does not start with a number"));
+        assert!(err("1h and 5m").contains("'and 5m' where a number was expected"));
         assert!(err("3m 30").contains("no unit"));
         assert!(err("0.0000000001").contains("finer than a nanosecond"));
         assert!(err("1e30").contains("too large"));
