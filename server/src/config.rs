@@ -434,9 +434,7 @@ impl Config {
         if token_ttl < second {
             return invalid("token_ttl must be at least 1s".into());
         }
-        let share_max_ttl = layer
-            .share_max_ttl
-            .map_or(DEFAULT_SHARE_MAX_TTL, |s| s.0);
+        let share_max_ttl = layer.share_max_ttl.map_or(DEFAULT_SHARE_MAX_TTL, |s| s.0);
         let share_ttl = layer
             .share_ttl
             .map_or(DEFAULT_SHARE_TTL.min(share_max_ttl), |s| s.0);
@@ -489,9 +487,7 @@ impl Config {
             admin_password: layer.admin_password,
             secret: layer.secret,
             log_level: layer.log_level.unwrap_or_else(|| "info".into()),
-            shutdown_grace: layer
-                .shutdown_grace
-                .map_or(DEFAULT_SHUTDOWN_GRACE, |s| s.0),
+            shutdown_grace: layer.shutdown_grace.map_or(DEFAULT_SHUTDOWN_GRACE, |s| s.0),
         })
     }
 
@@ -688,7 +684,10 @@ mod tests {
         let err = Layer::from_env(env(&[("CADENZA_MAX_UPLOAD", "2G")]))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("CADENZA_MAX_UPLOAD") && err.contains("'2G'"), "{err}");
+        assert!(
+            err.contains("CADENZA_MAX_UPLOAD") && err.contains("'2G'"),
+            "{err}"
+        );
         assert!(err.contains("GiB") && err.contains("512MiB"), "{err}");
         let err = Layer::from_toml(Path::new("f.toml"), "cache = \"64Mb\"")
             .unwrap_err()
@@ -697,7 +696,10 @@ mod tests {
         let err = Cli::try_parse_from(["cadenza-server", "--shutdown-grace", "1:75"])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("'1:75'") && err.contains("such as 90"), "{err}");
+        assert!(
+            err.contains("'1:75'") && err.contains("such as 90"),
+            "{err}"
+        );
         let err = resolve(Layer {
             token_ttl: Some("0.5s".parse().unwrap()),
             ..Layer::default()

@@ -120,7 +120,16 @@ mod tests {
         assert_eq!(fraction("1_000_000"), (1_000_000, 1));
         assert_eq!(fraction(".5"), (5, 10));
         assert_eq!(fraction("5."), (5, 1));
-        for bad in ["", ".", "1.2.3", "abc", "1e", "1e99", "1e-99", "1e99999999999"] {
+        for bad in [
+            "",
+            ".",
+            "1.2.3",
+            "abc",
+            "1e",
+            "1e99",
+            "1e-99",
+            "1e99999999999",
+        ] {
             assert!(Decimal::parse(bad).is_err(), "{bad}");
         }
     }

@@ -159,7 +159,10 @@ mod tests {
     fn settings_take_text_or_a_number() {
         assert_eq!("1GiB".parse(), Ok(ByteSize(1 << 30)));
         assert_eq!("42".parse(), Ok(ByteSize(42)));
-        let e = "99999999999TiB".parse::<ByteSize>().unwrap_err().to_string();
+        let e = "99999999999TiB"
+            .parse::<ByteSize>()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("too large"), "{e}");
         #[derive(serde::Deserialize)]
         struct File {
