@@ -1,6 +1,5 @@
 //! Byte sizes: `5000000`, `5MB`, `5 MiB`, `1.5TB`, `5e6`, `100 bytes`.
 
-use std::fmt;
 use std::str::FromStr;
 
 use crate::decimal::{split_number, Decimal};
@@ -89,20 +88,6 @@ impl TryFrom<NumberOrText> for ByteSize {
     }
 }
 
-/// Exact, in the largest binary unit that divides it: `512 MiB`, `1 GiB`, `1000 B`.
-impl fmt::Display for ByteSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-        let mut value = self.0;
-        let mut unit = 0;
-        while value != 0 && value.is_multiple_of(1024) && unit + 1 < UNITS.len() {
-            value /= 1024;
-            unit += 1;
-        }
-        write!(f, "{value} {}", UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,17 +161,5 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("'-1' is negative"), "{e}");
-    }
-
-    #[test]
-    fn sizes_print_exactly_in_binary_units() {
-        assert_eq!(ByteSize(512 << 20).to_string(), "512 MiB");
-        assert_eq!(ByteSize(1 << 30).to_string(), "1 GiB");
-        assert_eq!(ByteSize(1000).to_string(), "1000 B");
-        assert_eq!(ByteSize(0).to_string(), "0 B");
-        for size in [ByteSize(512 << 20), ByteSize(1000), ByteSize(0)] {
-            let text = size.to_string();
-            assert_eq!(text.parse(), Ok(size), "{text}");
-        }
     }
 }
