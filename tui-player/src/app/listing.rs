@@ -1,8 +1,13 @@
 //! What the network fetched, as a screen's rows: the app decides how catalog data is shown.
+//!
+//! [`ScreenKind`] and [`Listing`] share most of their variants on purpose: a screen kind names
+//! a view (some, like Search and Cached, the app fills itself), a listing names what the
+//! server can be asked for, and the network never learns about views.
+
+use cadenza_api::{Page, Playlist};
 
 use super::screen::{Row, ScreenKind};
 use crate::net::{Fetched, Listing};
-use cadenza_api::Playlist;
 
 impl ScreenKind {
     /// What to fetch for this view; `None` for the views the app fills itself.
@@ -46,7 +51,7 @@ impl Loaded {
 
 impl From<Fetched> for Loaded {
     fn from(fetched: Fetched) -> Loaded {
-        fn page<T>(p: cadenza_api::Page<T>, row: impl Fn(T) -> Row) -> Loaded {
+        fn page<T>(p: Page<T>, row: impl Fn(T) -> Row) -> Loaded {
             Loaded::plain(p.items.into_iter().map(row).collect(), Some(p.total))
         }
         match fetched {
