@@ -131,17 +131,9 @@ impl Unit {
     /// Parses typed text into the base unit (bytes, bit/s, seconds, a plain
     /// ratio). The error is a phrase about `text`, ending with examples.
     pub fn parse(self, text: &str) -> Result<Ratio, String> {
-        let trimmed = text.trim();
-        let problem = if trimmed.is_empty() {
-            Err("is empty".to_string())
-        } else if trimmed.starts_with(['-', '−']) {
-            Err("is negative".to_string())
-        } else if trimmed.contains(',') {
-            Err("uses commas; write 1_000_000 or 1e6 instead".to_string())
-        } else {
-            self.parse_non_negative(trimmed)
-        };
-        problem.map_err(|problem| format!("'{trimmed}' {problem}; {}", self.examples()))
+        cadenza_units::plain(text)
+            .and_then(|trimmed| self.parse_non_negative(trimmed))
+            .map_err(|problem| format!("'{}' {problem}; {}", text.trim(), self.examples()))
     }
 
     fn parse_non_negative(self, text: &str) -> Result<Ratio, String> {

@@ -54,8 +54,9 @@ impl UnitError {
     }
 }
 
-/// The checks every quantity shares; the trimmed text, or what is wrong with it.
-fn plain(text: &str) -> Result<&str, String> {
+/// The checks every typed quantity shares (not empty, not negative, no thousands commas): the
+/// trimmed text, or what is wrong with it as a phrase ("is negative").
+pub fn plain(text: &str) -> Result<&str, String> {
     let text = text.trim();
     if text.is_empty() {
         Err("is empty".to_string())
