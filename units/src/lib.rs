@@ -9,14 +9,15 @@
 //!   and is refused. A prefix with no `B` (`2G`) is refused too: it could mean either base.
 //!   Decimals and exponents are exact (`1.5TB`, `5e6`) as long as they come to whole bytes.
 //! - **Durations**: a bare number is seconds (`90`, `2.5`); otherwise units as `humantime`
-//!   reads them (`45s`, `15m`, `1h30m`, `30d`, `3.5min`, `250ms`); or a clock, `m:ss` or
-//!   `h:mm:ss` (`3:30`), whose minutes and seconds stay below 60.
+//!   reads them (`45s`, `15m`, `1h30m`, `30d`, `2w`, `3.5min`, `250ms`; `m` is minutes, `M`
+//!   months); or a clock, `m:ss` or `h:mm:ss` (`3:30`), whose minutes and seconds stay below 60.
 //!
-//! Its own crate, with no dependency beyond serde and thiserror, so the server and the player
-//! share it without linking the capacity model, and the capacity model shares it without
-//! linking anything else. Durations are `humantime` (a kept crate already in the build) plus
-//! the two forms it lacks; sizes are hand-written because no kept crate reads them exactly
-//! into `u128` (the capacity model counts exabytes with exact fractions) or refuses bits.
+//! Its own small crate (serde, thiserror and humantime, nothing else) so the server and the
+//! player share it without linking the capacity model, and the capacity model shares it
+//! without linking anything else. Durations are `humantime` (a kept crate already in the
+//! build) plus the two forms it lacks; sizes are hand-written because no kept crate reads them
+//! exactly into `u128` (the capacity model counts exabytes with exact fractions) or refuses
+//! bits.
 
 mod decimal;
 mod duration;
