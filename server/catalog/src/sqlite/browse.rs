@@ -32,33 +32,27 @@ pub(crate) fn song_by_hash(conn: &Connection, hash: &str) -> CatalogResult<Optio
 /// All songs by title.
 pub(crate) fn songs(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Song>> {
     let req = rows::clamp(req);
-    let ids = rows::page_ids(
+    let (ids, total) = rows::paged_ids(
         conn,
         "SELECT id FROM songs ORDER BY title COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
+        "SELECT count(*) FROM songs",
         &[],
         req,
         "listing songs",
     )?;
-    let total = match rows::total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => rows::count(conn, "SELECT count(*) FROM songs", &[], "counting songs")?,
-    };
     Ok(rows::page(rows::songs_by_ids(conn, &ids)?, total, req))
 }
 
 pub(crate) fn albums(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Album>> {
     let req = rows::clamp(req);
-    let ids = rows::page_ids(
+    let (ids, total) = rows::paged_ids(
         conn,
         "SELECT id FROM albums ORDER BY title COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
+        "SELECT count(*) FROM albums",
         &[],
         req,
         "listing albums",
     )?;
-    let total = match rows::total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => rows::count(conn, "SELECT count(*) FROM albums", &[], "counting albums")?,
-    };
     Ok(rows::page(rows::albums_by_ids(conn, &ids)?, total, req))
 }
 
@@ -106,22 +100,14 @@ pub(crate) fn album_cover(conn: &Connection, id: AlbumId) -> CatalogResult<Optio
 
 pub(crate) fn artists(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Artist>> {
     let req = rows::clamp(req);
-    let ids = rows::page_ids(
+    let (ids, total) = rows::paged_ids(
         conn,
         "SELECT id FROM artists ORDER BY name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
+        "SELECT count(*) FROM artists",
         &[],
         req,
         "listing artists",
     )?;
-    let total = match rows::total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => rows::count(
-            conn,
-            "SELECT count(*) FROM artists",
-            &[],
-            "counting artists",
-        )?,
-    };
     Ok(rows::page(rows::artists_by_ids(conn, &ids)?, total, req))
 }
 
@@ -214,26 +200,6 @@ pub(crate) fn genre_songs(
         u64::try_from(total).unwrap_or(0),
         req,
     ))
-}
-
-pub(crate) fn song_blob(conn: &Connection, id: SongId) -> CatalogResult<BlobRef> {
-    conn.prepare_cached(
-        "SELECT hash, size, content_type, created_at, title FROM songs WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        s.query_row([id], |r| {
-            Ok(BlobRef {
-                hash: r.get(0)?,
-                size: get_u64(r, 1)?,
-                content_type: r.get(2)?,
-                created_at: r.get(3)?,
-                used_by: format!("song {id}: {}", r.get::<_, String>(4)?),
-            })
-        })
-        .optional()
-    })
-    .ctx("reading a song")?
-    .ok_or_else(|| not_found("song", id))
 }
 
 #[cfg(test)]
