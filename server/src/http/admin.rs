@@ -1,4 +1,5 @@
 //! Admin routes (role admin): uploads, deleting songs, users, stats, replication.
+//! Adding and deleting go through [`crate::library`], which owns their order and clean-up.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,8 +27,7 @@ use super::{
 };
 use crate::app::App;
 use crate::auth::{check_password_strength, check_username, hash_password};
-use crate::blob_cache::BlobKey;
-use crate::upload;
+use crate::library;
 
 /// Days of plays the hot list in `/admin/stats` covers.
 const STATS_HOT_DAYS: i64 = 7;
@@ -180,7 +180,7 @@ async fn upload_song(cx: Ctx, mut body: BodyStream) -> ApiResult<Response> {
 async fn ingest_song(cx: &Ctx, body: &mut BodyStream) -> ApiResult<Response> {
     let admin = cx.admin().await?;
     let overrides: TagOverrides = cx.query()?;
-    let result = upload::ingest_song(&cx.app, body, cx.content_length(), overrides)
+    let result = library::ingest_song(&cx.app, body, cx.content_length(), overrides)
         .await
         .map_err(ApiError::from);
     count_upload(&cx.app, &result, |u| u.created);
@@ -213,7 +213,7 @@ async fn ingest_episode(
     let meta: EpisodeMeta = cx.query()?;
     // Before reading the body: no point storing audio for a podcast that is not there.
     cx.db(move |c| c.podcast(podcast, admin.id)).await?;
-    let result = upload::ingest_episode(&cx.app, podcast, body, cx.content_length(), meta)
+    let result = library::ingest_episode(&cx.app, podcast, body, cx.content_length(), meta)
         .await
         .map_err(ApiError::from);
     count_upload(&cx.app, &result, |u| u.created);
@@ -222,16 +222,9 @@ async fn ingest_episode(
 }
 
 async fn delete_song(cx: Ctx, id: SongId) -> ApiResult<Response> {
-    cx.admin().await?;
-    let unreferenced = cx.db(move |c| c.delete_song(id)).await?;
-    cx.app.blobs.evict(&BlobKey::Song(id));
-    for hash in unreferenced {
-        // The row is gone, so the song is gone for everyone; a blob left behind is an orphan
-        // the replication check reports.
-        if let Err(e) = cx.app.store.delete(&hash).await {
-            tracing::warn!("song {id} deleted, but its blob {hash} could not be removed: {e}");
-        }
-    }
+    let admin = cx.admin().await?;
+    library::delete_song(&cx.app, id).await?;
+    tracing::info!(admin = %admin.username, song = id, "deleted a song");
     no_content()
 }
 
