@@ -21,6 +21,7 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use super::route::api_route;
 use super::{
     body, ctx, json, no_content, ok_json, read_json, read_json_or_default, respond, unix_now,
     ApiError, ApiResult, BodyStream, Ctx,
@@ -36,71 +37,61 @@ const STATS_HOT_LIMIT: u32 = 10;
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    let upload_song = warp::path!("admin" / "songs")
+    let upload_song = api_route!("admin" / "songs")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/admin/songs", upload_song(cx, body)));
-    let delete_song = warp::path!("admin" / "songs" / SongId)
+        .then(|route, cx, body| respond(route, upload_song(cx, body)));
+    let delete_song = api_route!("admin" / "songs" / {id: SongId})
         .and(warp::delete())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/admin/songs/{id}", delete_song(cx, id)));
-    let blob = warp::path!("admin" / "blobs" / String)
+        .then(|route, id, cx| respond(route, delete_song(cx, id)));
+    let blob = api_route!("admin" / "blobs" / {hash: String})
         .and(warp::get())
         .and(ctx(app))
-        .then(|hash, cx| respond("/api/v1/admin/blobs/{hash}", blob_status(cx, hash)));
-    let users = warp::path!("admin" / "users")
+        .then(|route, hash, cx| respond(route, blob_status(cx, hash)));
+    let users = api_route!("admin" / "users")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/admin/users", list_users(cx)));
-    let create_user = warp::path!("admin" / "users")
+        .then(|route, cx| respond(route, list_users(cx)));
+    let create_user = api_route!("admin" / "users")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/admin/users", create_user(cx, body)));
-    let set_role = warp::path!("admin" / "users" / UserId)
+        .then(|route, cx, body| respond(route, create_user(cx, body)));
+    let set_role = api_route!("admin" / "users" / {id: UserId})
         .and(warp::patch())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| respond("/api/v1/admin/users/{id}", set_role(cx, id, body)));
-    let delete_user = warp::path!("admin" / "users" / UserId)
+        .then(|route, id, cx, body| respond(route, set_role(cx, id, body)));
+    let delete_user = api_route!("admin" / "users" / {id: UserId})
         .and(warp::delete())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/admin/users/{id}", delete_user(cx, id)));
-    let password = warp::path!("admin" / "users" / UserId / "password")
+        .then(|route, id, cx| respond(route, delete_user(cx, id)));
+    let password = api_route!("admin" / "users" / {id: UserId} / "password")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| {
-            respond(
-                "/api/v1/admin/users/{id}/password",
-                reset_password(cx, id, body),
-            )
-        });
-    let stats = warp::path!("admin" / "stats")
+        .then(|route, id, cx, body| respond(route, reset_password(cx, id, body)));
+    let stats = api_route!("admin" / "stats")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/admin/stats", stats(cx)));
-    let replication = warp::path!("admin" / "replication")
+        .then(|route, cx| respond(route, stats(cx)));
+    let replication = api_route!("admin" / "replication")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/admin/replication", replication(cx, body)));
-    let create_podcast = warp::path!("admin" / "podcasts")
+        .then(|route, cx, body| respond(route, replication(cx, body)));
+    let create_podcast = api_route!("admin" / "podcasts")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/admin/podcasts", create_podcast(cx, body)));
-    let upload_episode = warp::path!("admin" / "podcasts" / PodcastId / "episodes")
+        .then(|route, cx, body| respond(route, create_podcast(cx, body)));
+    let upload_episode = api_route!("admin" / "podcasts" / {id: PodcastId} / "episodes")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| {
-            respond(
-                "/api/v1/admin/podcasts/{id}/episodes",
-                upload_episode(cx, id, body),
-            )
-        });
+        .then(|route, id, cx, body| respond(route, upload_episode(cx, id, body)));
     upload_song
         .or(delete_song)
         .unify()
