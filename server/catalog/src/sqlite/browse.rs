@@ -31,29 +31,11 @@ pub(crate) fn song_by_hash(conn: &Connection, hash: &str) -> CatalogResult<Optio
 
 /// All songs by title.
 pub(crate) fn songs(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Song>> {
-    let req = rows::clamp(req);
-    let (ids, total) = rows::paged_ids(
-        conn,
-        "SELECT id FROM songs ORDER BY title COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
-        "SELECT count(*) FROM songs",
-        &[],
-        req,
-        "listing songs",
-    )?;
-    Ok(rows::page(rows::songs_by_ids(conn, &ids)?, total, req))
+    rows::whole_table_page(conn, "songs", "title", req, rows::songs_by_ids)
 }
 
 pub(crate) fn albums(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Album>> {
-    let req = rows::clamp(req);
-    let (ids, total) = rows::paged_ids(
-        conn,
-        "SELECT id FROM albums ORDER BY title COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
-        "SELECT count(*) FROM albums",
-        &[],
-        req,
-        "listing albums",
-    )?;
-    Ok(rows::page(rows::albums_by_ids(conn, &ids)?, total, req))
+    rows::whole_table_page(conn, "albums", "title", req, rows::albums_by_ids)
 }
 
 fn album_row(conn: &Connection, id: AlbumId) -> CatalogResult<Album> {
@@ -99,16 +81,7 @@ pub(crate) fn album_cover(conn: &Connection, id: AlbumId) -> CatalogResult<Optio
 }
 
 pub(crate) fn artists(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Artist>> {
-    let req = rows::clamp(req);
-    let (ids, total) = rows::paged_ids(
-        conn,
-        "SELECT id FROM artists ORDER BY name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
-        "SELECT count(*) FROM artists",
-        &[],
-        req,
-        "listing artists",
-    )?;
-    Ok(rows::page(rows::artists_by_ids(conn, &ids)?, total, req))
+    rows::whole_table_page(conn, "artists", "name", req, rows::artists_by_ids)
 }
 
 /// The artist, the albums filed under them or that they appear on (oldest first), and

@@ -72,16 +72,7 @@ pub(crate) fn create_podcast(
 }
 
 pub(crate) fn podcasts(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Podcast>> {
-    let req = rows::clamp(req);
-    let (ids, total) = rows::paged_ids(
-        conn,
-        "SELECT id FROM podcasts ORDER BY title COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
-        "SELECT count(*) FROM podcasts",
-        &[],
-        req,
-        "listing podcasts",
-    )?;
-    Ok(rows::page(rows::podcasts_by_ids(conn, &ids)?, total, req))
+    rows::whole_table_page(conn, "podcasts", "title", req, rows::podcasts_by_ids)
 }
 
 fn podcast_row(conn: &Connection, id: PodcastId) -> CatalogResult<Podcast> {

@@ -347,6 +347,27 @@ pub(crate) fn paged_ids(
     Ok((ids, total))
 }
 
+/// A page of every row of `table` by `column` (case-insensitively, then id): the page's ids
+/// from the column's index, then `fill` reads just those rows.
+pub(crate) fn whole_table_page<T>(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    req: PageRequest,
+    fill: fn(&Connection, &[i64]) -> CatalogResult<Vec<T>>,
+) -> CatalogResult<Page<T>> {
+    let req = clamp(req);
+    let (ids, total) = paged_ids(
+        conn,
+        &format!("SELECT id FROM {table} ORDER BY {column} COLLATE NOCASE, id LIMIT ?1 OFFSET ?2"),
+        &format!("SELECT count(*) FROM {table}"),
+        &[],
+        req,
+        &format!("listing {table}"),
+    )?;
+    Ok(page(fill(conn, &ids)?, total, req))
+}
+
 /// A single `count(*)`-style number.
 pub(crate) fn count(
     conn: &Connection,
