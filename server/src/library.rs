@@ -51,13 +51,18 @@ impl From<StoreError> for LibraryError {
     }
 }
 
-/// Refuses at once an upload whose declared size is over the limit (before reading it).
-pub fn check_declared_size(app: &App, declared: Option<u64>) -> Result<(), LibraryError> {
+/// Stages an upload's body (hashed, within the size limit). A body whose declared size is
+/// over the limit is refused at once, before any of it is read.
+async fn stage<S, E>(app: &App, body: S, declared: Option<u64>) -> Result<StagedBlob, LibraryError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::error::Error + Send + Sync + 'static,
+{
     let limit = app.config.max_upload_bytes;
-    match declared {
-        Some(len) if len > limit => Err(LibraryError::TooLarge { limit }),
-        _ => Ok(()),
+    if declared.is_some_and(|len| len > limit) {
+        return Err(LibraryError::TooLarge { limit });
     }
+    Ok(app.store.stage(body, limit).await?)
 }
 
 async fn db<T, F>(app: &App, f: F) -> Result<T, LibraryError>
@@ -106,6 +111,22 @@ async fn remove_unreferenced(app: &App, hashes: Vec<String>, after: &str) {
     }
 }
 
+/// Settles an upload's catalog insert: on failure, and when the row already existed (the
+/// same bytes uploaded at the same moment, or an episode with this guid), the blobs this
+/// upload added may be unused and are removed again.
+async fn settle<T>(
+    app: &App,
+    new_blobs: Vec<String>,
+    inserted: Result<(T, bool), LibraryError>,
+) -> Result<(T, bool), LibraryError> {
+    match &inserted {
+        Ok((_, true)) => {}
+        Ok((_, false)) => remove_unreferenced(app, new_blobs, "a duplicate upload").await,
+        Err(_) => remove_unreferenced(app, new_blobs, "a failed upload").await,
+    }
+    inserted
+}
+
 /// Deletes a song (see the module comment for the order and what a failure leaves).
 pub async fn delete_song(app: &App, id: SongId) -> Result<(), LibraryError> {
     let unreferenced = db(app, move |c| c.delete_song(id)).await?;
@@ -124,8 +145,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::error::Error + Send + Sync + 'static,
 {
-    check_declared_size(app, declared_len)?;
-    let staged = app.store.stage(body, app.config.max_upload_bytes).await?;
+    let staged = stage(app, body, declared_len).await?;
 
     let hash = staged.hash.clone();
     if let Some(song) = db(app, move |c| c.song_by_hash(&hash)).await? {
@@ -185,23 +205,12 @@ where
     }
     .await;
 
-    match result {
-        Ok((song, created)) => {
-            if !created {
-                // Someone uploaded the same bytes at the same moment and won the insert.
-                remove_unreferenced(app, new_blobs, "a duplicate upload").await;
-            }
-            Ok(UploadedSong {
-                song,
-                created,
-                missing_tags: tags.missing.iter().map(|m| m.to_string()).collect(),
-            })
-        }
-        Err(e) => {
-            remove_unreferenced(app, new_blobs, "a failed upload").await;
-            Err(e)
-        }
-    }
+    let (song, created) = settle(app, new_blobs, result).await?;
+    Ok(UploadedSong {
+        song,
+        created,
+        missing_tags: tags.missing.iter().map(|m| m.to_string()).collect(),
+    })
 }
 
 pub async fn ingest_episode<S, E>(
@@ -221,8 +230,7 @@ where
                 .into(),
         ));
     }
-    check_declared_size(app, declared_len)?;
-    let staged = app.store.stage(body, app.config.max_upload_bytes).await?;
+    let staged = stage(app, body, declared_len).await?;
     let probe = probe(&staged).await?;
 
     let mut new_blobs = Vec::new();
@@ -252,17 +260,6 @@ where
     }
     .await;
 
-    match result {
-        Ok((episode, created)) => {
-            if !created {
-                // An episode with this guid existed: the bytes just stored may be unused.
-                remove_unreferenced(app, new_blobs, "a duplicate upload").await;
-            }
-            Ok(UploadedEpisode { episode, created })
-        }
-        Err(e) => {
-            remove_unreferenced(app, new_blobs, "a failed upload").await;
-            Err(e)
-        }
-    }
+    let (episode, created) = settle(app, new_blobs, result).await?;
+    Ok(UploadedEpisode { episode, created })
 }
