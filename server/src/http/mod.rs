@@ -55,7 +55,7 @@ pub const MAX_PAGE: u32 = 500;
 
 /// The route template a response came from, for metrics (made by [`route::route!`] from the
 /// route's path, set on the response by [`respond`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct RouteLabel(pub &'static str);
 
 /// A request body as a stream of chunks, not yet read.

@@ -1,6 +1,5 @@
 //! Route paths written once. [`route!`] turns one path into both the warp filter that matches
-//! it and the template that labels its metrics and names it in the access log, so the two
-//! cannot drift apart:
+//! it and the template that labels its metrics, so the two cannot drift apart:
 //!
 //! ```ignore
 //! api_route!("songs" / {id: SongId} / "stream")
