@@ -15,8 +15,8 @@ use cadenza_media::MediaError;
 use cadenza_store::StoreError;
 
 use crate::auth::AuthError;
+use crate::library::LibraryError;
 use crate::share::ShareError;
-use crate::upload::UploadError;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -191,15 +191,15 @@ impl From<MediaError> for ApiError {
     }
 }
 
-impl From<UploadError> for ApiError {
-    fn from(e: UploadError) -> Self {
+impl From<LibraryError> for ApiError {
+    fn from(e: LibraryError) -> Self {
         match e {
-            UploadError::TooLarge { limit } => ApiError::too_large(limit),
-            UploadError::BadRequest(message) => ApiError::bad_request(message),
-            UploadError::Media(e) => e.into(),
-            UploadError::Store(e) => e.into(),
-            UploadError::Catalog(e) => e.into(),
-            UploadError::Task(e) => e.into(),
+            LibraryError::TooLarge { limit } => ApiError::too_large(limit),
+            LibraryError::BadRequest(message) => ApiError::bad_request(message),
+            LibraryError::Media(e) => e.into(),
+            LibraryError::Store(e) => e.into(),
+            LibraryError::Catalog(e) => e.into(),
+            LibraryError::Task(e) => e.into(),
         }
     }
 }
@@ -396,17 +396,17 @@ mod tests {
                 "internal",
             ),
             (
-                UploadError::TooLarge { limit: 20_000 }.into(),
+                LibraryError::TooLarge { limit: 20_000 }.into(),
                 413,
                 "payload_too_large",
             ),
             (
-                UploadError::BadRequest("needs a guid".into()).into(),
+                LibraryError::BadRequest("needs a guid".into()).into(),
                 400,
                 "bad_request",
             ),
             (
-                UploadError::Catalog(CatalogError::NotFound("no podcast 9".into())).into(),
+                LibraryError::Catalog(CatalogError::NotFound("no podcast 9".into())).into(),
                 404,
                 "not_found",
             ),
@@ -415,7 +415,7 @@ mod tests {
             assert_eq!((api.status.as_u16(), api.code), (status, code), "{api:?}");
             assert!(!api.message.is_empty());
         }
-        let too_large = ApiError::from(UploadError::TooLarge { limit: 20_000 });
+        let too_large = ApiError::from(LibraryError::TooLarge { limit: 20_000 });
         assert!(too_large.message.contains("20000"), "{}", too_large.message);
         let media = ApiError::from(MediaError::NotAudio {
             detail: "text".into(),

@@ -9,22 +9,23 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use super::route::route;
 use super::{ctx, json, respond, ApiResult, Ctx};
 use crate::app::App;
 use crate::metrics::{Kind, Sample};
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    let health = warp::path!("healthz")
+    let health = route!("healthz")
         .and(warp::get())
-        .then(|| respond("/healthz", async { Ok("ok\n".into_response()) }));
-    let ready = warp::path!("readyz")
-        .and(warp::get())
-        .and(ctx(app))
-        .then(|cx| respond("/readyz", ready(cx)));
-    let metrics = warp::path!("metrics")
+        .then(|route| respond(route, async { Ok("ok\n".into_response()) }));
+    let ready = route!("readyz")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/metrics", metrics(cx)));
+        .then(|route, cx| respond(route, ready(cx)));
+    let metrics = route!("metrics")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|route, cx| respond(route, metrics(cx)));
     health.or(ready).unify().or(metrics).unify().boxed()
 }
 
@@ -56,11 +57,11 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
 
 async fn metrics(cx: Ctx) -> ApiResult<Response> {
     let c = cx.app.store.counters();
-    let counter = |name, help, value: u64| Sample {
+    let counter = |name, help, value| Sample {
         name,
         help,
         kind: Kind::Counter,
-        value: value as f64,
+        value,
     };
     let extra = [
         counter(
@@ -97,7 +98,7 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             name: "cadenza_cache_bytes",
             help: "Bytes held in the in-memory blob cache.",
             kind: Kind::Gauge,
-            value: c.cache_bytes as f64,
+            value: c.cache_bytes,
         },
         counter(
             "cadenza_blob_commits_total",
@@ -118,7 +119,7 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
     let mut response = cx.app.metrics.render(&extra).into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
-        warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        warp::http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
     );
     Ok(response)
 }

@@ -1,16 +1,22 @@
-//! The upload flow for songs and podcast episodes:
+//! The life cycle of what the library holds: adding songs and podcast episodes, deleting
+//! songs. The catalog row is the commit point both ways; blobs are written before it and
+//! removed after it.
 //!
-//! stage the body (hashed, size-limited) → probe it (refuse what the player cannot play) →
-//! commit cover and audio to all replicas → insert the catalog row.
+//! Adding: stage the body (hashed, size-limited) → probe it (refuse what the player cannot
+//! play) → commit cover and audio to all replicas → insert the catalog row. Nothing is
+//! visible to listeners before the row exists. If the row cannot be written, blobs this
+//! upload added are removed again (unless something references them by then), so a failure
+//! leaves no orphan behind.
 //!
-//! Nothing is visible to listeners before the catalog row exists. If the row cannot be
-//! written, blobs this upload added are removed again (unless something references them by
-//! then), so a failure leaves no orphan behind.
+//! Deleting: delete the row (the song is gone for everyone from then on) → forget this
+//! server's cached answer for it → remove the blobs no row references any more. A blob that
+//! cannot be removed does not undo the delete: it is logged and stays as an orphan, which the
+//! replication check reports.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cadenza_api::{EpisodeMeta, PodcastId, TagOverrides, UploadedEpisode, UploadedSong};
+use cadenza_api::{EpisodeMeta, PodcastId, SongId, TagOverrides, UploadedEpisode, UploadedSong};
 use cadenza_catalog::{Catalog, CatalogError, NewCover, NewEpisode, NewSong};
 use cadenza_media::{MediaError, Probe};
 use cadenza_store::{StagedBlob, StoreError};
@@ -18,9 +24,10 @@ use futures::Stream;
 use thiserror::Error;
 
 use crate::app::App;
+use crate::blob_cache::BlobKey;
 
 #[derive(Debug, Error)]
-pub enum UploadError {
+pub enum LibraryError {
     #[error("the upload is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("{0}")]
@@ -35,25 +42,30 @@ pub enum UploadError {
     Task(#[from] tokio::task::JoinError),
 }
 
-impl From<StoreError> for UploadError {
+impl From<StoreError> for LibraryError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::TooLarge { limit } => UploadError::TooLarge { limit },
-            e => UploadError::Store(e),
+            StoreError::TooLarge { limit } => LibraryError::TooLarge { limit },
+            e => LibraryError::Store(e),
         }
     }
 }
 
-/// Refuses at once an upload whose declared size is over the limit (before reading it).
-pub fn check_declared_size(app: &App, declared: Option<u64>) -> Result<(), UploadError> {
+/// Stages an upload's body (hashed, within the size limit). A body whose declared size is
+/// over the limit is refused at once, before any of it is read.
+async fn stage<S, E>(app: &App, body: S, declared: Option<u64>) -> Result<StagedBlob, LibraryError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::error::Error + Send + Sync + 'static,
+{
     let limit = app.config.max_upload_bytes;
-    match declared {
-        Some(len) if len > limit => Err(UploadError::TooLarge { limit }),
-        _ => Ok(()),
+    if declared.is_some_and(|len| len > limit) {
+        return Err(LibraryError::TooLarge { limit });
     }
+    Ok(app.store.stage(body, limit).await?)
 }
 
-async fn db<T, F>(app: &App, f: F) -> Result<T, UploadError>
+async fn db<T, F>(app: &App, f: F) -> Result<T, LibraryError>
 where
     F: FnOnce(&dyn Catalog) -> Result<T, CatalogError> + Send + 'static,
     T: Send + 'static,
@@ -62,34 +74,65 @@ where
     Ok(tokio::task::spawn_blocking(move || f(catalog.as_ref())).await??)
 }
 
-async fn probe(staged: &StagedBlob) -> Result<Probe, UploadError> {
+async fn probe(staged: &StagedBlob) -> Result<Probe, LibraryError> {
     let path = staged.path.clone();
     Ok(tokio::task::spawn_blocking(move || cadenza_media::probe_file(&path)).await??)
 }
 
 /// Commits a staged blob; true when no volume held it before (so a failure later may
 /// remove it again).
-async fn commit(app: &App, staged: &StagedBlob) -> Result<bool, UploadError> {
+async fn commit(app: &App, staged: &StagedBlob) -> Result<bool, LibraryError> {
     let existed = app.store.exists(&staged.hash).await?;
     app.store.commit(staged).await?;
     Ok(!existed)
 }
 
-/// Removes blobs this upload added that no catalog row references. Failures are only
-/// logged: the replication check reports any orphan left.
-async fn remove_unreferenced(app: &App, new_hashes: Vec<String>) {
-    for hash in new_hashes {
+/// Removes those of `hashes` that no catalog row references (checked again blob by blob:
+/// an upload of the same bytes may have claimed one meanwhile). Failures are only logged,
+/// `after` saying what left the blob behind: the replication check reports any orphan left.
+async fn remove_unreferenced(app: &App, hashes: Vec<String>, after: &str) {
+    for hash in hashes {
         let lookup = hash.clone();
         match db(app, move |c| c.blob_status(&lookup)).await {
             Ok(status) if status.exists => {}
             Ok(_) => {
                 if let Err(e) = app.store.delete(&hash).await {
-                    tracing::warn!("cannot remove blob {hash} after a failed upload: {e}");
+                    tracing::warn!(
+                        "cannot remove blob {hash} after {after}: {e}; \
+                         the replication check will report it as orphaned"
+                    );
                 }
             }
-            Err(e) => tracing::warn!("cannot check blob {hash} after a failed upload: {e}"),
+            Err(e) => tracing::warn!(
+                "cannot check blob {hash} after {after}: {e}; \
+                 if nothing uses it, the replication check will report it as orphaned"
+            ),
         }
     }
+}
+
+/// Settles an upload's catalog insert: on failure, and when the row already existed (the
+/// same bytes uploaded at the same moment, or an episode with this guid), the blobs this
+/// upload added may be unused and are removed again.
+async fn settle<T>(
+    app: &App,
+    new_blobs: Vec<String>,
+    inserted: Result<(T, bool), LibraryError>,
+) -> Result<(T, bool), LibraryError> {
+    match &inserted {
+        Ok((_, true)) => {}
+        Ok((_, false)) => remove_unreferenced(app, new_blobs, "a duplicate upload").await,
+        Err(_) => remove_unreferenced(app, new_blobs, "a failed upload").await,
+    }
+    inserted
+}
+
+/// Deletes a song (see the module comment for the order and what a failure leaves).
+pub async fn delete_song(app: &App, id: SongId) -> Result<(), LibraryError> {
+    let unreferenced = db(app, move |c| c.delete_song(id)).await?;
+    app.blobs.evict(&BlobKey::Song(id));
+    remove_unreferenced(app, unreferenced, &format!("deleting song {id}")).await;
+    Ok(())
 }
 
 pub async fn ingest_song<S, E>(
@@ -97,13 +140,12 @@ pub async fn ingest_song<S, E>(
     body: S,
     declared_len: Option<u64>,
     overrides: TagOverrides,
-) -> Result<UploadedSong, UploadError>
+) -> Result<UploadedSong, LibraryError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::error::Error + Send + Sync + 'static,
 {
-    check_declared_size(app, declared_len)?;
-    let staged = app.store.stage(body, app.config.max_upload_bytes).await?;
+    let staged = stage(app, body, declared_len).await?;
 
     let hash = staged.hash.clone();
     if let Some(song) = db(app, move |c| c.song_by_hash(&hash)).await? {
@@ -163,23 +205,12 @@ where
     }
     .await;
 
-    match result {
-        Ok((song, created)) => {
-            if !created {
-                // Someone uploaded the same bytes at the same moment and won the insert.
-                remove_unreferenced(app, new_blobs).await;
-            }
-            Ok(UploadedSong {
-                song,
-                created,
-                missing_tags: tags.missing.iter().map(|m| m.to_string()).collect(),
-            })
-        }
-        Err(e) => {
-            remove_unreferenced(app, new_blobs).await;
-            Err(e)
-        }
-    }
+    let (song, created) = settle(app, new_blobs, result).await?;
+    Ok(UploadedSong {
+        song,
+        created,
+        missing_tags: tags.missing.iter().map(|m| m.to_string()).collect(),
+    })
 }
 
 pub async fn ingest_episode<S, E>(
@@ -188,19 +219,18 @@ pub async fn ingest_episode<S, E>(
     body: S,
     declared_len: Option<u64>,
     meta: EpisodeMeta,
-) -> Result<UploadedEpisode, UploadError>
+) -> Result<UploadedEpisode, LibraryError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::error::Error + Send + Sync + 'static,
 {
     if meta.guid.trim().is_empty() {
-        return Err(UploadError::BadRequest(
+        return Err(LibraryError::BadRequest(
             "an episode needs a `guid` query parameter (the feed's <guid> or the enclosure URL)"
                 .into(),
         ));
     }
-    check_declared_size(app, declared_len)?;
-    let staged = app.store.stage(body, app.config.max_upload_bytes).await?;
+    let staged = stage(app, body, declared_len).await?;
     let probe = probe(&staged).await?;
 
     let mut new_blobs = Vec::new();
@@ -230,17 +260,6 @@ where
     }
     .await;
 
-    match result {
-        Ok((episode, created)) => {
-            if !created {
-                // An episode with this guid existed: the bytes just stored may be unused.
-                remove_unreferenced(app, new_blobs).await;
-            }
-            Ok(UploadedEpisode { episode, created })
-        }
-        Err(e) => {
-            remove_unreferenced(app, new_blobs).await;
-            Err(e)
-        }
-    }
+    let (episode, created) = settle(app, new_blobs, result).await?;
+    Ok(UploadedEpisode { episode, created })
 }
