@@ -200,13 +200,7 @@ impl Job {
     }
 
     /// Ingests one file; also returns how many of its bytes already moved the overall bar.
-    async fn ingest(
-        &self,
-        path: &Path,
-        size: u64,
-        explicit: bool,
-        overrides: Tags,
-    ) -> (Done, u64) {
+    async fn ingest(&self, path: &Path, size: u64, explicit: bool, overrides: Tags) -> (Done, u64) {
         let owned = path.to_path_buf();
         let inspection =
             match tokio::task::spawn_blocking(move || inspect::inspect(&owned, explicit)).await {
