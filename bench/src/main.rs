@@ -7,6 +7,8 @@ mod latency;
 mod queries;
 mod search;
 mod start;
+#[cfg(test)]
+mod test_support;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
