@@ -59,7 +59,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
-packages=(-p cadenza-server -p cadenza-admin -p cadenza-fixtures -p cadenza-bench)
+packages=(-p cadenza-server -p cadenza-admin -p cadenza-fixtures-cli -p cadenza-bench)
 wants player && packages+=(-p cadenza)
 log "building release binaries: ${packages[*]}"
 cargo build --release --quiet "${packages[@]}"

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use cadenza_api::{EpisodeMeta, PodcastId, SongId, TagOverrides, UploadedEpisode, UploadedSong};
 use cadenza_catalog::{Catalog, CatalogError, NewCover, NewEpisode, NewSong};
-use cadenza_media::{MediaError, Probe};
+use cadenza_media::{MediaError, Probe, Tags};
 use cadenza_store::{StagedBlob, StoreError};
 use futures::Stream;
 use thiserror::Error;
@@ -135,6 +135,20 @@ pub async fn delete_song(app: &App, id: SongId) -> Result<(), LibraryError> {
     Ok(())
 }
 
+/// The uploader's overrides as tags, which media resolves over the file's own.
+fn override_tags(overrides: &TagOverrides) -> Tags {
+    Tags {
+        title: overrides.title.clone(),
+        artist: overrides.artist.clone(),
+        album: overrides.album.clone(),
+        album_artist: None,
+        genre: overrides.genre.clone(),
+        track: overrides.track,
+        disc: overrides.disc,
+        year: overrides.year,
+    }
+}
+
 pub async fn ingest_song<S, E>(
     app: &App,
     body: S,
@@ -157,7 +171,11 @@ where
     }
 
     let probe = probe(&staged).await?;
-    let tags = cadenza_media::resolve_tags(&probe.tags, &overrides, overrides.filename.as_deref());
+    let tags = cadenza_media::resolve_tags(
+        &probe.tags,
+        &override_tags(&overrides),
+        overrides.filename.as_deref(),
+    );
 
     let mut new_blobs = Vec::new();
     let result = async {

@@ -180,13 +180,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A refused upload: 415 for what is not audio or what the player cannot decode, 422 for
+/// audio that is empty, cut short or corrupt; a failed read of the staged file is ours (500).
 impl From<MediaError> for ApiError {
     fn from(e: MediaError) -> Self {
-        if let MediaError::Io(_) = e {
-            return ApiError::internal("reading the staged upload", &e);
-        }
-        let status =
-            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let status = match e {
+            MediaError::NotAudio { .. } | MediaError::Unsupported { .. } => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            MediaError::Empty | MediaError::Unreadable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            MediaError::Io(_) => return ApiError::internal("reading the staged upload", &e),
+        };
         ApiError::new(status, e.code(), e.to_string())
     }
 }
