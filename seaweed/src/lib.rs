@@ -272,6 +272,8 @@ impl Weed {
         let sockets = self.dir.path();
         let mut command = Command::new(&self.binary);
         command
+            // weed's own log files go to the temp dir too, not /tmp.
+            .arg(format!("-logdir={}", self.dir.path().display()))
             .arg("mini")
             .arg(format!("-dir={}", data.display()))
             .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
