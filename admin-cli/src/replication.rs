@@ -229,6 +229,7 @@ mod tests {
             problems: vec![],
             repaired: vec![],
             unrepairable: vec![],
+            leftovers: vec![],
         }
     }
 
@@ -313,6 +314,7 @@ mod tests {
             lost: 1,
             problems: vec![problem(&lost, BlobHealth::Lost, ReplicaState::Corrupt)],
             unrepairable: vec![lost.clone()],
+            leftovers: vec![],
             ..clean()
         };
         assert_eq!(outcome(&r), Outcome::SomeFailed);

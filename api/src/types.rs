@@ -635,6 +635,22 @@ pub struct ReplicationReport {
     pub repaired: Vec<RepairAction>,
     /// Hashes the repair could not fix (no verified replica left).
     pub unrepairable: Vec<String>,
+    /// What interrupted writes left behind (S3 multipart uploads nobody will finish).
+    #[serde(default)]
+    pub leftovers: Vec<Leftover>,
+}
+
+/// An interrupted write's leftover on a volume: on S3, a multipart upload whose writer went
+/// away (invisible in listings, but it holds storage). Removed by a repair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leftover {
+    pub volume: String,
+    /// The marker object naming the upload.
+    pub object: String,
+    /// The blob the upload was writing.
+    pub hash: String,
+    pub age_secs: u64,
+    pub removed: bool,
 }
 
 impl ReplicationReport {

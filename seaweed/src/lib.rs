@@ -164,13 +164,55 @@ pub struct Weed {
     ports: Ports,
     bucket: String,
     paused: bool,
+    /// Ends with the thread that started it (see [`shared`]).
+    tied_to_thread: bool,
     dir: tempfile::TempDir,
+}
+
+/// A server shared by every test of one test binary: its endpoint and bucket.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub endpoint: String,
+    pub bucket: String,
+}
+
+/// The test binary's shared server, started on first use (tests then keep apart by key
+/// prefix). It runs in a thread that lives as long as the process, and the kernel stops it
+/// (SIGTERM) when that thread ends, so it never outlives the tests, however they end.
+pub fn shared() -> Result<&'static Shared, Skip> {
+    static SHARED: std::sync::OnceLock<Result<Shared, String>> = std::sync::OnceLock::new();
+    let shared = SHARED.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let started = Weed::start_tied("cadenza-shared", true);
+            let _ = tx.send(
+                started
+                    .as_ref()
+                    .map(|weed| Shared {
+                        endpoint: weed.endpoint(),
+                        bucket: weed.bucket.clone(),
+                    })
+                    .map_err(|skip| skip.0.clone()),
+            );
+            let _keep = started;
+            loop {
+                std::thread::park();
+            }
+        });
+        rx.recv()
+            .unwrap_or_else(|_| Err("the shared weed thread died while starting".into()))
+    });
+    shared.as_ref().map_err(|reason| Skip(reason.clone()))
 }
 
 impl Weed {
     /// Starts a server that creates `bucket` (3 to 63 lowercase letters, digits, `-`) and
     /// waits until its S3 API lists that bucket.
     pub fn start(bucket: &str) -> Result<Weed, Skip> {
+        Self::start_tied(bucket, false)
+    }
+
+    fn start_tied(bucket: &str, tied_to_thread: bool) -> Result<Weed, Skip> {
         let binary = weed_binary()?;
         let dir = tempfile::Builder::new()
             .prefix("cadenza-weed-")
@@ -185,6 +227,7 @@ impl Weed {
             ports,
             bucket: bucket.to_string(),
             paused: false,
+            tied_to_thread,
             dir,
         };
         weed.spawn();
@@ -307,6 +350,16 @@ impl Weed {
             "S3_BUCKET",
         ] {
             command.env_remove(key);
+        }
+        if self.tied_to_thread {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
         }
         let child = command.spawn().unwrap_or_else(|e| {
             panic!("cannot start {}: {e}", self.binary.display());

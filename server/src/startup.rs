@@ -59,6 +59,8 @@ pub async fn build_app(config: Config) -> Result<Arc<App>> {
         replication: config.replication,
         staging_dir: config.staging_dir(),
         cache_bytes: config.cache_bytes,
+        write_quorum: cadenza_store::majority(config.replication),
+        stale_upload_age: cadenza_store::STALE_UPLOAD_AGE,
     })
     .context("cannot set up the blob store")?;
 

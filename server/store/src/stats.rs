@@ -21,11 +21,17 @@ pub struct StoreCounters {
     pub cache_bytes: u64,
     pub commits: u64,
     pub commit_failures: u64,
+    /// Commits that met the write quorum with fewer than R replicas.
+    pub degraded_commits: u64,
     /// Replicas copied by repairs.
     pub repaired_replicas: u64,
     /// Replicas hashed whole before they served a read (first read in this process, or the
     /// replica changed).
     pub replica_verifications: u64,
+    /// Reads that asked a second replica because an S3 replica was slow to answer.
+    pub hedged_reads: u64,
+    /// Streams that broke off and carried on from another replica.
+    pub stream_resumes: u64,
 }
 
 #[derive(Default)]
@@ -37,8 +43,11 @@ pub(crate) struct AtomicCounters {
     pub(crate) cache_misses: AtomicU64,
     pub(crate) commits: AtomicU64,
     pub(crate) commit_failures: AtomicU64,
+    pub(crate) degraded_commits: AtomicU64,
     pub(crate) repaired_replicas: AtomicU64,
     pub(crate) replica_verifications: AtomicU64,
+    pub(crate) hedged_reads: AtomicU64,
+    pub(crate) stream_resumes: AtomicU64,
 }
 
 impl BlobStore {
@@ -54,8 +63,11 @@ impl BlobStore {
             cache_bytes: self.inner.cache().used_bytes(),
             commits: get(&c.commits),
             commit_failures: get(&c.commit_failures),
+            degraded_commits: get(&c.degraded_commits),
             repaired_replicas: get(&c.repaired_replicas),
             replica_verifications: get(&c.replica_verifications),
+            hedged_reads: get(&c.hedged_reads),
+            stream_resumes: get(&c.stream_resumes),
         }
     }
 
