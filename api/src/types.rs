@@ -669,6 +669,9 @@ pub struct Readiness {
     pub volumes_reachable: u32,
     pub volumes_total: u32,
     pub quorum: u32,
+    /// Ready, but some volume (a failure domain) is unreachable: blobs are under-replicated.
+    #[serde(default)]
+    pub degraded: bool,
 }
 
 #[cfg(test)]

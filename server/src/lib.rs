@@ -20,6 +20,7 @@ pub mod startup;
 pub mod token_cache;
 pub mod ttl_cache;
 pub mod upload;
+pub mod volumes;
 
 use anyhow::Result;
 

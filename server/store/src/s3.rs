@@ -399,6 +399,15 @@ impl S3Backend {
         Ok(done)
     }
 
+    /// Lists the volume's prefix once: does the bucket exist and take our credentials?
+    pub(crate) async fn check_bucket(&self) -> object_store::Result<()> {
+        let list = self.writer.list_with_delimiter(None);
+        tokio::time::timeout(FIRST_BYTE_TIMEOUT, list)
+            .await
+            .map_err(|_| timed_out("LIST", FIRST_BYTE_TIMEOUT))?
+            .map(|_| ())
+    }
+
     /// Markers of uploads under way or abandoned: (marker, upload id, marker's metadata).
     pub(crate) async fn upload_markers(
         &self,

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::future::join_all;
 
-use crate::{BlobStore, VolumeStats};
+use crate::{BlobStore, StoreError, VolumeStats};
 
 /// A snapshot of the store's counters (monotonic since start, except `cache_bytes`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,6 +118,35 @@ impl BlobStore {
             .into_iter()
             .filter(|&up| up)
             .count()
+    }
+
+    /// Checks each S3 volume's bucket once (for start-up): a bucket that does not exist or
+    /// refuses the credentials is a configuration error (Cadenza creates no buckets); an
+    /// endpoint that does not answer is only logged, and the volume counts as unreachable
+    /// until it does.
+    pub async fn check_buckets(&self) -> Result<(), StoreError> {
+        for volume in &self.inner.volumes {
+            let Some(s3) = volume.s3() else { continue };
+            let refused = |what: &str, e| {
+                Err(StoreError::Config(format!(
+                    "S3 volume `{}` ({}): {what}: {e}",
+                    volume.name, volume.location
+                )))
+            };
+            match s3.check_bucket().await {
+                Ok(()) => {}
+                Err(e @ object_store::Error::NotFound { .. }) => {
+                    return refused("the bucket does not exist; create it first", e)
+                }
+                Err(
+                    e @ (object_store::Error::PermissionDenied { .. }
+                    | object_store::Error::Unauthenticated { .. }),
+                ) => return refused("the endpoint refuses these credentials", e),
+                Err(e) => tracing::warn!(volume = %volume.name, location = %volume.location,
+                    error = %e, "S3 volume unreachable at start-up; serving from the others"),
+            }
+        }
+        Ok(())
     }
 
     /// Reachable volumes needed to be ready: a majority of the N volumes, and at least
