@@ -108,10 +108,12 @@ impl TryFrom<VolumeEntry> for VolumeSpec {
                     ..options
                 })
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "volume `{}` needs exactly one of path = \"DIR\" or s3 = \"s3://BUCKET/PREFIX\"",
                 table.name
-            )),
+            ))
+            }
         };
         Ok(VolumeSpec {
             name: table.name,

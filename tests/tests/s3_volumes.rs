@@ -219,3 +219,90 @@ async fn three_seaweedfs_servers_ingest_stream_survive_one_stopped_and_repair() 
     let songs = all_songs(&client).await;
     stream_all(&client, &songs).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_setup_migrates_online_to_s3_with_every_hash_verified() {
+    let weed = cadenza_seaweed::require_weed!("cadenza-migrate");
+    let s3 = format!("s3={}", weed.volume_url("blobs"));
+    let mut server = Server::start_with(&[
+        "--replication",
+        "2",
+        "--cache",
+        "0",
+        "--volume",
+        "a=vols/a",
+        "--volume",
+        "b=vols/b",
+    ]);
+    let token = admin_token(&server).await;
+    let audio = fixtures_dir().join("audio");
+    admin(&server, &token, &["ingest", audio.to_str().unwrap()]).expect_code(0);
+
+    // The S3 volume joins; then `a` is drained while the server serves.
+    server.restart_with(&[
+        "--replication",
+        "2",
+        "--cache",
+        "0",
+        "--volume",
+        "a=vols/a",
+        "--volume",
+        "b=vols/b",
+        "--volume",
+        &s3,
+    ]);
+    let token = admin_token(&server).await;
+    let client = server.admin().await;
+    let songs = all_songs(&client).await;
+    let drain = admin(&server, &token, &["volumes", "drain", "a"]).expect_code(0);
+    assert!(drain.stdout.contains("Drained a:"), "{}", drain.stdout);
+    stream_all(&client, &songs).await;
+    let a = server.data_dir.join("vols/a/blobs");
+    let left: Vec<_> = walk(&a);
+    assert!(left.is_empty(), "blobs left on a: {left:?}");
+
+    // Without `a` in the configuration every blob is where the placement says, hash verified.
+    server.restart_with(&[
+        "--replication",
+        "2",
+        "--cache",
+        "0",
+        "--volume",
+        "b=vols/b",
+        "--volume",
+        &s3,
+    ]);
+    let token = admin_token(&server).await;
+    let check = admin(&server, &token, &["replication", "check", "--deep"]).expect_code(0);
+    assert!(
+        check.stdout.contains("All blobs are fully replicated."),
+        "{}",
+        check.stdout
+    );
+    stream_all(&server.admin().await, &songs).await;
+
+    // Draining again leaves too few volumes for R=2: refused with the reason.
+    let refused = admin(&server, &token, &["volumes", "drain", "b"]).expect_code(1);
+    assert!(
+        refused.stderr.contains("add a volume"),
+        "{}",
+        refused.stderr
+    );
+}
+
+/// Files under `dir`, recursively (none if it does not exist).
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}

@@ -20,6 +20,7 @@
 
 mod cache;
 mod commit;
+mod drain;
 mod error;
 mod hash;
 mod local_file;
@@ -45,7 +46,7 @@ use bytes::Bytes;
 use futures::Stream;
 
 pub use cadenza_api::{
-    BlobHealth, BlobProblem, Leftover, RepairAction, ReplicaState, ReplicaStatus,
+    BlobHealth, BlobProblem, DrainSummary, Leftover, RepairAction, ReplicaState, ReplicaStatus,
     ReplicationReport, ReplicationRequest, VolumeReport, VolumeStats,
 };
 pub use error::StoreError;
@@ -112,6 +113,8 @@ struct Inner {
     /// One verification per replica at a time (see `read::open_replica`); an entry lives while
     /// a verification holds or waits for it.
     verifying: Mutex<HashMap<(BlobHash, usize), VerificationTurn>>,
+    /// Volumes being drained (see `drain`): placement leaves them out.
+    draining: Mutex<std::collections::HashSet<usize>>,
     /// Commit, delete and repair of one blob never interleave (striped by hash).
     blob_locks: Vec<tokio::sync::Mutex<()>>,
     counters: stats::AtomicCounters,
@@ -181,6 +184,7 @@ impl BlobStore {
                 verified: Mutex::new(HashMap::new()),
                 rejected: Mutex::new(HashMap::new()),
                 verifying: Mutex::new(HashMap::new()),
+                draining: Mutex::new(Default::default()),
                 blob_locks: (0..BLOB_LOCK_STRIPES)
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
@@ -199,9 +203,10 @@ impl BlobStore {
         &self.inner.names
     }
 
-    /// The R volume indexes that hold `hash`, in rendezvous (preference) order.
+    /// The R volume indexes that hold `hash`, in rendezvous (preference) order; a volume
+    /// being drained takes no part.
     pub fn placement(&self, hash: &str) -> Vec<usize> {
-        placement::rendezvous(hash, &self.inner.names, self.inner.replication)
+        self.inner.placement_of(hash)
     }
 
     /// Streams an upload body into a staging file, hashing (SHA-256) and counting as it goes.
@@ -245,7 +250,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Inner {
     fn placement(&self, hash: &BlobHash) -> Vec<usize> {
-        placement::rendezvous(&hash.hex(), &self.names, self.replication)
+        self.placement_of(&hash.hex())
+    }
+
+    fn placement_of(&self, hash: &str) -> Vec<usize> {
+        let draining = lock(&self.draining);
+        if draining.is_empty() {
+            return placement::rendezvous(hash, &self.names, self.replication);
+        }
+        let active: Vec<usize> = (0..self.names.len())
+            .filter(|v| !draining.contains(v))
+            .collect();
+        let names: Vec<&str> = active.iter().map(|&v| self.names[v].as_str()).collect();
+        placement::rendezvous(hash, &names, self.replication)
+            .into_iter()
+            .map(|i| active[i])
+            .collect()
     }
 
     /// Placement volumes first, then every other volume (a blob may still sit where an older

@@ -114,6 +114,7 @@ impl BlobStore {
             repaired: Vec::new(),
             unrepairable: Vec::new(),
             leftovers: inner.leftovers(&listings, request.repair).await,
+            drained: None,
         };
         let mut per_volume: Vec<[u64; 4]> = vec![[0; 4]; inner.volumes.len()];
         let known: HashSet<BlobHash> = wanted.iter().map(|(id, _)| *id).collect();
