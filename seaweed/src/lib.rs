@@ -182,6 +182,7 @@ pub struct Shared {
 pub fn shared() -> Result<&'static Shared, Skip> {
     static SHARED: std::sync::OnceLock<Result<Shared, String>> = std::sync::OnceLock::new();
     let shared = SHARED.get_or_init(|| {
+        remove_dead_shared_dirs();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let started = Weed::start_tied("cadenza-shared", true);
@@ -205,6 +206,29 @@ pub fn shared() -> Result<&'static Shared, Skip> {
     shared.as_ref().map_err(|reason| Skip(reason.clone()))
 }
 
+/// Temp dirs of shared servers start with this, then the test process's pid.
+const SHARED_DIR_PREFIX: &str = "cadenza-weed-shared-";
+
+/// A shared server's temp dir outlives its process (no destructor runs at exit): the next
+/// test binary deletes those whose process is gone.
+fn remove_dead_shared_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(SHARED_DIR_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 impl Weed {
     /// Starts a server that creates `bucket` (3 to 63 lowercase letters, digits, `-`) and
     /// waits until its S3 API lists that bucket.
@@ -214,8 +238,13 @@ impl Weed {
 
     fn start_tied(bucket: &str, tied_to_thread: bool) -> Result<Weed, Skip> {
         let binary = weed_binary()?;
+        let prefix = if tied_to_thread {
+            format!("{SHARED_DIR_PREFIX}{}-", std::process::id())
+        } else {
+            "cadenza-weed-".to_string()
+        };
         let dir = tempfile::Builder::new()
-            .prefix("cadenza-weed-")
+            .prefix(&prefix)
             .tempdir()
             .map_err(|e| Skip(format!("cannot create a temp dir for weed: {e}")))?;
         std::fs::create_dir_all(dir.path().join("data"))

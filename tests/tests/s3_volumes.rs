@@ -224,33 +224,13 @@ async fn three_seaweedfs_servers_ingest_stream_survive_one_stopped_and_repair() 
 async fn a_local_setup_migrates_online_to_s3_with_every_hash_verified() {
     let weed = cadenza_seaweed::require_weed!("cadenza-migrate");
     let s3 = format!("s3={}", weed.volume_url("blobs"));
-    let mut server = Server::start_with(&[
-        "--replication",
-        "2",
-        "--cache",
-        "0",
-        "--volume",
-        "a=vols/a",
-        "--volume",
-        "b=vols/b",
-    ]);
+    let mut server = Server::start_with(&r2(&["a=vols/a", "b=vols/b"]));
     let token = admin_token(&server).await;
     let audio = fixtures_dir().join("audio");
     admin(&server, &token, &["ingest", audio.to_str().unwrap()]).expect_code(0);
 
     // The S3 volume joins; then `a` is drained while the server serves.
-    server.restart_with(&[
-        "--replication",
-        "2",
-        "--cache",
-        "0",
-        "--volume",
-        "a=vols/a",
-        "--volume",
-        "b=vols/b",
-        "--volume",
-        &s3,
-    ]);
+    server.restart_with(&r2(&["a=vols/a", "b=vols/b", &s3]));
     let token = admin_token(&server).await;
     let client = server.admin().await;
     let songs = all_songs(&client).await;
@@ -262,16 +242,7 @@ async fn a_local_setup_migrates_online_to_s3_with_every_hash_verified() {
     assert!(left.is_empty(), "blobs left on a: {left:?}");
 
     // Without `a` in the configuration every blob is where the placement says, hash verified.
-    server.restart_with(&[
-        "--replication",
-        "2",
-        "--cache",
-        "0",
-        "--volume",
-        "b=vols/b",
-        "--volume",
-        &s3,
-    ]);
+    server.restart_with(&r2(&["b=vols/b", &s3]));
     let token = admin_token(&server).await;
     let check = admin(&server, &token, &["replication", "check", "--deep"]).expect_code(0);
     assert!(
@@ -288,6 +259,15 @@ async fn a_local_setup_migrates_online_to_s3_with_every_hash_verified() {
         "{}",
         refused.stderr
     );
+}
+
+/// Server flags for R=2 without the memory cache (reads go to the volumes), with `volumes`.
+fn r2<'a>(volumes: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--replication", "2", "--cache", "0"];
+    for volume in volumes {
+        args.extend(["--volume", volume]);
+    }
+    args
 }
 
 /// Files under `dir`, recursively (none if it does not exist).
