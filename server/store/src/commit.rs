@@ -267,6 +267,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_commit_that_meets_the_write_quorum_succeeds_under_replicated() {
+        // R = 3, W = 2: one volume refusing writes (a failure domain down) does not stop
+        // uploads; two do, and then nothing is left.
+        for failing in [1, 2] {
+            let t = TestStore::with_quorum(3, 3, 2, 0, |i, config| {
+                if i < failing {
+                    FailingStore::wrap(config, WriteFailure::Refuse).0
+                } else {
+                    config
+                }
+            });
+            let bytes = content(5, 200_000);
+            let staged = t
+                .store
+                .stage_bytes(Bytes::from(bytes.clone()))
+                .await
+                .unwrap();
+            let committed = t.store.commit(&staged).await;
+            if failing == 1 {
+                committed.unwrap();
+                assert_eq!(t.holders(&staged.hash), vec![1, 2]);
+                assert_eq!(t.store.counters().degraded_commits, 1);
+                assert_eq!(t.read_all(&staged.hash, staged.size).await.unwrap(), bytes);
+                let info = crate::BlobInfo {
+                    hash: staged.hash.clone(),
+                    size: staged.size,
+                    used_by: "song 1".into(),
+                };
+                let report = t
+                    .store
+                    .replication(vec![info], Default::default(), |_, _| {})
+                    .await
+                    .unwrap();
+                assert_eq!(report.under_replicated, 1, "{report:?}");
+            } else {
+                assert!(committed.is_err());
+                assert_eq!(t.volume_files(), Vec::<std::path::PathBuf>::new());
+                assert_eq!(t.store.counters().commit_failures, 1);
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn interrupted_upload_leaves_nothing_anywhere() {
         let t = TestStore::new(3, 3, 0);
         let body = futures::stream::iter([

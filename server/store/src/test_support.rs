@@ -121,7 +121,14 @@ impl TestStore {
             })
             .collect();
         let tmp = tempfile::tempdir().unwrap();
-        Self::from_volumes(tmp, volumes, Vec::new(), r, cache_bytes, stale_upload_age)
+        Self::from_volumes(
+            tmp,
+            volumes,
+            Vec::new(),
+            (r, r),
+            cache_bytes,
+            stale_upload_age,
+        )
     }
 
     /// `n` SeaweedFS servers, or `None` (the reason printed) where `weed` is not installed.
@@ -139,6 +146,17 @@ impl TestStore {
         cache_bytes: u64,
         wrap: impl Fn(usize, VolumeConfig) -> VolumeConfig,
     ) -> Self {
+        Self::with_quorum(n, r, r, cache_bytes, wrap)
+    }
+
+    /// Like [`TestStore::with_volumes`] with write quorum `w`.
+    pub(crate) fn with_quorum(
+        n: usize,
+        r: usize,
+        w: usize,
+        cache_bytes: u64,
+        wrap: impl Fn(usize, VolumeConfig) -> VolumeConfig,
+    ) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dirs: Vec<PathBuf> = (0..n).map(|i| tmp.path().join(format!("vol{i}"))).collect();
         let volumes = dirs
@@ -146,14 +164,21 @@ impl TestStore {
             .enumerate()
             .map(|(i, dir)| wrap(i, VolumeConfig::local_dir(&format!("v{i}"), dir).unwrap()))
             .collect();
-        Self::from_volumes(tmp, volumes, dirs, r, cache_bytes, crate::STALE_UPLOAD_AGE)
+        Self::from_volumes(
+            tmp,
+            volumes,
+            dirs,
+            (r, w),
+            cache_bytes,
+            crate::STALE_UPLOAD_AGE,
+        )
     }
 
     fn from_volumes(
         tmp: tempfile::TempDir,
         volumes: Vec<VolumeConfig>,
         dirs: Vec<PathBuf>,
-        r: usize,
+        (r, w): (usize, usize),
         cache_bytes: u64,
         stale_upload_age: std::time::Duration,
     ) -> Self {
@@ -164,7 +189,7 @@ impl TestStore {
             replication: r,
             staging_dir: staging.clone(),
             cache_bytes,
-            write_quorum: r,
+            write_quorum: w,
             stale_upload_age,
         })
         .unwrap();
