@@ -20,6 +20,7 @@ pub mod share;
 pub mod startup;
 pub mod token_cache;
 pub mod ttl_cache;
+pub mod volumes;
 
 use anyhow::Result;
 

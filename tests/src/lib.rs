@@ -130,6 +130,13 @@ impl Server {
         self.spawn();
     }
 
+    /// Restarts the server on the same data dir with other extra flags (e.g. volumes).
+    pub fn restart_with(&mut self, extra_args: &[&str]) {
+        self.stop();
+        self.extra_args = extra_args.iter().map(|s| s.to_string()).collect();
+        self.spawn();
+    }
+
     /// Stops the server gracefully (SIGTERM), killing it if it does not exit in 10 s.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -29,7 +29,8 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
     health.or(ready).unify().or(metrics).unify().boxed()
 }
 
-/// Ready when the catalog answers and a quorum of volumes is reachable.
+/// Ready when the catalog answers and a quorum of volumes is reachable; degraded (but still
+/// ready) while any volume is not.
 async fn ready(cx: Ctx) -> ApiResult<Response> {
     let catalog = match cx.db(|c| c.ping()).await {
         Ok(()) => true,
@@ -46,6 +47,7 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
         volumes_reachable: reachable as u32,
         volumes_total: store.volume_count() as u32,
         quorum: store.quorum() as u32,
+        degraded: reachable < store.volume_count(),
     };
     let status = if readiness.ready {
         StatusCode::OK
@@ -109,6 +111,21 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             "cadenza_blob_commit_failures_total",
             "Blob commits that failed (and were rolled back).",
             c.commit_failures,
+        ),
+        counter(
+            "cadenza_hedged_reads_total",
+            "Reads that asked a second replica because an S3 replica was slow to answer.",
+            c.hedged_reads,
+        ),
+        counter(
+            "cadenza_stream_resumes_total",
+            "Streams that broke off and carried on from another replica.",
+            c.stream_resumes,
+        ),
+        counter(
+            "cadenza_blob_degraded_commits_total",
+            "Blob commits that met the write quorum with fewer than R replicas.",
+            c.degraded_commits,
         ),
         counter(
             "cadenza_repaired_replicas_total",
