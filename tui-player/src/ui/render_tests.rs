@@ -379,6 +379,7 @@ fn prompts_and_picker_render() {
             duration_ms: 0,
             created_at: 0,
             updated_at: 0,
+            comment: None,
         }]),
         selected: 0,
     });
