@@ -232,6 +232,9 @@ pub struct Album {
     pub song_count: u32,
     pub duration_ms: u64,
     pub has_cover: bool,
+    /// When the album's first song was added (Unix seconds); 0 from older servers.
+    #[serde(default)]
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,10 +9,12 @@
 pub mod admin;
 pub mod auth;
 pub mod browse;
+pub mod credentials;
 pub mod errors;
 pub mod ops;
 pub mod playlists;
 pub mod podcasts;
+pub mod feeds;
 pub mod range;
 pub mod search;
 pub mod share;
@@ -377,10 +379,16 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
             .or(podcasts::routes(app))
             .unify()
             .or(admin::routes(app))
+            .unify()
+            .or(credentials::routes(app))
+            .unify()
+            .or(feeds::routes(app))
             .unify(),
     );
     let all = ops::routes(app)
         .or(api)
+        .unify()
+        .or(crate::subsonic::routes(app))
         .unify()
         .recover(errors::handle_rejection)
         .unify();

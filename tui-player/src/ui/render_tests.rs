@@ -49,6 +49,7 @@ fn album() -> Album {
         song_count: 3,
         duration_ms: 9613,
         has_cover: true,
+        created_at: 0,
     }
 }
 

@@ -126,7 +126,7 @@ pub(crate) fn songs_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<Vec<
 // ------------------------------------------------------------------ albums
 
 pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.title, ar.name, al.artist_id, al.year, g.name, \
-     al.song_count, al.duration_ms, al.cover_hash IS NOT NULL";
+     al.song_count, al.duration_ms, al.cover_hash IS NOT NULL, al.created_at";
 
 pub(crate) const ALBUM_JOINS: &str =
     "JOIN artists ar ON ar.id = al.artist_id LEFT JOIN genres g ON g.id = al.genre_id";
@@ -142,6 +142,7 @@ pub(crate) fn album_from_row(row: &Row<'_>) -> rusqlite::Result<Album> {
         song_count: row.get(6)?,
         duration_ms: get_u64(row, 7)?,
         has_cover: row.get(8)?,
+        created_at: row.get(9)?,
     })
 }
 

@@ -3,8 +3,6 @@
 use thiserror::Error;
 use url::Url;
 
-use crate::ui::days_from_civil;
-
 #[derive(Debug, Error)]
 pub enum FeedError {
     #[error("the feed is not valid RSS: {0}")]
@@ -128,8 +126,11 @@ pub fn parse_rfc2822(text: &str) -> Option<i64> {
     if !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+    let midnight = chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
+        .and_hms_opt(0, 0, 0)?
+        .and_utc()
+        .timestamp();
+    Some(midnight + hour * 3600 + minute * 60 + second - offset)
 }
 
 fn month_number(name: &str) -> Option<u32> {
