@@ -2,7 +2,7 @@
 //! Subsonic clients: `users app-password|api-key|credentials|revoke`.
 
 use anyhow::{Context, Result};
-use cadenza_api::{ClientCredential, Client, CredentialKind, User};
+use cadenza_api::{Client, ClientCredential, CredentialKind, User};
 
 use crate::cli::UsersCommand;
 use crate::errors::{ItemFailed, Outcome};
@@ -88,7 +88,9 @@ pub async fn run(client: &Client, command: &UsersCommand, json: bool) -> Result<
             client
                 .revoke_user_credential(found.id, *id)
                 .await
-                .with_context(|| format!("cannot revoke credential {id} of `{}`", found.username))?;
+                .with_context(|| {
+                    format!("cannot revoke credential {id} of `{}`", found.username)
+                })?;
             if json {
                 ui::print_json(&serde_json::json!({ "revoked": id, "user": found.id }))?;
             } else {
@@ -131,14 +133,21 @@ async fn create_credential(
 }
 
 fn print_credentials(list: &[ClientCredential]) {
-    say!("{:>6}  {:<12}  {:<20}  {:<20}  NAME", "ID", "KIND", "CREATED", "LAST USED");
+    say!(
+        "{:>6}  {:<12}  {:<20}  {:<20}  NAME",
+        "ID",
+        "KIND",
+        "CREATED",
+        "LAST USED"
+    );
     for c in list {
         say!(
             "{:>6}  {:<12}  {:<20}  {:<20}  {}",
             c.id,
             c.kind.as_str(),
             ui::timestamp(c.created_at),
-            c.last_used_at.map_or_else(|| "never".to_string(), ui::timestamp),
+            c.last_used_at
+                .map_or_else(|| "never".to_string(), ui::timestamp),
             c.name
         );
     }

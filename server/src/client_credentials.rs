@@ -32,7 +32,8 @@ impl AppPasswordKey {
     /// Derives the key from the server's secret, for this purpose only (share links use the
     /// secret for signatures; the label keeps the two apart).
     pub fn from_secret(secret: &[u8]) -> Self {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
         mac.update(b"cadenza subsonic app passwords v1");
         Self(mac.finalize().into_bytes().into())
     }
@@ -40,7 +41,8 @@ impl AppPasswordKey {
     /// The app password a stored seed stands for: 24 characters in four groups,
     /// e.g. `k7qm2x-...`; about 119 bits.
     pub fn password(&self, seed: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         mac.update(seed.as_bytes());
         let bytes = mac.finalize().into_bytes();
         let mut out = String::with_capacity(GROUPS * (GROUP_CHARS + 1));
@@ -100,13 +102,15 @@ mod tests {
         let password = key.password(&seed);
         assert_eq!(password.len(), 24 + 3);
         assert_eq!(password.split('-').count(), 4);
-        assert!(password
-            .bytes()
-            .all(|b| b == b'-' || ALPHABET.contains(&b)));
+        assert!(password.bytes().all(|b| b == b'-' || ALPHABET.contains(&b)));
         assert_eq!(password, key.password(&seed), "same on every server copy");
         assert_ne!(password, key.password(&new_seed()));
         let other = AppPasswordKey::from_secret(b"another secret 0123456789");
-        assert_ne!(password, other.password(&seed), "useless without the secret");
+        assert_ne!(
+            password,
+            other.password(&seed),
+            "useless without the secret"
+        );
     }
 
     #[test]
@@ -122,7 +126,11 @@ mod tests {
             "c19b2d",
             "26719A1196D2A940705A59634EB18EAB"
         ));
-        assert!(!token_matches("sesame", "c19b2e", "26719a1196d2a940705a59634eb18eab"));
+        assert!(!token_matches(
+            "sesame",
+            "c19b2e",
+            "26719a1196d2a940705a59634eb18eab"
+        ));
         assert!(!token_matches("sesame", "c19b2d", ""));
     }
 

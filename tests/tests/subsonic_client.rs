@@ -86,8 +86,5 @@ async fn py_sonic_drives_the_server_and_every_answer_matches_the_schema() {
     // Both credentials were used, and that is on record.
     let used = admin.my_credentials().await.expect("list credentials");
     assert_eq!(used.len(), 2);
-    assert!(
-        used.iter().all(|c| c.last_used_at.is_some()),
-        "{used:?}"
-    );
+    assert!(used.iter().all(|c| c.last_used_at.is_some()), "{used:?}");
 }

@@ -165,7 +165,10 @@ pub enum AlbumList {
     ByName,
     ByArtist,
     /// Years `from` to `to` inclusive, in that direction (so `from > to` lists newest first).
-    ByYear { from: i32, to: i32 },
+    ByYear {
+        from: i32,
+        to: i32,
+    },
     ByGenre(String),
     /// The viewer's starred albums, most recent first.
     Starred,
@@ -288,8 +291,13 @@ pub trait Catalog: Send + Sync + 'static {
     // ---- stars and ratings
     /// Stars (or unstars) every item for `user`; an unknown item fails the whole call
     /// with `NotFound` and changes nothing. Starring again keeps the first time.
-    fn set_starred(&self, user: UserId, items: &[Item], starred: bool, now: i64)
-        -> CatalogResult<()>;
+    fn set_starred(
+        &self,
+        user: UserId,
+        items: &[Item],
+        starred: bool,
+        now: i64,
+    ) -> CatalogResult<()>;
     /// Rates an item 1 to 5, or removes the rating with `None`.
     fn set_rating(&self, user: UserId, item: Item, rating: Option<u8>) -> CatalogResult<()>;
     /// `user`'s marks on those of `items` that have any.
@@ -315,8 +323,13 @@ pub trait Catalog: Send + Sync + 'static {
 
     // ---- what listeners play now, and their saved queues
     /// Notes that `user` started `song` on `client` at `now` (one entry per user).
-    fn set_now_playing(&self, user: UserId, song: SongId, client: &str, now: i64)
-        -> CatalogResult<()>;
+    fn set_now_playing(
+        &self,
+        user: UserId,
+        song: SongId,
+        client: &str,
+        now: i64,
+    ) -> CatalogResult<()>;
     /// Entries whose song may still be playing at `now` (started less than its length
     /// plus a few minutes ago), newest first.
     fn now_playing(&self, now: i64) -> CatalogResult<Vec<NowPlaying>>;

@@ -43,9 +43,9 @@ use cadenza_api::{
     PodcastId, RecordPlay, Role, SearchResults, SearchType, Song, SongId, UpdatePlaylist, User,
     UserId,
 };
-use std::collections::HashMap;
 use library::{Indexing, Inserted, Names};
 use pool::Pool;
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 

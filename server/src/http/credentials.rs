@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use cadenza_api::{
-    CreateCredential, CredentialId, CredentialKind, NewClientCredential, UserId,
-};
+use cadenza_api::{CreateCredential, CredentialId, CredentialKind, NewClientCredential, UserId};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;

@@ -14,9 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cadenza_api::{
-    CreatePodcast, EpisodeMeta, FeedItemFailure, FeedRefresh, PageRequest, Podcast,
-};
+use cadenza_api::{CreatePodcast, EpisodeMeta, FeedItemFailure, FeedRefresh, PageRequest, Podcast};
 use cadenza_catalog::CatalogError;
 use futures::TryStreamExt;
 use rand::RngCore;
@@ -259,8 +257,7 @@ pub async fn refresh_with(app: &App, podcast: &Podcast, feed: Option<Feed>) -> F
     match db(app, claim.clone()).await {
         Ok(true) => {}
         Ok(false) => {
-            report.error =
-                Some("another copy of the server is reading this feed right now".into());
+            report.error = Some("another copy of the server is reading this feed right now".into());
             return report;
         }
         Err(e) => {
@@ -285,7 +282,11 @@ pub async fn refresh_with(app: &App, podcast: &Podcast, feed: Option<Feed>) -> F
         report.error = Some(e.to_string());
     }
     let note = recorded.clone();
-    if let Err(e) = db(app, move |c| c.finish_feed(id, &holder, unix_now(), note.as_deref())).await {
+    if let Err(e) = db(app, move |c| {
+        c.finish_feed(id, &holder, unix_now(), note.as_deref())
+    })
+    .await
+    {
         tracing::warn!("podcast {id}: cannot record the feed reading: {e}");
     }
     if let Ok(detail) = db(app, move |c| c.podcast(id, 0)).await {
@@ -300,10 +301,7 @@ async fn read(
     raw_url: &str,
     feed: Option<Feed>,
     report: &mut FeedRefresh,
-    claim: impl Fn(&dyn cadenza_catalog::Catalog) -> Result<bool, CatalogError>
-        + Clone
-        + Send
-        + 'static,
+    claim: impl Fn(&dyn cadenza_catalog::Catalog) -> Result<bool, CatalogError> + Clone + Send + 'static,
 ) -> Result<(), FeedError> {
     let feed = match feed {
         Some(feed) => feed,

@@ -120,7 +120,10 @@ pub async fn unstar(call: Call) -> Result<Reply> {
 /// 1 to 5 rates; 0 removes the rating.
 pub async fn set_rating(call: Call) -> Result<Reply> {
     let item = Id::item(call.params.required("id")?)?;
-    let rating = call.params.int("rating")?.ok_or_else(|| Error::missing("rating"))?;
+    let rating = call
+        .params
+        .int("rating")?
+        .ok_or_else(|| Error::missing("rating"))?;
     let rating = match rating {
         0 => None,
         1..=5 => Some(rating as u8),

@@ -16,9 +16,7 @@ use cadenza_api::{CredentialId, User, UserId};
 
 use super::params::Params;
 use super::{Error, Result};
-use crate::client_credentials::{
-    api_key_secret, constant_time_eq, token_matches, AppPasswordKey,
-};
+use crate::client_credentials::{api_key_secret, constant_time_eq, token_matches, AppPasswordKey};
 use crate::http::auth::FAILED_LOGIN_DELAY;
 use crate::http::{unix_now, Ctx};
 use crate::ttl_cache::TtlCache;
@@ -81,8 +79,15 @@ impl SubsonicAuth {
 /// The credentials a request carries.
 #[derive(Debug, PartialEq, Eq)]
 enum Credentials {
-    Password { user: String, password: String },
-    Token { user: String, token: String, salt: String },
+    Password {
+        user: String,
+        password: String,
+    },
+    Token {
+        user: String,
+        token: String,
+        salt: String,
+    },
     ApiKey(String),
 }
 
@@ -166,9 +171,7 @@ fn wrong_key() -> Error {
 pub async fn authenticate(cx: &Ctx, params: &Params) -> Result<User> {
     let credentials = Credentials::of(params)?;
     let app = &cx.app;
-    let ip = cx
-        .remote
-        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    let ip = cx.remote.map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
     let account = credentials.account().to_string();
     if let Err(e) = app.logins.check(ip, &account, Instant::now()) {
         app.metrics.login_failed();
@@ -289,8 +292,14 @@ mod tests {
             creds(&[("u", "joe"), ("t", "x"), ("s", "y")]).unwrap(),
             Credentials::Token { .. }
         ));
-        assert_eq!(creds(&[("apiKey", "k")]).unwrap(), Credentials::ApiKey("k".into()));
-        assert_eq!(creds(&[("apiKey", "k"), ("u", "joe")]).unwrap_err().code, 43);
+        assert_eq!(
+            creds(&[("apiKey", "k")]).unwrap(),
+            Credentials::ApiKey("k".into())
+        );
+        assert_eq!(
+            creds(&[("apiKey", "k"), ("u", "joe")]).unwrap_err().code,
+            43
+        );
         assert_eq!(
             creds(&[("u", "joe"), ("p", "x"), ("t", "y"), ("s", "z")])
                 .unwrap_err()
@@ -300,7 +309,10 @@ mod tests {
         assert_eq!(creds(&[("u", "joe"), ("t", "y")]).unwrap_err().code, 10);
         assert_eq!(creds(&[("u", "joe")]).unwrap_err().code, 10);
         assert_eq!(creds(&[]).unwrap_err().code, 10);
-        assert_eq!(creds(&[("u", "joe"), ("p", "enc:zz")]).unwrap_err().code, 40);
+        assert_eq!(
+            creds(&[("u", "joe"), ("p", "enc:zz")]).unwrap_err().code,
+            40
+        );
     }
 
     #[test]

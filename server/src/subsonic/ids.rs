@@ -145,7 +145,16 @@ mod tests {
             assert_eq!(Id::parse(&id.to_string()).unwrap(), id);
         }
         assert_eq!(song(7), "tr-7");
-        for bad in ["7", "tr-", "tr-x", "tr--1", "tr-0", "xx-1", "tr-99999999999999999999", "' OR 1=1"] {
+        for bad in [
+            "7",
+            "tr-",
+            "tr-x",
+            "tr--1",
+            "tr-0",
+            "xx-1",
+            "tr-99999999999999999999",
+            "' OR 1=1",
+        ] {
             assert_eq!(Id::parse(bad).unwrap_err().code, 70, "{bad}");
         }
         assert_eq!(Id::song("al-1").unwrap_err().code, 70);

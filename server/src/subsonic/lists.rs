@@ -60,7 +60,10 @@ async fn albums(call: &Call) -> Result<(Vec<Album>, Marks)> {
 
 pub async fn album_list(call: Call) -> Result<Reply> {
     let (albums, marks) = albums(&call).await?;
-    let albums: Vec<Value> = albums.iter().map(|a| model::album_child(a, &marks)).collect();
+    let albums: Vec<Value> = albums
+        .iter()
+        .map(|a| model::album_child(a, &marks))
+        .collect();
     Ok(Reply::with("albumList", json!({ "album": albums })))
 }
 
@@ -125,7 +128,11 @@ async fn starred_lists(call: &Call) -> Result<(cadenza_catalog::Starred, Marks)>
         .db(move |c| {
             let starred = c.starred(user)?;
             let mut items = model::song_items(
-                &starred.songs.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
+                &starred
+                    .songs
+                    .iter()
+                    .map(|(s, _)| s.clone())
+                    .collect::<Vec<_>>(),
             );
             items.extend(starred.albums.iter().map(|(a, _)| Item::Album(a.id)));
             items.extend(starred.artists.iter().map(|(a, _)| Item::Artist(a.id)));
@@ -137,7 +144,11 @@ async fn starred_lists(call: &Call) -> Result<(cadenza_catalog::Starred, Marks)>
 }
 
 fn starred_songs(starred: &cadenza_catalog::Starred, marks: &Marks) -> Vec<Value> {
-    starred.songs.iter().map(|(s, _)| model::child(s, marks)).collect()
+    starred
+        .songs
+        .iter()
+        .map(|(s, _)| model::child(s, marks))
+        .collect()
 }
 
 fn starred_artists(starred: &cadenza_catalog::Starred, marks: &Marks) -> Vec<Value> {
@@ -217,9 +228,21 @@ async fn search(call: &Call) -> Result<Found> {
             let (artists, albums, songs) = if query.is_empty() {
                 let list_or_skip = |page: PageRequest| page.limit > 0;
                 (
-                    if list_or_skip(artist_page) { c.artists(artist_page)?.items } else { Vec::new() },
-                    if list_or_skip(album_page) { c.albums(album_page)?.items } else { Vec::new() },
-                    if list_or_skip(song_page) { c.songs(song_page)?.items } else { Vec::new() },
+                    if list_or_skip(artist_page) {
+                        c.artists(artist_page)?.items
+                    } else {
+                        Vec::new()
+                    },
+                    if list_or_skip(album_page) {
+                        c.albums(album_page)?.items
+                    } else {
+                        Vec::new()
+                    },
+                    if list_or_skip(song_page) {
+                        c.songs(song_page)?.items
+                    } else {
+                        Vec::new()
+                    },
                 )
             } else if artist_page == album_page && album_page == song_page {
                 let all = c.search(&query, SearchType::All, song_page, user)?;
@@ -232,7 +255,8 @@ async fn search(call: &Call) -> Result<Found> {
                     c.search(&query, kind, page, user).map(Some)
                 };
                 (
-                    group(SearchType::Artist, artist_page)?.map_or_else(Vec::new, |r| r.artists.items),
+                    group(SearchType::Artist, artist_page)?
+                        .map_or_else(Vec::new, |r| r.artists.items),
                     group(SearchType::Album, album_page)?.map_or_else(Vec::new, |r| r.albums.items),
                     group(SearchType::Song, song_page)?.map_or_else(Vec::new, |r| r.songs.items),
                 )

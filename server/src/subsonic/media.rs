@@ -34,7 +34,11 @@ async fn audio(call: &Call) -> Result<Arc<BlobRef>> {
     let key = match Id::parse(call.params.required("id")?)? {
         Id::Song(id) => BlobKey::Song(id),
         Id::Episode(id) => BlobKey::Episode(id),
-        other => return Err(Error::not_found(format!("{other} is not a song or episode"))),
+        other => {
+            return Err(Error::not_found(format!(
+                "{other} is not a song or episode"
+            )))
+        }
     };
     Ok(call.cx.blob(key).await?)
 }
@@ -66,8 +70,7 @@ pub async fn cover_art(call: Call) -> Result<Reply> {
             let album = match id {
                 Id::Album(album) => album,
                 Id::Song(song) => c.song(song)?.album_id,
-                Id::Artist(artist) => match c.artist(artist)?.albums.iter().find(|a| a.has_cover)
-                {
+                Id::Artist(artist) => match c.artist(artist)?.albums.iter().find(|a| a.has_cover) {
                     Some(album) => album.id,
                     None => return Ok(None),
                 },

@@ -240,7 +240,10 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
         .and(body())
         .then(|name: String, cx: Ctx, body: BodyStream| async move {
             let name = name.strip_suffix(".view").unwrap_or(&name).to_string();
-            respond(route_label(&name), async move { Ok(answer(cx, &name, body).await) }).await
+            respond(route_label(&name), async move {
+                Ok(answer(cx, &name, body).await)
+            })
+            .await
         })
         .boxed()
 }

@@ -11,6 +11,8 @@ use crate::http::{BodyStream, Ctx, MAX_JSON_BODY};
 
 /// Largest `count`/`size` any list returns; larger values are clamped, not refused.
 pub const MAX_COUNT: u32 = 500;
+/// How much of a too-large form body is read and thrown away before answering.
+const DRAIN_MAX: u64 = 16 << 20;
 
 #[derive(Debug, Clone, Default)]
 pub struct Params(Vec<(String, String)>);
@@ -20,19 +22,29 @@ impl Params {
     pub async fn read(cx: &Ctx, mut body: BodyStream) -> Result<Params> {
         let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(&cx.query)
             .map_err(|e| Error::generic(format!("the query string is not valid: {e}")))?;
-        let form = cx
-            .header(CONTENT_TYPE)
-            .is_none_or(|t| t.trim_start().starts_with("application/x-www-form-urlencoded"));
+        let form = cx.header(CONTENT_TYPE).is_none_or(|t| {
+            t.trim_start()
+                .starts_with("application/x-www-form-urlencoded")
+        });
         let mut bytes = BytesMut::new();
+        let mut read = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk
-                .map_err(|e| Error::generic(format!("the request body broke off: {e}")))?;
-            if (bytes.len() + chunk.len()) as u64 > MAX_JSON_BODY {
-                return Err(Error::generic(format!(
-                    "the form body is larger than {MAX_JSON_BODY} bytes"
-                )));
+            let chunk =
+                chunk.map_err(|e| Error::generic(format!("the request body broke off: {e}")))?;
+            read += chunk.len() as u64;
+            // A refused body is still read (up to a bound) so the client, still sending,
+            // gets the answer instead of a reset connection.
+            if read > DRAIN_MAX {
+                break;
             }
-            bytes.extend_from_slice(&chunk);
+            if read <= MAX_JSON_BODY {
+                bytes.extend_from_slice(&chunk);
+            }
+        }
+        if read > MAX_JSON_BODY {
+            return Err(Error::generic(format!(
+                "the form body is larger than {MAX_JSON_BODY} bytes; send fewer parameters"
+            )));
         }
         if form && !bytes.is_empty() {
             let posted: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)

@@ -70,7 +70,8 @@ pub async fn create(call: Call) -> Result<Reply> {
                 replace: Some(songs),
                 ..PlaylistEdit::default()
             };
-            call.db(move |c| c.edit_playlist(id, user, &edit, now)).await?
+            call.db(move |c| c.edit_playlist(id, user, &edit, now))
+                .await?
         }
         None => {
             let new = CreatePlaylist {

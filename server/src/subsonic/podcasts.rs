@@ -81,7 +81,9 @@ pub async fn newest(call: Call) -> Result<Reply> {
             let episodes = c.newest_episodes(count, user)?;
             let mut podcasts = HashMap::new();
             for e in &episodes {
-                if let std::collections::hash_map::Entry::Vacant(slot) = podcasts.entry(e.podcast_id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    podcasts.entry(e.podcast_id)
+                {
                     slot.insert(c.podcast(e.podcast_id, user)?.podcast);
                 }
             }
@@ -92,7 +94,10 @@ pub async fn newest(call: Call) -> Result<Reply> {
         .iter()
         .map(|e| model::episode(e, podcasts.get(&e.podcast_id)))
         .collect();
-    Ok(Reply::with("newestPodcasts", json!({ "episode": episodes })))
+    Ok(Reply::with(
+        "newestPodcasts",
+        json!({ "episode": episodes }),
+    ))
 }
 
 pub async fn episode(call: Call) -> Result<Reply> {

@@ -17,7 +17,9 @@ fn episode_id(raw: &str) -> Result<i64> {
             "bookmarks are kept for podcast episodes (ep-...), not songs; \
              savePlayQueue keeps a position in a song",
         )),
-        other => Err(Error::not_found(format!("{other} is not a podcast episode"))),
+        other => Err(Error::not_found(format!(
+            "{other} is not a podcast episode"
+        ))),
     }
 }
 

@@ -36,16 +36,14 @@ impl Format {
                 // Only a plain (dotted) identifier: anything else would let a link run script.
                 let valid = !callback.is_empty()
                     && callback.len() <= 100
-                    && callback
-                        .split('.')
-                        .all(|part| {
-                            part.chars()
-                                .next()
-                                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
-                                && part
-                                    .chars()
-                                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
-                        });
+                    && callback.split('.').all(|part| {
+                        part.chars()
+                            .next()
+                            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+                            && part
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+                    });
                 if valid {
                     Ok(Format::Jsonp(callback.to_string()))
                 } else {
@@ -185,9 +183,9 @@ fn element(out: &mut String, name: &str, value: &Value) {
                     _ => {}
                 }
             }
-            let nested = map
-                .values()
-                .any(|v| matches!(v, Value::Object(_)) || matches!(v, Value::Array(a) if !a.is_empty()));
+            let nested = map.values().any(|v| {
+                matches!(v, Value::Object(_)) || matches!(v, Value::Array(a) if !a.is_empty())
+            });
             if text.is_none() && !nested {
                 out.push_str("/>");
                 return;
@@ -246,22 +244,32 @@ mod tests {
         );
         assert!(body.contains("status=\"ok\" version=\"1.16.1\""), "{body}");
         assert!(
-            body.contains("<genres><genre songCount=\"2\">R&amp;B</genre><genre>Jazz</genre></genres>"),
+            body.contains(
+                "<genres><genre songCount=\"2\">R&amp;B</genre><genre>Jazz</genre></genres>"
+            ),
             "{body}"
         );
         let album = xml(
             "ok",
-            vec![("album", json!({"id": "al-1", "name": "\"Q\" <x>", "song": [{"id": "tr-1"}], "genres": []}))],
+            vec![(
+                "album",
+                json!({"id": "al-1", "name": "\"Q\" <x>", "song": [{"id": "tr-1"}], "genres": []}),
+            )],
         );
         assert!(
-            album.contains("<album id=\"al-1\" name=\"&quot;Q&quot; &lt;x&gt;\"><song id=\"tr-1\"/></album>"),
+            album.contains(
+                "<album id=\"al-1\" name=\"&quot;Q&quot; &lt;x&gt;\"><song id=\"tr-1\"/></album>"
+            ),
             "{album}"
         );
     }
 
     #[test]
     fn json_has_the_open_subsonic_fields_and_no_nulls() {
-        let body = json("failed", vec![("error", json!({"code": 70, "message": null}))]);
+        let body = json(
+            "failed",
+            vec![("error", json!({"code": 70, "message": null}))],
+        );
         let v: Value = serde_json::from_str(&body).unwrap();
         let r = &v["subsonic-response"];
         assert_eq!(r["status"], "failed");
@@ -273,11 +281,16 @@ mod tests {
     #[test]
     fn jsonp_callbacks_must_be_names() {
         let f = |c: &str| Format::of(&Params::from_pairs(&[("f", "jsonp"), ("callback", c)]));
-        assert_eq!(f("app.handle_1").unwrap(), Format::Jsonp("app.handle_1".into()));
+        assert_eq!(
+            f("app.handle_1").unwrap(),
+            Format::Jsonp("app.handle_1".into())
+        );
         assert!(f("alert(1)//").is_err());
         assert!(f("a..b").is_err());
         assert_eq!(
-            Format::of(&Params::from_pairs(&[("f", "jsonp")])).unwrap_err().code,
+            Format::of(&Params::from_pairs(&[("f", "jsonp")]))
+                .unwrap_err()
+                .code,
             10
         );
         assert_eq!(Format::of(&Params::default()).unwrap(), Format::Xml);

@@ -53,7 +53,12 @@ pub async fn user(call: Call) -> Result<Reply> {
         call.db(move |c| c.credentials(&wanted))
             .await?
             .map(|c| c.user)
-            .ok_or_else(|| Error::not_found(format!("there is no user `{}`", super::params::shorten(&username))))?
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "there is no user `{}`",
+                    super::params::shorten(&username)
+                ))
+            })?
     };
     let admin = user.role == Role::Admin;
     Ok(Reply::with(

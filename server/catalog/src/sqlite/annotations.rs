@@ -212,7 +212,9 @@ pub(crate) fn starred(conn: &Connection, user: UserId) -> CatalogResult<Starred>
     Ok(Starred {
         songs: with_times(rows::songs_by_ids(conn, &ids(&songs))?, &songs, |s| s.id),
         albums: with_times(rows::albums_by_ids(conn, &ids(&albums))?, &albums, |a| a.id),
-        artists: with_times(rows::artists_by_ids(conn, &ids(&artists))?, &artists, |a| a.id),
+        artists: with_times(rows::artists_by_ids(conn, &ids(&artists))?, &artists, |a| {
+            a.id
+        }),
     })
 }
 
@@ -229,10 +231,17 @@ mod tests {
         let (a, _) = cat.insert_song(&song(1, "A", "X", "Album"), 0).unwrap();
         let (b, _) = cat.insert_song(&song(2, "B", "Y", "Other"), 0).unwrap();
 
-        cat.set_starred(alice, &[Item::Song(a.id), Item::Album(a.album_id)], true, 10)
+        cat.set_starred(
+            alice,
+            &[Item::Song(a.id), Item::Album(a.album_id)],
+            true,
+            10,
+        )
+        .unwrap();
+        cat.set_starred(alice, &[Item::Song(b.id)], true, 20)
             .unwrap();
-        cat.set_starred(alice, &[Item::Song(b.id)], true, 20).unwrap();
-        cat.set_starred(alice, &[Item::Song(a.id)], true, 30).unwrap();
+        cat.set_starred(alice, &[Item::Song(a.id)], true, 30)
+            .unwrap();
         let unknown = cat.set_starred(alice, &[Item::Song(b.id), Item::Artist(999)], true, 40);
         assert!(matches!(unknown, Err(CatalogError::NotFound(_))));
         cat.set_rating(alice, Item::Song(a.id), Some(4)).unwrap();
@@ -243,12 +252,23 @@ mod tests {
 
         let starred = cat.starred(alice).unwrap();
         let songs: Vec<(i64, i64)> = starred.songs.iter().map(|(s, t)| (s.id, *t)).collect();
-        assert_eq!(songs, vec![(b.id, 20), (a.id, 10)], "the first star's time is kept");
+        assert_eq!(
+            songs,
+            vec![(b.id, 20), (a.id, 10)],
+            "the first star's time is kept"
+        );
         assert_eq!(starred.albums.len(), 1);
         assert!(cat.starred(bob).unwrap().songs.is_empty());
 
         let marks = cat
-            .annotations(alice, &[Item::Song(a.id), Item::Song(b.id), Item::Artist(a.artist_id)])
+            .annotations(
+                alice,
+                &[
+                    Item::Song(a.id),
+                    Item::Song(b.id),
+                    Item::Artist(a.artist_id),
+                ],
+            )
             .unwrap();
         assert_eq!(
             marks[&Item::Song(a.id)],
@@ -259,12 +279,19 @@ mod tests {
         );
         assert!(!marks.contains_key(&Item::Artist(a.artist_id)));
 
-        cat.set_starred(alice, &[Item::Song(a.id)], false, 50).unwrap();
+        cat.set_starred(alice, &[Item::Song(a.id)], false, 50)
+            .unwrap();
         cat.set_rating(alice, Item::Song(a.id), None).unwrap();
-        assert!(cat.annotations(alice, &[Item::Song(a.id)]).unwrap().is_empty());
+        assert!(cat
+            .annotations(alice, &[Item::Song(a.id)])
+            .unwrap()
+            .is_empty());
 
         cat.delete_song(b.id).unwrap();
         let starred = cat.starred(alice).unwrap();
-        assert!(starred.songs.is_empty(), "deleting the song removes its star");
+        assert!(
+            starred.songs.is_empty(),
+            "deleting the song removes its star"
+        );
     }
 }

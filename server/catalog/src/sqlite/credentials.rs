@@ -20,9 +20,9 @@ fn credential_from_row(row: &Row<'_>) -> rusqlite::Result<ClientCredential> {
     Ok(ClientCredential {
         id: row.get(0)?,
         user_id: row.get(1)?,
-        kind: kind
-            .parse()
-            .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(2, Type::Text, e.into()))?,
+        kind: kind.parse().map_err(|e: String| {
+            rusqlite::Error::FromSqlConversionFailure(2, Type::Text, e.into())
+        })?,
         name: row.get(3)?,
         created_at: row.get(4)?,
         last_used_at: row.get(5)?,
@@ -177,7 +177,10 @@ mod tests {
         assert!(cat.app_password_secrets("carol").unwrap().is_none());
         let (owner, id) = cat.api_key_user("hash-1").unwrap().unwrap();
         assert_eq!((owner.id, id), (alice, key.id));
-        assert!(cat.api_key_user("seed-1").unwrap().is_none(), "kinds stay apart");
+        assert!(
+            cat.api_key_user("seed-1").unwrap().is_none(),
+            "kinds stay apart"
+        );
 
         cat.touch_client_credential(key.id, 99).unwrap();
         let listed = cat.client_credentials(alice).unwrap();
@@ -185,7 +188,10 @@ mod tests {
         assert_eq!(listed[1].last_used_at, Some(99));
 
         let other = cat.delete_client_credential(bob, key.id).unwrap_err();
-        assert!(matches!(other, CatalogError::NotFound(_)), "not bob's to revoke");
+        assert!(
+            matches!(other, CatalogError::NotFound(_)),
+            "not bob's to revoke"
+        );
         cat.delete_client_credential(alice, key.id).unwrap();
         assert!(cat.api_key_user("hash-1").unwrap().is_none());
         assert!(matches!(

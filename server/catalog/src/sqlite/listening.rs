@@ -122,7 +122,9 @@ pub(crate) fn save_play_queue(
     .and_then(|mut s| s.execute((user, current, position_ms, now, client_name(client))))
     .ctx("saving the play queue")?;
     let mut insert = conn
-        .prepare_cached("INSERT INTO play_queue_songs (user_id, position, song_id) VALUES (?1, ?2, ?3)")
+        .prepare_cached(
+            "INSERT INTO play_queue_songs (user_id, position, song_id) VALUES (?1, ?2, ?3)",
+        )
         .ctx("saving the play queue")?;
     for (position, &song) in songs.iter().enumerate() {
         insert
@@ -213,7 +215,11 @@ mod tests {
             cat.save_play_queue(alice, &[999], None, 0, "desk", 8),
             Err(CatalogError::NotFound(_))
         ));
-        assert_eq!(cat.play_queue(alice).unwrap().unwrap().songs.len(), 3, "unchanged");
+        assert_eq!(
+            cat.play_queue(alice).unwrap().unwrap().songs.len(),
+            3,
+            "unchanged"
+        );
 
         cat.delete_song(a.id).unwrap();
         let queue = cat.play_queue(alice).unwrap().unwrap();

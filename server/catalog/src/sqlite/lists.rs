@@ -130,7 +130,9 @@ pub(crate) fn random_songs(
             .ctx(doing)?;
         let genre = filter.genre.as_deref().map(name_key);
         let rows = stmt
-            .query_map((genre, filter.from_year, filter.to_year, count), |r| r.get(0))
+            .query_map((genre, filter.from_year, filter.to_year, count), |r| {
+                r.get(0)
+            })
             .ctx(doing)?;
         rows.collect::<rusqlite::Result<_>>().ctx(doing)?
     };
@@ -236,7 +238,10 @@ mod tests {
             }),
             ["alpha", "Bravo"]
         );
-        assert_eq!(titles(AlbumList::ByGenre("rock".into())), ["Bravo", "Charlie"]);
+        assert_eq!(
+            titles(AlbumList::ByGenre("rock".into())),
+            ["Bravo", "Charlie"]
+        );
         assert_eq!(titles(AlbumList::Random).len(), 3);
         assert!(titles(AlbumList::Frequent).is_empty());
 

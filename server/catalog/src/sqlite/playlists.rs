@@ -686,7 +686,10 @@ mod tests {
         };
         let detail = cat.edit_playlist(list, alice, &replace, 400).unwrap();
         assert_eq!(titles(&detail), ["E", "E"]);
-        assert_eq!(detail.playlist.name, "Renamed", "the failed edit left no trace");
+        assert_eq!(
+            detail.playlist.name, "Renamed",
+            "the failed edit left no trace"
+        );
         assert_eq!(detail.playlist.comment, None);
     }
 }

@@ -528,8 +528,12 @@ mod tests {
         let alice = user(&cat, "alice");
         let (p, _) = cat.create_podcast(&feed(Some("a")), 1).unwrap();
         let (q, _) = cat.create_podcast(&feed(Some("b")), 1).unwrap();
-        let (old, _) = cat.insert_episode(p.id, &episode("o", Some(100), 1), 1).unwrap();
-        let (new, _) = cat.insert_episode(q.id, &episode("n", Some(200), 2), 1).unwrap();
+        let (old, _) = cat
+            .insert_episode(p.id, &episode("o", Some(100), 1), 1)
+            .unwrap();
+        let (new, _) = cat
+            .insert_episode(q.id, &episode("n", Some(200), 2), 1)
+            .unwrap();
         let newest: Vec<i64> = cat
             .newest_episodes(10, alice)
             .unwrap()
@@ -558,7 +562,10 @@ mod tests {
         let unused = cat.delete_podcast(p.id).unwrap();
         assert_eq!(unused, [hash(1)]);
         assert!(cat.bookmarks(alice).unwrap().is_empty());
-        assert!(matches!(cat.delete_podcast(p.id), Err(CatalogError::NotFound(_))));
+        assert!(matches!(
+            cat.delete_podcast(p.id),
+            Err(CatalogError::NotFound(_))
+        ));
         let total = cat
             .podcasts(PageRequest {
                 limit: 10,
@@ -580,7 +587,8 @@ mod tests {
         cat.finish_feed(p.id, "one", 220, None).unwrap();
         let listed = cat.podcast(p.id, 0).unwrap().podcast;
         assert_eq!(listed.refreshed_at, None, "a lost lease records nothing");
-        cat.finish_feed(p.id, "two", 230, Some("it answered 404")).unwrap();
+        cat.finish_feed(p.id, "two", 230, Some("it answered 404"))
+            .unwrap();
         let listed = cat.podcast(p.id, 0).unwrap().podcast;
         assert_eq!(
             (listed.refreshed_at, listed.refresh_error.as_deref()),
@@ -589,7 +597,13 @@ mod tests {
         assert!(cat.claim_feed(p.id, "one", 231, 60).unwrap(), "released");
         cat.finish_feed(p.id, "one", 240, None).unwrap();
         let listed = cat.podcast(p.id, 0).unwrap().podcast;
-        assert_eq!((listed.refreshed_at, listed.refresh_error), (Some(240), None));
-        assert!(matches!(cat.claim_feed(99, "one", 1, 1), Err(CatalogError::NotFound(_))));
+        assert_eq!(
+            (listed.refreshed_at, listed.refresh_error),
+            (Some(240), None)
+        );
+        assert!(matches!(
+            cat.claim_feed(99, "one", 1, 1),
+            Err(CatalogError::NotFound(_))
+        ));
     }
 }
