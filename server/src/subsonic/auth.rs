@@ -152,7 +152,7 @@ fn wrong_password(user: &str) -> Error {
         40,
         format!(
             "wrong username or password for `{}`: Subsonic clients sign in with an app password, \
-             not the login password (make one with `cadenza-admin users app-password add` or \
+             not the login password (make one with `cadenza-admin users app-password USER` or \
              POST /api/v1/me/credentials)",
             super::params::shorten(user)
         ),
@@ -163,7 +163,7 @@ fn wrong_key() -> Error {
     Error::new(
         44,
         "invalid API key: it is unknown or was revoked (make one with `cadenza-admin users \
-         api-key add` or POST /api/v1/me/credentials)",
+         api-key USER` or POST /api/v1/me/credentials)",
     )
 }
 
