@@ -180,6 +180,9 @@ fn parse_xml(text: &str) -> (HashMap<String, String>, Vec<String>) {
     (root, names)
 }
 
+/// An endpoint, its parameters, and the element its answer carries.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<&'a str>);
+
 #[tokio::test]
 async fn every_endpoint_answers_in_xml_and_json() {
     let f = fixture().await;
@@ -195,8 +198,7 @@ async fn every_endpoint_answers_in_xml_and_json() {
         .await;
     let playlist = created["playlist"]["id"].as_str().unwrap().to_string();
     let artist_name = song["artist"].as_str().unwrap().to_string();
-    // (endpoint, params, element the answer carries)
-    let cases: Vec<(&str, Vec<(&str, &str)>, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         ("ping", vec![], None),
         ("getLicense", vec![], Some("license")),
         (

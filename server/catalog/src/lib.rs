@@ -127,6 +127,9 @@ pub struct CatalogStats {
     pub largest_artists: Vec<(Artist, u64)>,
 }
 
+/// A user and the stored secrets of their app passwords, by credential id.
+pub type AppPasswordSecrets = (User, Vec<(CredentialId, String)>);
+
 /// Something a listener can star or rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Item {
@@ -227,6 +230,26 @@ pub struct Bookmark {
     pub changed_at: i64,
 }
 
+/// Every item of a paged listing, read a page (of the catalog's largest size) at a time:
+/// `all_pages(|page| catalog.artists(page))`.
+pub fn all_pages<T>(
+    mut list: impl FnMut(PageRequest) -> CatalogResult<Page<T>>,
+) -> CatalogResult<Vec<T>> {
+    const PAGE: u32 = 500;
+    let mut all = Vec::new();
+    loop {
+        let page = list(PageRequest {
+            limit: PAGE,
+            offset: u32::try_from(all.len()).unwrap_or(u32::MAX),
+        })?;
+        let got = page.items.len();
+        all.extend(page.items);
+        if got < PAGE as usize {
+            return Ok(all);
+        }
+    }
+}
+
 /// What became of a reported play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlayOutcome {
@@ -279,10 +302,7 @@ pub trait Catalog: Send + Sync + 'static {
     /// Revokes one of `user`'s credentials (`NotFound` when it is not theirs).
     fn delete_client_credential(&self, user: UserId, id: CredentialId) -> CatalogResult<()>;
     /// The user called `username` and the stored secrets of their app passwords.
-    fn app_password_secrets(
-        &self,
-        username: &str,
-    ) -> CatalogResult<Option<(User, Vec<(CredentialId, String)>)>>;
+    fn app_password_secrets(&self, username: &str) -> CatalogResult<Option<AppPasswordSecrets>>;
     /// The user whose API key has this stored secret, and the key's id.
     fn api_key_user(&self, secret: &str) -> CatalogResult<Option<(User, CredentialId)>>;
     /// Records that a client signed in with the credential at `now`.

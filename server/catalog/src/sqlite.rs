@@ -32,9 +32,9 @@ pub use bulk::{truncate_write_ahead_log, BulkInsert, NewPlay};
 pub use fresh_load::FreshLoad;
 
 use crate::{
-    AlbumList, Annotation, BlobRef, Bookmark, Catalog, CatalogResult, CatalogStats, Item,
-    NewEpisode, NewSong, NowPlaying, PlayOutcome, PlayQueue, PlaylistEdit, SongFilter, Starred,
-    UserCredentials,
+    AlbumList, Annotation, AppPasswordSecrets, BlobRef, Bookmark, Catalog, CatalogResult,
+    CatalogStats, Item, NewEpisode, NewSong, NowPlaying, PlayOutcome, PlayQueue, PlaylistEdit,
+    SongFilter, Starred, UserCredentials,
 };
 use cadenza_api::{
     Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, ClientCredential,
@@ -190,10 +190,7 @@ impl Catalog for SqliteCatalog {
     fn delete_client_credential(&self, user: UserId, id: CredentialId) -> CatalogResult<()> {
         self.pool.write(|tx| credentials::delete(tx, user, id))
     }
-    fn app_password_secrets(
-        &self,
-        username: &str,
-    ) -> CatalogResult<Option<(User, Vec<(CredentialId, String)>)>> {
+    fn app_password_secrets(&self, username: &str) -> CatalogResult<Option<AppPasswordSecrets>> {
         self.pool
             .read(|tx| credentials::app_password_secrets(tx, username))
     }

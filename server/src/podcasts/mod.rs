@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cadenza_api::{CreatePodcast, EpisodeMeta, FeedItemFailure, FeedRefresh, PageRequest, Podcast};
+use cadenza_api::{CreatePodcast, EpisodeMeta, FeedItemFailure, FeedRefresh, Podcast};
 use cadenza_catalog::CatalogError;
 use futures::TryStreamExt;
 use rand::RngCore;
@@ -200,21 +200,7 @@ pub async fn refresh_all(app: &App) -> Vec<FeedRefresh> {
 }
 
 async fn all_podcasts(app: &App) -> Result<Vec<Podcast>, FeedError> {
-    db(app, |c| {
-        let mut all = Vec::new();
-        loop {
-            let page = c.podcasts(PageRequest {
-                limit: 500,
-                offset: all.len() as u32,
-            })?;
-            let got = page.items.len();
-            all.extend(page.items);
-            if got < 500 {
-                return Ok(all);
-            }
-        }
-    })
-    .await
+    db(app, |c| cadenza_catalog::all_pages(|page| c.podcasts(page))).await
 }
 
 /// Reads the timer's rounds until the process stops; `every` of zero turns it off.

@@ -16,12 +16,7 @@ use crate::http::unix_now;
 /// the same scrobble again (it does after a lost reply) has it counted once, the way
 /// `/api/v1/plays` handles `play_id`.
 pub async fn scrobble(call: Call) -> Result<Reply> {
-    let songs = call
-        .params
-        .all("id")
-        .map(Id::song)
-        .collect::<Result<Vec<i64>>>()?;
-    if songs.is_empty() {
+    if !call.params.has("id") {
         return Err(Error::missing("id"));
     }
     let times = call
@@ -33,18 +28,32 @@ pub async fn scrobble(call: Call) -> Result<Reply> {
                 .map_err(|_| Error::generic("`time` must be milliseconds since 1970"))
         })
         .collect::<Result<Vec<i64>>>()?;
+    let submission = call.params.bool("submission")?.unwrap_or(true);
+    // Each song with its time (the i-th `time` belongs to the i-th `id`). Clients scrobble
+    // podcast episodes too: bookmarks keep their positions and they are no plays in the
+    // charts, so they are accepted and left out.
+    let mut songs: Vec<(i64, Option<i64>)> = Vec::new();
+    for (i, raw) in call.params.all("id").enumerate() {
+        match Id::parse(raw)? {
+            Id::Song(id) => songs.push((id, times.get(i).copied())),
+            Id::Episode(_) => {}
+            other => return Err(Error::not_found(format!("{other} is not a song"))),
+        }
+    }
+    let Some(&(first, _)) = songs.first() else {
+        return Ok(Reply::empty());
+    };
     let (user, now) = (call.user.id, unix_now());
-    if call.params.bool("submission")? == Some(false) {
-        let (song, client) = (songs[0], call.client.clone());
-        call.db(move |c| c.set_now_playing(user, song, &client, now))
+    if !submission {
+        let client = call.client.clone();
+        call.db(move |c| c.set_now_playing(user, first, &client, now))
             .await?;
         return Ok(Reply::empty());
     }
     let plays: Vec<RecordPlay> = songs
-        .iter()
-        .enumerate()
-        .map(|(i, &song)| match times.get(i) {
-            Some(&ms) => RecordPlay {
+        .into_iter()
+        .map(|(song, time)| match time {
+            Some(ms) => RecordPlay {
                 song_id: song,
                 played_ms: None,
                 play_id: Some(format!("subsonic-{song}-{ms}")),

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use cadenza_api::{Artist, PageRequest};
-use cadenza_catalog::{Catalog, CatalogResult, Item};
+use cadenza_api::Artist;
+use cadenza_catalog::{all_pages, Item};
 use serde_json::{json, Value};
 
 use super::ids::Id;
@@ -25,22 +25,6 @@ pub async fn music_folders(_: Call) -> Result<Reply> {
         "musicFolders",
         json!({ "musicFolder": [{ "id": FOLDER_ID, "name": FOLDER_NAME }] }),
     ))
-}
-
-/// Every artist, by name (pages of the catalog's largest page).
-pub fn all_artists(c: &dyn Catalog) -> CatalogResult<Vec<Artist>> {
-    let mut all = Vec::new();
-    loop {
-        let page = c.artists(PageRequest {
-            limit: MAX_COUNT,
-            offset: all.len() as u32,
-        })?;
-        let got = page.items.len();
-        all.extend(page.items);
-        if got < MAX_COUNT as usize {
-            return Ok(all);
-        }
-    }
 }
 
 /// Artists grouped under the uppercase first letter of their name (`#` for the rest).
@@ -68,7 +52,7 @@ async fn artists_with_marks(call: &Call) -> Result<(Vec<Artist>, Marks)> {
     let user = call.user.id;
     let (artists, marks) = call
         .db(move |c| {
-            let artists = all_artists(c)?;
+            let artists = all_pages(|page| c.artists(page))?;
             let items: Vec<Item> = artists.iter().map(|a| Item::Artist(a.id)).collect();
             let marks = c.annotations(user, &items)?;
             Ok((artists, marks))

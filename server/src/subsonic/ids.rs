@@ -18,31 +18,28 @@ pub enum Id {
 }
 
 impl Id {
-    const PREFIXES: [(&'static str, fn(i64) -> Id); 6] = [
-        ("ar-", Id::Artist),
-        ("al-", Id::Album),
-        ("tr-", Id::Song),
-        ("pl-", Id::Playlist),
-        ("pc-", Id::Podcast),
-        ("ep-", Id::Episode),
-    ];
-
     /// Parses an id; anything else is "not found" (70), as an unknown id would be.
     pub fn parse(raw: &str) -> Result<Id> {
         let raw = raw.trim();
-        Self::PREFIXES
-            .iter()
-            .find_map(|(prefix, make)| {
-                let number = raw.strip_prefix(prefix)?;
-                let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
-                Some(make(n))
-            })
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "`{}` is not an id of this server (they look like ar-1, al-1, tr-1, pl-1, pc-1, ep-1)",
-                    super::params::shorten(raw)
-                ))
-            })
+        let parsed = raw.split_at_checked(3).and_then(|(prefix, number)| {
+            let make: fn(i64) -> Id = match prefix {
+                "ar-" => Id::Artist,
+                "al-" => Id::Album,
+                "tr-" => Id::Song,
+                "pl-" => Id::Playlist,
+                "pc-" => Id::Podcast,
+                "ep-" => Id::Episode,
+                _ => return None,
+            };
+            let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
+            Some(make(n))
+        });
+        parsed.ok_or_else(|| {
+            Error::not_found(format!(
+                "`{}` is not an id of this server (they look like ar-1, al-1, tr-1, pl-1, pc-1, ep-1)",
+                super::params::shorten(raw)
+            ))
+        })
     }
 
     pub fn song(raw: &str) -> Result<i64> {

@@ -2,13 +2,12 @@
 //! deletePlaylist: the same playlists as `/api/v1`, with the same rules (owners change
 //! them; others see public ones).
 
-use cadenza_api::{CreatePlaylist, PageRequest, PlaylistDetail};
-use cadenza_catalog::PlaylistEdit;
+use cadenza_api::{CreatePlaylist, PlaylistDetail};
+use cadenza_catalog::{all_pages, PlaylistEdit};
 use serde_json::{json, Value};
 
 use super::ids::Id;
 use super::model;
-use super::params::MAX_COUNT;
 use super::response::Reply;
 use super::{Call, Result};
 use crate::http::unix_now;
@@ -27,23 +26,7 @@ async fn with_songs(call: &Call, detail: &PlaylistDetail) -> Result<Value> {
 pub async fn list(call: Call) -> Result<Reply> {
     let user = call.user.id;
     let lists = call
-        .db(move |c| {
-            let mut all = Vec::new();
-            loop {
-                let page = c.playlists(
-                    user,
-                    PageRequest {
-                        limit: MAX_COUNT,
-                        offset: all.len() as u32,
-                    },
-                )?;
-                let got = page.items.len();
-                all.extend(page.items);
-                if got < MAX_COUNT as usize {
-                    return Ok(all);
-                }
-            }
-        })
+        .db(move |c| all_pages(|page| c.playlists(user, page)))
         .await?;
     let lists: Vec<Value> = lists.iter().map(model::playlist).collect();
     Ok(Reply::with("playlists", json!({ "playlist": lists })))

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use cadenza_api::{PageRequest, Podcast, PodcastDetail};
-use cadenza_catalog::{Catalog, CatalogResult};
+use cadenza_api::PodcastDetail;
+use cadenza_catalog::{all_pages, CatalogResult};
 use serde_json::{json, Value};
 
 use super::ids::Id;
@@ -34,7 +34,7 @@ pub async fn podcasts(call: Call) -> Result<Reply> {
         .db(move |c| {
             let podcasts = match only {
                 Some(id) => vec![c.podcast(id, user)?.podcast],
-                None => all_podcasts(c)?,
+                None => all_pages(|page| c.podcasts(page))?,
             };
             podcasts
                 .into_iter()
@@ -56,21 +56,6 @@ pub async fn podcasts(call: Call) -> Result<Reply> {
         })
         .collect();
     Ok(Reply::with("podcasts", json!({ "channel": channels })))
-}
-
-fn all_podcasts(c: &dyn Catalog) -> CatalogResult<Vec<Podcast>> {
-    let mut all = Vec::new();
-    loop {
-        let page = c.podcasts(PageRequest {
-            limit: MAX_COUNT,
-            offset: all.len() as u32,
-        })?;
-        let got = page.items.len();
-        all.extend(page.items);
-        if got < MAX_COUNT as usize {
-            return Ok(all);
-        }
-    }
 }
 
 pub async fn newest(call: Call) -> Result<Reply> {

@@ -3,9 +3,9 @@
 
 use super::error::{not_found, Context};
 use super::text::{name_key, required};
-use super::users::ensure_user;
-use crate::{CatalogError, CatalogResult};
-use cadenza_api::{ClientCredential, CredentialId, CredentialKind, Role, User, UserId};
+use super::users::{ensure_user, user_from_row, USER_COLUMNS};
+use crate::{AppPasswordSecrets, CatalogError, CatalogResult};
+use cadenza_api::{ClientCredential, CredentialId, CredentialKind, User, UserId};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -26,18 +26,6 @@ fn credential_from_row(row: &Row<'_>) -> rusqlite::Result<ClientCredential> {
         name: row.get(3)?,
         created_at: row.get(4)?,
         last_used_at: row.get(5)?,
-    })
-}
-
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    let role: String = row.get(2)?;
-    Ok(User {
-        id: row.get(0)?,
-        username: row.get(1)?,
-        role: role
-            .parse::<Role>()
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, Type::Text, e.into()))?,
-        created_at: row.get(3)?,
     })
 }
 
@@ -110,9 +98,11 @@ pub(crate) fn delete(conn: &Connection, user: UserId, id: CredentialId) -> Catal
 pub(crate) fn app_password_secrets(
     conn: &Connection,
     username: &str,
-) -> CatalogResult<Option<(User, Vec<(CredentialId, String)>)>> {
+) -> CatalogResult<Option<AppPasswordSecrets>> {
     let user = conn
-        .prepare_cached("SELECT id, username, role, created_at FROM users WHERE username_key = ?1")
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username_key = ?1"
+        ))
         .and_then(|mut s| s.query_row([name_key(username)], user_from_row).optional())
         .ctx("reading a user")?;
     let Some(user) = user else { return Ok(None) };
