@@ -6,17 +6,21 @@
 #   QUICK=1 scripts/bench.sh      short runs and a smaller catalog, for development
 #
 # Settings (environment):
-#   QUICK=1              1 run of 3 s per wrk comparison, 100,000 songs, 200 ingested files
+#   QUICK=1              1 run of 3 s per wrk comparison, 100,000 songs, 200 ingested files,
+#                        listeners: 20 songs, 300/600 listeners for 8 s, a 4-run limit search
 #   BENCH_SONGS=N        catalog size (default 1,000,000; QUICK 100,000)
 #   BENCH_RUNS=N         runs per comparison (default 5; QUICK 1)
 #   BENCH_SECONDS=N      seconds per wrk run (default 10; QUICK 3)
 #   BENCH_FILES=N        files for the ingestion benchmark (default 2,000; QUICK 200)
+#   BENCH_LISTEN_SONGS=N songs the simulated listeners share (default 100; QUICK 20)
+#   BENCH_LISTEN_MAX=N   most listeners the limit search tries (default 8,000, or what the
+#                        open-file limit allows)
 #   BENCH_LIKE_QUERIES=N queries for the LIKE baseline (default all 1,000; QUICK 100)
 #   BENCH_CATALOG_CACHE=DIR  keep the generated catalog in DIR and reuse it next time
 #                        (it is copied, never modified; delete DIR to regenerate)
 #   BENCH_TMP=DIR        where the temporary data goes (default /tmp; same disk for both sides)
 #   BENCH_KEEP=1         keep the temporary folder (logs, data) after the run
-#   BENCH_ONLY="a b"     run only some benchmarks: startup search stream ingest player
+#   BENCH_ONLY="a b"     run only some benchmarks: startup search stream listeners ingest player
 #   BENCH_OUT=FILE       also write the table as Markdown (default target/bench/last-run.md)
 #   BENCH_SERVER=FILE    run this cadenza-server binary instead of the one built here, and
 #   BENCH_HELPER=FILE    this cadenza-bench (it links the catalog for in-process search): for
@@ -33,11 +37,15 @@ quick=${QUICK:-0}
 if [ "$quick" = 1 ]; then
     songs=${BENCH_SONGS:-100000} runs=${BENCH_RUNS:-1} seconds=${BENCH_SECONDS:-3}
     files=${BENCH_FILES:-200} like_queries=${BENCH_LIKE_QUERIES:-100} search_rounds=1
+    listen_songs=${BENCH_LISTEN_SONGS:-20} listen_counts="300 600" listen_seconds=8
+    listen_ramp=3 listen_trials=4
 else
     songs=${BENCH_SONGS:-1000000} runs=${BENCH_RUNS:-5} seconds=${BENCH_SECONDS:-10}
     files=${BENCH_FILES:-2000} like_queries=${BENCH_LIKE_QUERIES:-1000} search_rounds=3
+    listen_songs=${BENCH_LISTEN_SONGS:-100} listen_counts="1000 2000" listen_seconds=15
+    listen_ramp=5 listen_trials=8
 fi
-only=${BENCH_ONLY:-startup search stream ingest player}
+only=${BENCH_ONLY:-startup search stream listeners ingest player}
 out_md=${BENCH_OUT:-$root/target/bench/last-run.md}
 wants() { [[ " $only " == *" $1 "* ]]; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -98,7 +106,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-ulimit -n 65536 2>/dev/null || ulimit -n 4096 2>/dev/null || true
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 export XDG_CONFIG_HOME=$tmp/config XDG_CACHE_HOME=$tmp/cache
 
 forget_pid() { local keep=() p; for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done; pids=("${keep[@]}"); }
@@ -128,6 +136,51 @@ start_server() {
     pids+=("$server_pid")
     server_url=$(kv url "$line")
     server_ready_ms=$(kv ready_ms "$line")
+}
+
+# Starts nginx (sendfile on, keep-alive, one worker per core, no access log) serving $tmp/www
+# on a free port: sets nginx_pid and nginx_port. Each comparison gives it copies of the files
+# Cadenza serves, on the same disk.
+start_nginx() {
+    mkdir -p "$tmp/nginx" "$tmp/www"
+    nginx_port=18080
+    while (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null; do nginx_port=$((nginx_port + 1)); done
+    local user_line=""
+    [ "$(id -u)" = 0 ] && user_line="user root root;"
+    cat >"$tmp/nginx/nginx.conf" <<EOF
+$user_line
+worker_processes auto;
+worker_rlimit_nofile $(ulimit -n);
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    sendfile on;
+    # tcp_nopush stays off (the default): with it, this kernel and nginx 1.22 stall ~40 ms per
+    # keep-alive response at low concurrency, which would make the baseline look slow.
+    client_body_temp_path $tmp/nginx/body;
+    proxy_temp_path $tmp/nginx/proxy;
+    fastcgi_temp_path $tmp/nginx/fastcgi;
+    scgi_temp_path $tmp/nginx/scgi;
+    uwsgi_temp_path $tmp/nginx/uwsgi;
+    types { audio/wav wav; }
+    server {
+        listen 127.0.0.1:$nginx_port;
+        root $tmp/www;
+    }
+}
+EOF
+    "$nginx_bin" -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" 2>"$tmp/nginx/stderr" &
+    nginx_pid=$!
+    pids+=("$nginx_pid")
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$nginx_port/" && return 0
+        kill -0 "$nginx_pid" 2>/dev/null || { cat "$tmp/nginx/stderr" >&2; die "nginx did not start"; }
+        sleep 0.1
+    done
+    die "nginx did not answer on port $nginx_port"
 }
 
 # kv KEY "k=v k2=v2": the value of KEY.
@@ -166,7 +219,7 @@ generate_catalog() {
     "$bin/cadenza-fixtures" catalog --songs "$songs" --users 1000 --seed 1 --data-dir "$dest" \
         >"$tmp/fixtures-catalog.log" 2>&1 || { cat "$tmp/fixtures-catalog.log" >&2; die "catalog generation failed"; }
 }
-if wants startup || wants search || wants stream || wants player; then
+if wants startup || wants search || wants stream || wants listeners || wants player; then
     if [ -n "${BENCH_CATALOG_CACHE:-}" ]; then
         cache=$BENCH_CATALOG_CACHE/songs-$songs
         if [ ! -f "$cache/.complete" ]; then
@@ -199,8 +252,8 @@ if wants startup; then
     row "RSS idle after start (MB)" "$(mem_text "$idle" "$anon")" "-" "-" "< 50" "$(verdict "$(mb "$idle")" '<' 50)"
 fi
 
-# The main server (search, streaming, player) runs on the same catalog.
-if wants search || wants stream || wants player; then
+# The main server (search, streaming, listeners, player) runs on the same catalog.
+if wants search || wants stream || wants listeners || wants player; then
     start_server main "$catalog_data"
     main_pid=$server_pid main_url=$server_url
     token=$(login "$main_url" password)
@@ -305,44 +358,9 @@ if wants stream; then
     sleep 1
     stream_idle=$(rss_kb "$main_pid" VmRSS)
     # nginx serves a copy of the same bytes from the same disk, with sendfile.
-    mkdir -p "$tmp/www" "$tmp/nginx"
     cp "$song_file" "$tmp/www/song.wav"
-    port=18080
-    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-    user_line=""
-    [ "$(id -u)" = 0 ] && user_line="user root root;"
-    cat >"$tmp/nginx/nginx.conf" <<EOF
-$user_line
-worker_processes auto;
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    # tcp_nopush stays off (the default): with it, this kernel and nginx 1.22 stall ~40 ms per
-    # keep-alive response at low concurrency, which would make the baseline look slow.
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    types { audio/wav wav; }
-    server {
-        listen 127.0.0.1:$port;
-        root $tmp/www;
-    }
-}
-EOF
-    "$nginx_bin" -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" 2>"$tmp/nginx/stderr" &
-    nginx_pid=$!
-    pids+=("$nginx_pid")
-    for _ in $(seq 1 100); do
-        curl -sf -o /dev/null "http://127.0.0.1:$port/song.wav" && break
-        kill -0 "$nginx_pid" 2>/dev/null || { cat "$tmp/nginx/stderr" >&2; die "nginx did not start"; }
-        sleep 0.1
-    done
+    start_nginx
+    port=$nginx_port
     cmp -s <(curl -sf "http://127.0.0.1:$port/song.wav") \
         <(curl -sf -H "Authorization: Bearer $token" "$main_url/api/v1/songs/$song_id/stream") ||
         die "nginx and Cadenza do not serve the same bytes"

@@ -60,6 +60,7 @@ fn random_value(key: &str, rng: &mut Rng) -> Ratio {
         "cdn_hit_ratio" => frac(rng.range(0, 1000), 1000),
         "server_egress" => int(rng.log_range(100_000_000, 100_000_000_000)),
         "server_rps" => int(rng.log_range(100, 100_000)),
+        "server_listeners" => int(rng.log_range(100, 1_000_000)),
         "headroom" => frac(rng.range(0, 95), 100),
         "user_growth" | "catalog_growth" => frac(rng.range(0, 100), 100),
         "years" => int(rng.range(0, 5)),
@@ -83,9 +84,11 @@ const TRAFFIC: &[&str] = &[
     "avg_origin_bandwidth",
     "peak_origin_bandwidth",
 ];
+const LISTENERS: &[&str] = &["peak_listeners", "peak_origin_listeners"];
 const SERVERS: &[&str] = &[
     "servers_for_bandwidth",
     "servers_for_requests",
+    "servers_for_listeners",
     "web_servers",
 ];
 
@@ -108,6 +111,7 @@ fn law(input: &'static str, up: &[&[&'static str]], down: &[&'static str]) -> La
 fn laws() -> Vec<Law> {
     let bandwidth_servers: &[&str] = &["servers_for_bandwidth", "web_servers"];
     let request_servers: &[&str] = &["servers_for_requests", "web_servers"];
+    let listener_servers: &[&str] = &["servers_for_listeners", "web_servers"];
     vec![
         law(
             "users",
@@ -119,6 +123,7 @@ fn laws() -> Vec<Law> {
                 ],
                 TRAFFIC,
                 &["peak_stream_starts", "peak_search_qps"],
+                LISTENERS,
                 SERVERS,
             ],
             &[],
@@ -132,6 +137,7 @@ fn laws() -> Vec<Law> {
                     "peak_search_qps",
                 ],
                 TRAFFIC,
+                LISTENERS,
                 SERVERS,
             ],
             &[],
@@ -176,7 +182,7 @@ fn laws() -> Vec<Law> {
         law("disk_fill", &[], &["storage_nodes"]),
         law(
             "streams_per_dau",
-            &[TRAFFIC, &["peak_stream_starts"], SERVERS],
+            &[TRAFFIC, &["peak_stream_starts"], LISTENERS, SERVERS],
             &[],
         ),
         law(
@@ -186,7 +192,13 @@ fn laws() -> Vec<Law> {
         ),
         law(
             "song_length",
-            &[&["stream_size"], &TRAFFIC[1..], bandwidth_servers],
+            &[
+                &["stream_size"],
+                &TRAFFIC[1..],
+                bandwidth_servers,
+                LISTENERS,
+                listener_servers,
+            ],
             &[],
         ),
         law(
@@ -207,6 +219,7 @@ fn laws() -> Vec<Law> {
                     "peak_stream_starts",
                     "peak_search_qps",
                 ],
+                LISTENERS,
                 SERVERS,
             ],
             &[],
@@ -218,6 +231,8 @@ fn laws() -> Vec<Law> {
                 "avg_origin_bandwidth",
                 "peak_origin_bandwidth",
                 "servers_for_bandwidth",
+                "peak_origin_listeners",
+                "servers_for_listeners",
                 "web_servers",
             ],
         ),
@@ -227,6 +242,7 @@ fn laws() -> Vec<Law> {
             &["servers_for_bandwidth", "web_servers"],
         ),
         law("server_rps", &[], &["servers_for_requests", "web_servers"]),
+        law("server_listeners", &[], listener_servers),
         law("headroom", &[SERVERS], &[]),
         // Growth only shapes the projection, never today's numbers.
         law("user_growth", &[], &[]),

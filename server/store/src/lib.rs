@@ -32,6 +32,7 @@ mod staging;
 mod stats;
 #[cfg(test)]
 mod test_support;
+mod turns;
 mod volume;
 
 use std::collections::HashMap;
@@ -52,6 +53,7 @@ pub use read::BlobBody;
 pub use replication::BlobInfo;
 pub use staging::StagedBlob;
 pub use stats::StoreCounters;
+pub use turns::TURN_BYTES;
 pub use volume::VolumeConfig;
 
 use cache::ByteLru;
