@@ -5,9 +5,9 @@
 //! Listeners arrive at random moments over a ramp, each plays song `i mod songs` from the
 //! start, and some seek once (the player drops its connection and asks for a range from the
 //! new position, as real players do). Each reports its times to first byte (from connecting
-//! to the first body byte, per request) and its underruns. The client runs on one thread,
-//! like a single-process player farm, and its own work per byte is small (reads of at most
-//! the read-ahead, no parsing beyond the response head).
+//! to the first body byte, per request) and its underruns. The client runs on one thread, so
+//! it never takes more than one core from the server it measures, and its work per byte is
+//! small (reads of at most the read-ahead, no parsing beyond the response head).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
