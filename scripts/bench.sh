@@ -609,17 +609,21 @@ if wants listeners; then
         row "listeners, $count: underruns (failed requests)" "$(trouble "$tmp/listen-$count-c")" "$(trouble "$tmp/listen-$count-n")" "-" "0 (0)" "$(verdict "$bad" '==' 0)"
     done
     log "listeners: the most with no underrun and no failed request, up to $listen_max ($listen_trials runs a side at most)"
-    first=${listen_counts%% *}
     for side in c n; do
-        listen_side "$side" --find-limit --from "$first" --max "$listen_max" --max-trials "$listen_trials" \
+        listen_side "$side" --find-limit --from "${listen_counts##* }" --max "$listen_max" --max-trials "$listen_trials" \
             2>>"$tmp/listen.err" >"$tmp/listen-limit-$side" || die "the listener search failed; see $tmp/listen.err"
         sed -n 's/^RESULT /  /p' "$tmp/listen-limit-$side" >&2
     done
     limit() { sed -n 's/^LIMIT listeners=\([0-9]*\).*/\1/p' "$1"; }
-    capped() { grep -q 'capped=true' "$1" && echo " or more"; true; }
+    # "N or more" when no run failed; otherwise the count that failed is shown too.
+    beyond() {
+        local failed
+        failed=$(sed -n 's/^LIMIT .*failed_at=\([0-9]*\).*/\1/p' "$1")
+        if [ -n "$failed" ]; then echo " (failed at $failed)"; else echo " or more"; fi
+    }
     limit_c=$(limit "$tmp/listen-limit-c") limit_n=$(limit "$tmp/listen-limit-n")
     ratio=$(calc "$limit_c / ($limit_n > 0 ? $limit_n : 1)" 2)
-    row "listeners with no underrun (the limit here)" "$limit_c$(capped "$tmp/listen-limit-c")" "$limit_n$(capped "$tmp/listen-limit-n")" "${ratio}x" ">= 0.8x nginx" "$(verdict "$ratio" '>=' 0.8)"
+    row "listeners with no underrun (the limit here)" "$limit_c$(beyond "$tmp/listen-limit-c")" "$limit_n$(beyond "$tmp/listen-limit-n")" "${ratio}x" ">= 0.8x nginx" "$(verdict "$ratio" '>=' 0.8)"
     mkdir -p "$root/target/bench"
     cp "$tmp/listen-limit-c" "$root/target/bench/listeners.txt"
     log "capacity with this limit: cadenza-admin capacity --calibrate --listeners-per-server $limit_c"

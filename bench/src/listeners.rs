@@ -192,40 +192,62 @@ pub fn run(settings: &Settings, n: usize) -> anyhow::Result<Trial> {
     Ok(trial)
 }
 
-/// The largest listener count in `from..=max` that ran clean, searched by doubling and then
-/// halving the gap, within `max_trials` runs. Each run's line goes to `report`.
-/// Returns `(limit, capped)`: `capped` when even `max` ran clean (the limit is higher).
+/// What a limit search found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// The most listeners that ran clean (0 when none did).
+    pub listeners: usize,
+    /// The fewest that did not, when a run failed: the limit lies in between. `None` when
+    /// every run was clean: the limit is `listeners` or more.
+    pub failed_at: Option<usize>,
+}
+
+impl Limit {
+    /// The count to try after a run of `n` (already recorded), or `None` when the search is
+    /// done: the top ran clean, or the gap is within an eighth of the limit.
+    fn next(&self, n: usize, max: usize) -> Option<usize> {
+        match self.failed_at {
+            None if n >= max => None,
+            None => Some((n * 2).min(max)),
+            Some(f) if f - self.listeners <= (self.listeners / 8).max(1) => None,
+            Some(f) => Some((self.listeners + f) / 2),
+        }
+    }
+}
+
+/// The largest listener count in `from..=max` that runs clean, searched by doubling and then
+/// halving the gap (until it is within an eighth), within `max_trials` runs. Each run's
+/// line goes to `report`.
 pub fn find_limit(
     settings: &Settings,
     from: usize,
     max: usize,
     max_trials: usize,
     mut report: impl FnMut(&Trial),
-) -> anyhow::Result<(usize, bool)> {
-    let (mut clean, mut failed) = (0usize, None::<usize>);
+) -> anyhow::Result<Limit> {
+    let mut limit = Limit {
+        listeners: 0,
+        failed_at: None,
+    };
     let mut n = from.clamp(1, max);
-    for _ in 0..max_trials {
+    for trial_number in 1..=max_trials {
         let trial = run(settings, n)?;
         report(&trial);
         if trial.clean() {
-            clean = n;
-            if n >= max {
-                return Ok((n, true));
-            }
+            limit.listeners = n;
         } else {
-            failed = Some(n);
+            limit.failed_at = Some(n);
         }
-        // Stop once the gap is within an eighth of the limit found.
-        let next = match failed {
-            None => (n * 2).min(max),
-            Some(f) if f - clean <= (clean / 8).max(1) => break,
-            Some(f) => (clean + f) / 2,
+        n = match limit.next(n, max) {
+            Some(next) => next,
+            None => break,
         };
-        n = next;
-        // Let the server settle (closed connections, freed buffers) between runs.
-        std::thread::sleep(Duration::from_secs(2));
+        if trial_number < max_trials {
+            // Let the server settle (closed connections, freed buffers) between runs.
+            std::thread::sleep(Duration::from_secs(2));
+        }
     }
-    Ok((clean, false))
+    Ok(limit)
 }
 
 async fn listener(settings: Arc<Settings>, plan: Plan, begin: tokio::time::Instant) -> Outcome {
@@ -426,6 +448,50 @@ mod tests {
         assert!(seeks
             .iter()
             .all(|(at, share)| *at < s.listen && (0.0..0.9).contains(share)));
+    }
+
+    /// The counts a search tries when runs above `breaks` fail.
+    fn search(from: usize, max: usize, breaks: usize) -> (Vec<usize>, Limit) {
+        let mut limit = Limit {
+            listeners: 0,
+            failed_at: None,
+        };
+        let (mut tried, mut n) = (Vec::new(), from);
+        loop {
+            tried.push(n);
+            if n <= breaks {
+                limit.listeners = n;
+            } else {
+                limit.failed_at = Some(n);
+            }
+            match limit.next(n, max) {
+                Some(next) => n = next,
+                None => return (tried, limit),
+            }
+        }
+    }
+
+    #[test]
+    fn the_limit_search_doubles_then_halves_the_gap() {
+        let (tried, limit) = search(1000, 8000, 3000);
+        assert_eq!(tried, [1000, 2000, 4000, 3000, 3500, 3250]);
+        assert_eq!(
+            limit,
+            Limit {
+                listeners: 3000,
+                failed_at: Some(3250)
+            }
+        );
+        // A server that never fails is searched up to the top and no further.
+        let (tried, limit) = search(1000, 5000, usize::MAX);
+        assert_eq!(tried, [1000, 2000, 4000, 5000]);
+        assert_eq!(limit.failed_at, None);
+        // One that fails from the start goes down to where it does not.
+        let (_, limit) = search(1000, 8000, 40);
+        assert!(
+            limit.listeners <= 40 && limit.failed_at.unwrap() <= 46,
+            "{limit:?}"
+        );
     }
 
     #[test]

@@ -242,9 +242,12 @@ fn listeners_cmd(args: &ListenersArgs) -> anyhow::Result<()> {
     match args.listeners {
         Some(n) => print(&listeners::run(&settings, n)?),
         None => {
-            let (limit, capped) =
+            let limit =
                 listeners::find_limit(&settings, args.from, args.max, args.max_trials, print)?;
-            println!("LIMIT listeners={limit} capped={capped}");
+            let failed_at = limit
+                .failed_at
+                .map_or("none".to_string(), |n| n.to_string());
+            println!("LIMIT listeners={} failed_at={failed_at}", limit.listeners);
         }
     }
     Ok(())
