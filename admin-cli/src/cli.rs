@@ -60,6 +60,10 @@ Examples:
     #[command(subcommand)]
     Replication(ReplicationCommand),
 
+    /// Manage blob volumes while the server runs
+    #[command(subcommand)]
+    Volumes(VolumesCommand),
+
     /// Manage user accounts
     #[command(subcommand)]
     Users(UsersCommand),
@@ -163,6 +167,25 @@ Examples:
   cadenza-admin replication check --deep --repair
   cadenza-admin replication check --json | jq .problems")]
     Check(CheckArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolumesCommand {
+    /// Move every blob off a volume, online, before taking it out of the configuration
+    #[command(after_help = "\
+The volume leaves the placement at once (new uploads go elsewhere); every blob it
+holds is copied, verified, to its new placement and then deleted from it. Exits 1
+when something could not be moved. Afterwards take the volume out of the server's
+configuration and run `cadenza-admin replication check --deep` to verify every hash.
+
+Example (move from a local disk to S3):
+  cadenza-server --volume a=/mnt/a --volume b=/mnt/b --volume c=/mnt/c \\
+                 --volume s3=s3://music/blobs?endpoint=http://10.0.0.9:8333 ...
+  cadenza-admin volumes drain a")]
+    Drain {
+        /// The volume's name
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -515,11 +515,36 @@ impl Client {
     pub async fn replication(
         &self,
         request: ReplicationRequest,
-        mut on_progress: impl FnMut(u64, u64),
+        on_progress: impl FnMut(u64, u64),
     ) -> Result<ReplicationReport> {
         let http = self
             .request(Method::POST, "/admin/replication")?
             .json(&request);
+        self.report_stream(http, on_progress).await
+    }
+
+    /// Drains volume `name`: its blobs move to their new placement, then leave it. The report
+    /// is the repair's, with `drained` saying what left the volume.
+    pub async fn drain_volume(
+        &self,
+        name: &str,
+        on_progress: impl FnMut(u64, u64),
+    ) -> Result<ReplicationReport> {
+        let mut url = self.api_url("/admin/volumes")?;
+        url.path_segments_mut()
+            .map_err(|()| ClientError::Protocol("the server URL cannot take a path".into()))?
+            .push(name)
+            .push("drain");
+        let http = self.request_to(Method::POST, url);
+        self.report_stream(http, on_progress).await
+    }
+
+    /// Reads an NDJSON stream of [`ReplicationEvent`]s up to its report.
+    async fn report_stream(
+        &self,
+        http: RequestBuilder,
+        mut on_progress: impl FnMut(u64, u64),
+    ) -> Result<ReplicationReport> {
         let mut response = self.execute(http).await?;
         let mut pending: Vec<u8> = Vec::new();
         loop {
@@ -543,7 +568,7 @@ impl Client {
                     .map_err(|e| ClientError::Protocol(format!("bad replication event: {e}")))?;
                 match event {
                     ReplicationEvent::Progress { checked, total } => on_progress(checked, total),
-                    ReplicationEvent::Report(report) => return Ok(report),
+                    ReplicationEvent::Report(report) => return Ok(*report),
                     ReplicationEvent::Error { message } => {
                         return Err(ClientError::Api {
                             status: 500,
@@ -581,12 +606,16 @@ impl Client {
 
     /// A request to an API route, with the token when there is one.
     pub fn request(&self, method: Method, route: &str) -> Result<RequestBuilder> {
-        let url = self.api_url(route)?;
-        let mut request = self.http.request(method, url);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
+        Ok(self.request_to(method, self.api_url(route)?))
+    }
+
+    /// A request to `url` with the token, if any.
+    fn request_to(&self, method: Method, url: Url) -> RequestBuilder {
+        let request = self.http.request(method, url);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
         }
-        Ok(request)
     }
 
     async fn get<T: DeserializeOwned>(&self, route: &str) -> Result<T> {

@@ -553,7 +553,7 @@ pub enum ReplicationEvent {
         checked: u64,
         total: u64,
     },
-    Report(ReplicationReport),
+    Report(Box<ReplicationReport>),
     /// The check failed after the response had started (the status line said 200).
     Error {
         message: String,
@@ -641,6 +641,35 @@ pub struct ReplicationReport {
     pub repaired: Vec<RepairAction>,
     /// Hashes the repair could not fix (no verified replica left).
     pub unrepairable: Vec<String>,
+    /// What interrupted writes left behind (S3 multipart uploads nobody will finish).
+    #[serde(default)]
+    pub leftovers: Vec<Leftover>,
+    /// For a drain (`POST /admin/volumes/{name}/drain`): what left the volume.
+    #[serde(default)]
+    pub drained: Option<DrainSummary>,
+}
+
+/// What draining a volume did, after its blobs were copied to their new placement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainSummary {
+    pub volume: String,
+    /// Copies deleted from the volume (every placement replica held the blob first).
+    pub removed: u64,
+    /// Copies still on it: blobs no catalog row uses, or whose new placement is not complete.
+    pub kept: u64,
+}
+
+/// An interrupted write's leftover on a volume: on S3, a multipart upload whose writer went
+/// away (invisible in listings, but it holds storage). Removed by a repair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leftover {
+    pub volume: String,
+    /// The marker object naming the upload.
+    pub object: String,
+    /// The blob the upload was writing.
+    pub hash: String,
+    pub age_secs: u64,
+    pub removed: bool,
 }
 
 impl ReplicationReport {
@@ -659,6 +688,9 @@ pub struct Readiness {
     pub volumes_reachable: u32,
     pub volumes_total: u32,
     pub quorum: u32,
+    /// Ready, but some volume (a failure domain) is unreachable: blobs are under-replicated.
+    #[serde(default)]
+    pub degraded: bool,
 }
 
 #[cfg(test)]

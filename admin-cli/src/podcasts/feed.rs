@@ -1,9 +1,8 @@
 //! Reading an RSS podcast feed into what the server needs: the show and its episodes' audio.
 
+use chrono::DateTime;
 use thiserror::Error;
 use url::Url;
-
-use crate::ui::days_from_civil;
 
 #[derive(Debug, Error)]
 pub enum FeedError {
@@ -98,78 +97,20 @@ fn non_empty(s: &str) -> Option<String> {
 /// Unix seconds, or `None` for a date that does not parse (feeds get these wrong often;
 /// the episode is still ingested, just without a date).
 pub fn parse_rfc2822(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let text = match text.split_once(',') {
-        Some((_weekday, rest)) => rest,
-        None => text,
-    };
-    let mut parts = text.split_whitespace();
-    let day: u32 = parts.next()?.parse().ok()?;
-    let month = month_number(parts.next()?)?;
-    let year: i64 = match parts.next()? {
-        y if y.len() == 2 => {
-            let y: i64 = y.parse().ok()?;
-            if y < 50 {
-                2000 + y
-            } else {
-                1900 + y
-            }
-        }
-        y => y.parse().ok()?,
-    };
-    let mut clock = parts.next()?.split(':');
-    let hour: i64 = clock.next()?.parse().ok()?;
-    let minute: i64 = clock.next()?.parse().ok()?;
-    let second: i64 = match clock.next() {
-        Some(s) => s.parse().ok()?,
-        None => 0,
-    };
-    let offset = zone_offset_secs(parts.next().unwrap_or("GMT"))?;
-    if !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
+    // chrono reads the RFC's grammar strictly; feeds bend it three ways that lose nothing: a
+    // weekday that is wrong or spelt out (it repeats the date, so it is dropped), a month
+    // spelt out (cut to its three letters), and no zone at all (read as UTC).
+    let date = text.split_once(',').map_or(text, |(_weekday, rest)| rest);
+    let mut words: Vec<&str> = date.split_whitespace().collect();
+    if let Some(month) = words.get_mut(1) {
+        *month = month.get(..3).unwrap_or(month);
     }
-    let days = days_from_civil(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
-fn month_number(name: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let prefix = name.get(..3)?.to_ascii_lowercase();
-    MONTHS
-        .iter()
-        .position(|m| *m == prefix)
-        .map(|i| i as u32 + 1)
-}
-
-fn zone_offset_secs(zone: &str) -> Option<i64> {
-    let named = match zone.to_ascii_uppercase().as_str() {
-        "GMT" | "UT" | "UTC" | "Z" => Some(0),
-        "EST" => Some(-5),
-        "EDT" => Some(-4),
-        "CST" => Some(-6),
-        "CDT" => Some(-5),
-        "MST" => Some(-7),
-        "MDT" => Some(-6),
-        "PST" => Some(-8),
-        "PDT" => Some(-7),
-        _ => None,
-    };
-    if let Some(hours) = named {
-        return Some(hours * 3600);
+    if words.len() == 4 {
+        words.push("GMT");
     }
-    let (sign, digits) = match zone.as_bytes().first()? {
-        b'+' => (1, &zone[1..]),
-        b'-' => (-1, &zone[1..]),
-        _ => return None,
-    };
-    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let hours: i64 = digits[..2].parse().ok()?;
-    let minutes: i64 = digits[2..].parse().ok()?;
-    Some(sign * (hours * 3600 + minutes * 60))
+    DateTime::parse_from_rfc2822(&words.join(" "))
+        .ok()
+        .map(|t| t.timestamp())
 }
 
 #[cfg(test)]
@@ -261,5 +202,47 @@ mod tests {
         assert_eq!(parse_rfc2822("2002-10-02T13:00:00Z"), None);
         assert_eq!(parse_rfc2822("Wed, 32 Oct 2002 13:00:00 GMT"), None);
         assert_eq!(parse_rfc2822("Wed, 02 Oct 2002 13:00:00 +2"), None);
+    }
+
+    #[test]
+    fn rss_dates_as_feeds_write_them() {
+        // 2024-01-09 10:00 UTC, a Tuesday.
+        const TEN_UTC: i64 = 1_704_794_400;
+        let cases = [
+            ("Tue, 09 Jan 2024 10:00:00 GMT", TEN_UTC),
+            ("Tue, 09 Jan 2024 10:00:00 UT", TEN_UTC),
+            ("Tue, 09 Jan 2024 10:00:00 +0000", TEN_UTC),
+            ("Tue, 09 Jan 2024 05:00:00 EST", TEN_UTC),
+            ("Tue, 09 Jan 2024 06:00:00 EDT", TEN_UTC),
+            ("Tue, 09 Jan 2024 02:00 PST", TEN_UTC),
+            ("Tue, 09 Jan 2024 11:00:00 +0100", TEN_UTC),
+            ("Tue, 09 Jan 2024 04:30:00 -0530", TEN_UTC),
+            ("09 Jan 2024 10:00:00 GMT", TEN_UTC),
+            ("Tue, 9 Jan 2024 10:00:00 GMT", TEN_UTC),
+            ("Tue, 09 Jan 24 10:00:00 GMT", TEN_UTC),
+            ("tue, 09 jan 2024 10:00:00 gmt", TEN_UTC),
+            ("Tuesday, 09 January 2024 10:00:00 GMT", TEN_UTC),
+            ("Mon, 09 Jan 2024 10:00:00 GMT", TEN_UTC),
+            ("Tue, 09 Jan 2024 10:00:00", TEN_UTC),
+            ("  Tue,  09 Jan 2024   10:00:00 GMT  ", TEN_UTC),
+            ("Tue, 09 Jan 2024 10:00:00 GMT (Greenwich)", TEN_UTC),
+            ("Sun, 09 Jan 1994 10:00:00 GMT", 758_109_600),
+            ("Sun, 09 Jan 94 10:00:00 GMT", 758_109_600),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_rfc2822(text), Some(expected), "{text}");
+        }
+        for garbage in [
+            "",
+            "yesterday",
+            "Tue, 09 Jan 2024",
+            "Tue, 09 Foo 2024 10:00:00 GMT",
+            "Tue, 09 Jan 2024 25:00:00 GMT",
+            "Tue, 30 Feb 2024 10:00:00 GMT",
+            "Tue, 09 Jan 2024 10:00:00 CEST",
+            "1704794400",
+        ] {
+            assert_eq!(parse_rfc2822(garbage), None, "{garbage}");
+        }
     }
 }

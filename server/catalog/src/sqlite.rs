@@ -39,6 +39,7 @@ use cadenza_api::{
 };
 use library::{Indexing, Inserted, Names};
 use pool::Pool;
+use rows::Audio;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -210,10 +211,11 @@ impl Catalog for SqliteCatalog {
         self.pool.read(|tx| browse::genre_songs(tx, genre, page))
     }
     fn song_blob(&self, id: SongId) -> CatalogResult<BlobRef> {
-        self.pool.read(|tx| browse::song_blob(tx, id))
+        self.pool.read(|tx| rows::audio_blob(tx, Audio::Song, id))
     }
     fn episode_blob(&self, id: EpisodeId) -> CatalogResult<BlobRef> {
-        self.pool.read(|tx| podcasts::episode_blob(tx, id))
+        self.pool
+            .read(|tx| rows::audio_blob(tx, Audio::Episode, id))
     }
 
     // ---- search

@@ -9,26 +9,28 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use super::route::route;
 use super::{ctx, json, respond, ApiResult, Ctx};
 use crate::app::App;
 use crate::metrics::{Kind, Sample};
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    let health = warp::path!("healthz")
+    let health = route!("healthz")
         .and(warp::get())
-        .then(|| respond("/healthz", async { Ok("ok\n".into_response()) }));
-    let ready = warp::path!("readyz")
-        .and(warp::get())
-        .and(ctx(app))
-        .then(|cx| respond("/readyz", ready(cx)));
-    let metrics = warp::path!("metrics")
+        .then(|route| respond(route, async { Ok("ok\n".into_response()) }));
+    let ready = route!("readyz")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/metrics", metrics(cx)));
+        .then(|route, cx| respond(route, ready(cx)));
+    let metrics = route!("metrics")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|route, cx| respond(route, metrics(cx)));
     health.or(ready).unify().or(metrics).unify().boxed()
 }
 
-/// Ready when the catalog answers and a quorum of volumes is reachable.
+/// Ready when the catalog answers and a quorum of volumes is reachable; degraded (but still
+/// ready) while any volume is not.
 async fn ready(cx: Ctx) -> ApiResult<Response> {
     let catalog = match cx.db(|c| c.ping()).await {
         Ok(()) => true,
@@ -45,6 +47,7 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
         volumes_reachable: reachable as u32,
         volumes_total: store.volume_count() as u32,
         quorum: store.quorum() as u32,
+        degraded: reachable < store.volume_count(),
     };
     let status = if readiness.ready {
         StatusCode::OK
@@ -56,11 +59,11 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
 
 async fn metrics(cx: Ctx) -> ApiResult<Response> {
     let c = cx.app.store.counters();
-    let counter = |name, help, value: u64| Sample {
+    let counter = |name, help, value| Sample {
         name,
         help,
         kind: Kind::Counter,
-        value: value as f64,
+        value,
     };
     let extra = [
         counter(
@@ -97,7 +100,7 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             name: "cadenza_cache_bytes",
             help: "Bytes held in the in-memory blob cache.",
             kind: Kind::Gauge,
-            value: c.cache_bytes as f64,
+            value: c.cache_bytes,
         },
         counter(
             "cadenza_blob_commits_total",
@@ -110,6 +113,21 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             c.commit_failures,
         ),
         counter(
+            "cadenza_hedged_reads_total",
+            "Reads that asked a second replica because an S3 replica was slow to answer.",
+            c.hedged_reads,
+        ),
+        counter(
+            "cadenza_stream_resumes_total",
+            "Streams that broke off and carried on from another replica.",
+            c.stream_resumes,
+        ),
+        counter(
+            "cadenza_blob_degraded_commits_total",
+            "Blob commits that met the write quorum with fewer than R replicas.",
+            c.degraded_commits,
+        ),
+        counter(
             "cadenza_repaired_replicas_total",
             "Replicas copied by repairs.",
             c.repaired_replicas,
@@ -118,7 +136,7 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
     let mut response = cx.app.metrics.render(&extra).into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
-        warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        warp::http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
     );
     Ok(response)
 }

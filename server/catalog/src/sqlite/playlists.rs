@@ -22,23 +22,15 @@ pub(crate) fn playlists(
     req: PageRequest,
 ) -> CatalogResult<Page<Playlist>> {
     let req = rows::clamp(req);
-    let ids = rows::page_ids(
+    let (ids, total) = rows::paged_ids(
         conn,
         "SELECT id FROM playlists WHERE owner_id = ?1 OR public \
          ORDER BY name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3",
+        "SELECT count(*) FROM playlists WHERE owner_id = ?1 OR public",
         &[&viewer],
         req,
         "listing playlists",
     )?;
-    let total = match rows::total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => rows::count(
-            conn,
-            "SELECT count(*) FROM playlists WHERE owner_id = ?1 OR public",
-            &[&viewer],
-            "counting playlists",
-        )?,
-    };
     Ok(rows::page(rows::playlists_by_ids(conn, &ids)?, total, req))
 }
 

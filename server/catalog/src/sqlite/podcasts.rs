@@ -4,7 +4,7 @@ use super::error::{not_found, to_i64, Context};
 use super::rows::{self, get_opt_u64, get_u64, PODCAST_COLUMNS};
 use super::text::{check_hash, fts_text, optional, required, MAX_NAME_CHARS};
 use super::users::ensure_user;
-use crate::{BlobRef, CatalogResult, NewEpisode};
+use crate::{CatalogResult, NewEpisode};
 use cadenza_api::{
     CreatePodcast, Episode, EpisodeId, Page, PageRequest, Podcast, PodcastDetail, PodcastId, UserId,
 };
@@ -72,24 +72,7 @@ pub(crate) fn create_podcast(
 }
 
 pub(crate) fn podcasts(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Podcast>> {
-    let req = rows::clamp(req);
-    let ids = rows::page_ids(
-        conn,
-        "SELECT id FROM podcasts ORDER BY title COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
-        &[],
-        req,
-        "listing podcasts",
-    )?;
-    let total = match rows::total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => rows::count(
-            conn,
-            "SELECT count(*) FROM podcasts",
-            &[],
-            "counting podcasts",
-        )?,
-    };
-    Ok(rows::page(rows::podcasts_by_ids(conn, &ids)?, total, req))
+    rows::whole_table_page(conn, "podcasts", "title", req, rows::podcasts_by_ids)
 }
 
 fn podcast_row(conn: &Connection, id: PodcastId) -> CatalogResult<Podcast> {
@@ -234,26 +217,6 @@ pub(crate) fn set_position(
     .and_then(|mut s| s.execute((user, episode, position_ms, now)))
     .ctx("saving a resume position")?;
     Ok(())
-}
-
-pub(crate) fn episode_blob(conn: &Connection, id: EpisodeId) -> CatalogResult<BlobRef> {
-    conn.prepare_cached(
-        "SELECT hash, size, content_type, created_at, title FROM episodes WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        s.query_row([id], |r| {
-            Ok(BlobRef {
-                hash: r.get(0)?,
-                size: get_u64(r, 1)?,
-                content_type: r.get(2)?,
-                created_at: r.get(3)?,
-                used_by: format!("episode {id}: {}", r.get::<_, String>(4)?),
-            })
-        })
-        .optional()
-    })
-    .ctx("reading an episode")?
-    .ok_or_else(|| not_found("episode", id))
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! Reading rows into wire types: the one SELECT per type, and fetching a page of rows by
 //! id in a single query (pages are chosen first by id, then filled; no N+1 queries).
 
-use super::error::Context;
-use crate::CatalogResult;
+use super::error::{not_found, Context};
+use crate::{BlobRef, CatalogResult};
 use cadenza_api::{Album, Artist, Page, PageRequest, Playlist, Podcast, Song};
 use rusqlite::types::Type;
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 /// Largest page any listing returns, whatever the caller asks for.
 pub(crate) const MAX_PAGE: u32 = 500;
@@ -260,6 +260,40 @@ pub(crate) fn podcasts_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<V
     )
 }
 
+// ------------------------------------------------------------------ audio
+
+/// What holds streamable audio: songs and episodes keep it in the same columns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Audio {
+    Song,
+    Episode,
+}
+
+/// The blob a song or an episode streams.
+pub(crate) fn audio_blob(conn: &Connection, audio: Audio, id: i64) -> CatalogResult<BlobRef> {
+    let (table, noun, doing) = match audio {
+        Audio::Song => ("songs", "song", "reading a song"),
+        Audio::Episode => ("episodes", "episode", "reading an episode"),
+    };
+    conn.prepare_cached(&format!(
+        "SELECT hash, size, content_type, created_at, title FROM {table} WHERE id = ?1"
+    ))
+    .and_then(|mut s| {
+        s.query_row([id], |r| {
+            Ok(BlobRef {
+                hash: r.get(0)?,
+                size: get_u64(r, 1)?,
+                content_type: r.get(2)?,
+                created_at: r.get(3)?,
+                used_by: format!("{noun} {id}: {}", r.get::<_, String>(4)?),
+            })
+        })
+        .optional()
+    })
+    .ctx(doing)?
+    .ok_or_else(|| not_found(noun, id))
+}
+
 // ------------------------------------------------------------------ helpers
 
 /// Runs a cached one-parameter query and collects its mapped rows.
@@ -292,6 +326,46 @@ pub(crate) fn page_ids(
         .query_map(all.as_slice(), |r| r.get::<_, i64>(0))
         .ctx(doing)?;
     rows.collect::<rusqlite::Result<Vec<i64>>>().ctx(doing)
+}
+
+/// One page of ids with the listing's total: `ids_sql` as for [`page_ids`]; `count_sql`
+/// counts the same rows with the same `params`, and runs only when the page does not prove
+/// the total.
+pub(crate) fn paged_ids(
+    conn: &Connection,
+    ids_sql: &str,
+    count_sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    req: PageRequest,
+    doing: &str,
+) -> CatalogResult<(Vec<i64>, u64)> {
+    let ids = page_ids(conn, ids_sql, params, req, doing)?;
+    let total = match total_from_page(ids.len(), req) {
+        Some(total) => total,
+        None => count(conn, count_sql, params, doing)?,
+    };
+    Ok((ids, total))
+}
+
+/// A page of every row of `table` by `column` (case-insensitively, then id): the page's ids
+/// from the column's index, then `fill` reads just those rows.
+pub(crate) fn whole_table_page<T>(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    req: PageRequest,
+    fill: fn(&Connection, &[i64]) -> CatalogResult<Vec<T>>,
+) -> CatalogResult<Page<T>> {
+    let req = clamp(req);
+    let (ids, total) = paged_ids(
+        conn,
+        &format!("SELECT id FROM {table} ORDER BY {column} COLLATE NOCASE, id LIMIT ?1 OFFSET ?2"),
+        &format!("SELECT count(*) FROM {table}"),
+        &[],
+        req,
+        &format!("listing {table}"),
+    )?;
+    Ok(page(fill(conn, &ids)?, total, req))
 }
 
 /// A single `count(*)`-style number.
