@@ -16,22 +16,76 @@ use crate::ratio::Ratio;
 use crate::scenario::Scenario;
 use crate::units::{ByteUnits, Unit};
 
-/// Songs an average song size needs: sizes vary with length and format, and
-/// over fewer songs one long live recording moves the mean by a tenth.
-pub const MIN_SONGS_FOR_SIZE: u64 = 20;
-/// Songs the metadata per song needs. Every table and index of a catalog
-/// takes pages however few rows it holds (about 120 KB for the song tables
-/// and their search indexes); below this many songs those pages outweigh
-/// the songs' own few hundred bytes each.
-pub const MIN_SONGS_FOR_METADATA: u64 = 1_000;
-/// Users the metadata per user needs, for the same reason: the user tables'
-/// first pages are about 90 KB, which 2 users "measured" as 45 KB each.
-pub const MIN_USERS_FOR_METADATA: u64 = 1_000;
-/// Users and plays a play rate needs: a few people's habits are not a
-/// population's (2 users with 7 plays "measured" 3.5 plays per user per day).
-pub const MIN_USERS_FOR_PLAYS: u64 = 100;
-/// See [`MIN_USERS_FOR_PLAYS`].
-pub const MIN_PLAYS: u64 = 1_000;
+/// What an average is over, and the least of them it needs to be trusted.
+#[derive(Clone, Copy, Debug)]
+pub struct SampleRule {
+    pub one: &'static str,
+    pub many: &'static str,
+    pub min: u64,
+    /// Completes "N songs are fewer than the MIN songs ...".
+    pub needs: &'static str,
+}
+
+/// Song sizes vary with length and format: over fewer songs one long live
+/// recording moves the mean by a tenth.
+pub const SONGS_FOR_SIZE: SampleRule = SampleRule {
+    one: "song",
+    many: "songs",
+    min: 20,
+    needs: "an average song size needs",
+};
+/// Every table and index of a catalog takes pages however few rows it holds
+/// (about 120 KB for the song tables and their search indexes); below this
+/// many songs those pages outweigh the songs' own few hundred bytes each.
+pub const SONGS_FOR_METADATA: SampleRule = SampleRule {
+    one: "song",
+    many: "songs",
+    min: 1_000,
+    needs: "it needs before the tables' fixed pages stop dominating",
+};
+/// The same for users: the user tables' first pages are about 90 KB, which
+/// 2 users "measured" as 45 KB each.
+pub const USERS_FOR_METADATA: SampleRule = SampleRule {
+    one: "user",
+    many: "users",
+    min: 1_000,
+    needs: "it needs before the tables' fixed pages stop dominating",
+};
+/// A few people's habits are not a population's: 2 users with 7 plays
+/// "measured" 3.5 plays per user per day. Shares of active users alike.
+pub const USERS_FOR_RATES: SampleRule = SampleRule {
+    one: "user",
+    many: "users",
+    min: 100,
+    needs: "a rate per user needs",
+};
+/// See [`USERS_FOR_RATES`]: the plays behind a play rate.
+pub const PLAYS_FOR_RATES: SampleRule = SampleRule {
+    one: "play",
+    many: "plays",
+    min: 1_000,
+    needs: "a rate per user needs",
+};
+
+impl SampleRule {
+    /// "1 song", "412 songs".
+    fn count(&self, n: u64) -> String {
+        let amount = Unit::Count.format(Ratio::from(n), ByteUnits::Si);
+        format!("{amount} {}", if n == 1 { self.one } else { self.many })
+    }
+
+    /// Why a sample of `n` is too small, or `None` when it is enough.
+    fn shortfall(&self, n: u64) -> Option<String> {
+        (n < self.min).then(|| {
+            format!(
+                "{} are fewer than the {} {}",
+                self.count(n),
+                self.count(self.min),
+                self.needs
+            )
+        })
+    }
+}
 
 /// An average measured on a live server and how many things it is over.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -111,96 +165,40 @@ fn exact(field: &str, value: f64) -> Result<Ratio, InputError> {
     })
 }
 
-/// "1 song", "412 songs".
-fn count(n: u64, one: &str, many: &str) -> String {
-    let amount = Unit::Count.format(Ratio::from(n), ByteUnits::Si);
-    format!("{amount} {}", if n == 1 { one } else { many })
-}
-
-/// Why a sample of `n` is too small, or `None` when it is enough.
-fn shortfall(n: u64, min: u64, one: &str, many: &str, why: &str) -> Option<String> {
-    (n < min).then(|| {
-        format!(
-            "{} are fewer than the {} {why}",
-            count(n, one, many),
-            count(min, one, many)
-        )
-    })
-}
-
 impl Scenario {
     /// Replaces assumptions with the measured values in `calibration` that
     /// rest on enough samples, recording what was assumed so reports can show
     /// both, and what was measured but not used and why.
     pub fn calibrate(&mut self, calibration: &Calibration) -> Result<(), InputError> {
-        if let Some(m) = calibration.avg_song_bytes {
-            let short = shortfall(
-                m.sample,
-                MIN_SONGS_FOR_SIZE,
-                "song",
-                "songs",
-                "an average song size needs",
-            );
-            let sample = count(m.sample, "song", "songs");
-            self.measure(
+        let averages = [
+            (
                 "avg_song_bytes",
                 "song_size",
-                Ratio::from(m.value),
-                sample,
-                short,
-                None,
-            )?;
-        }
-        if let Some(m) = calibration.song_metadata_bytes {
-            let short = shortfall(
-                m.sample,
-                MIN_SONGS_FOR_METADATA,
-                "song",
-                "songs",
-                "it needs before the tables' fixed pages stop dominating",
-            );
-            let sample = count(m.sample, "song", "songs");
-            let value = Ratio::from(m.value);
-            self.measure(
+                calibration.avg_song_bytes,
+                SONGS_FOR_SIZE,
+            ),
+            (
                 "song_metadata_bytes",
                 "metadata_per_song",
-                value,
-                sample,
-                short,
-                None,
-            )?;
-        }
-        if let Some(m) = calibration.user_metadata_bytes {
-            let short = shortfall(
-                m.sample,
-                MIN_USERS_FOR_METADATA,
-                "user",
-                "users",
-                "it needs before the tables' fixed pages stop dominating",
-            );
-            let sample = count(m.sample, "user", "users");
-            let value = Ratio::from(m.value);
-            self.measure(
+                calibration.song_metadata_bytes,
+                SONGS_FOR_METADATA,
+            ),
+            (
                 "user_metadata_bytes",
                 "metadata_per_user",
-                value,
-                sample,
-                short,
-                None,
-            )?;
+                calibration.user_metadata_bytes,
+                USERS_FOR_METADATA,
+            ),
+        ];
+        for (field, key, measured, rule) in averages {
+            if let Some(m) = measured {
+                self.measure_over(field, key, Ratio::from(m.value), m.sample, rule)?;
+            }
         }
         // Before plays: converting plays per user needs the active share.
         if let Some(m) = calibration.dau_share {
-            let short = shortfall(
-                m.sample,
-                MIN_USERS_FOR_PLAYS,
-                "user",
-                "users",
-                "a share of active users needs",
-            );
-            let sample = count(m.sample, "user", "users");
             let value = exact("dau_share", m.value)?;
-            self.measure("dau_share", "dau_share", value, sample, short, None)?;
+            self.measure_over("dau_share", "dau_share", value, m.sample, USERS_FOR_RATES)?;
         }
         if let Some(plays) = calibration.plays {
             self.measure_plays(&plays)?;
@@ -220,6 +218,19 @@ impl Scenario {
         Ok(())
     }
 
+    /// An average over `sample` things, used when there are enough of them.
+    fn measure_over(
+        &mut self,
+        field: &str,
+        key: &str,
+        value: Ratio,
+        sample: u64,
+        rule: SampleRule,
+    ) -> Result<(), InputError> {
+        let short = rule.shortfall(sample);
+        self.measure(field, key, value, rule.count(sample), short, None)
+    }
+
     fn measure_plays(&mut self, plays: &PlayRate) -> Result<(), InputError> {
         let field = "plays_per_user_per_day";
         let dau_share = self.assumptions.dau_share;
@@ -234,21 +245,16 @@ impl Scenario {
         let days = exact(field, plays.days)?;
         let sample = format!(
             "{} by {} over {}",
-            count(plays.plays, "play", "plays"),
-            count(plays.users, "user", "users"),
+            PLAYS_FOR_RATES.count(plays.plays),
+            USERS_FOR_RATES.count(plays.users),
             match days.round_to_string(1).as_str() {
                 "1" => "1 day".to_string(),
                 d => format!("{d} days"),
             }
         );
-        let short = shortfall(
-            plays.users,
-            MIN_USERS_FOR_PLAYS,
-            "user",
-            "users",
-            "a play rate needs",
-        )
-        .or_else(|| shortfall(plays.plays, MIN_PLAYS, "play", "plays", "a play rate needs"));
+        let short = USERS_FOR_RATES
+            .shortfall(plays.users)
+            .or_else(|| PLAYS_FOR_RATES.shortfall(plays.plays));
         let note = format!(
             "{} plays per user per day ÷ {} active",
             plays.per_user_per_day,
@@ -423,7 +429,7 @@ mod tests {
             (
                 "streams_per_dau",
                 "7 plays by 2 users over 1 day",
-                "2 users are fewer than the 100 users a play rate needs"
+                "2 users are fewer than the 100 users a rate per user needs"
             )
         );
         // Enough users but too few plays is still too little.
@@ -435,7 +441,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.calibration[0].kept_assumption.as_deref(),
-            Some("15 plays are fewer than the 1,000 plays a play rate needs")
+            Some("15 plays are fewer than the 1,000 plays a rate per user needs")
         );
         // The report shows the measured value beside the kept assumption.
         let e = s.estimate().unwrap();
