@@ -142,7 +142,7 @@ pub struct Calibrated {
     pub unit: Unit,
     /// The value as that input would take it.
     pub value: Ratio,
-    /// What it was measured over, e.g. "412 songs".
+    /// What it rests on, e.g. "over 412 songs".
     pub sample: String,
     /// Why the assumption stayed; `None` when the measured value replaced it.
     pub kept_assumption: Option<String>,
@@ -204,7 +204,7 @@ impl Scenario {
             self.measure_plays(&plays)?;
         }
         if let Some(listeners) = calibration.listeners_per_server {
-            let sample = "the listener benchmark's largest run with no underrun".to_string();
+            let sample = "from the listener benchmark's largest run with no underrun".to_string();
             let value = Ratio::from(listeners);
             self.measure(
                 "listeners_per_server",
@@ -228,7 +228,8 @@ impl Scenario {
         rule: SampleRule,
     ) -> Result<(), InputError> {
         let short = rule.shortfall(sample);
-        self.measure(field, key, value, rule.count(sample), short, None)
+        let over = format!("over {}", rule.count(sample));
+        self.measure(field, key, value, over, short, None)
     }
 
     fn measure_plays(&mut self, plays: &PlayRate) -> Result<(), InputError> {
@@ -244,7 +245,7 @@ impl Scenario {
             })?;
         let days = exact(field, plays.days)?;
         let sample = format!(
-            "{} by {} over {}",
+            "over {} by {} in {}",
             PLAYS_FOR_RATES.count(plays.plays),
             USERS_FOR_RATES.count(plays.users),
             match days.round_to_string(1).as_str() {
@@ -278,10 +279,10 @@ impl Scenario {
         spec.check(value, &spec.unit.format(value, ByteUnits::Si))
             .map_err(|problem| bad(field, problem))?;
         if short.is_none() {
-            let over = format!("measured over {sample}");
+            let measured = format!("measured {sample}");
             let note = match note {
-                Some(note) => format!("{note}; {over}"),
-                None => over,
+                Some(note) => format!("{note}; {measured}"),
+                None => measured,
             };
             self.set_measured(spec, value, Some(note));
         }
@@ -364,7 +365,7 @@ mod tests {
                     note.as_deref(),
                     Some(
                         "4 plays per user per day ÷ 50% active; \
-                         measured over 360,000 plays by 3,000 users over 30 days"
+                         measured over 360,000 plays by 3,000 users in 30 days"
                     )
                 );
             }
@@ -416,7 +417,7 @@ mod tests {
             why[0],
             (
                 "song_size",
-                "12 songs",
+                "over 12 songs",
                 "12 songs are fewer than the 20 songs an average song size needs"
             )
         );
@@ -428,7 +429,7 @@ mod tests {
             why[3],
             (
                 "streams_per_dau",
-                "7 plays by 2 users over 1 day",
+                "over 7 plays by 2 users in 1 day",
                 "2 users are fewer than the 100 users a rate per user needs"
             )
         );

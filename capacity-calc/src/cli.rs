@@ -283,7 +283,7 @@ mod tests {
         let calibrated = &json["calibration"][0];
         assert_eq!(calibrated["key"], "song_size");
         assert_eq!(calibrated["measured"]["exact"], "7000000");
-        assert_eq!(calibrated["sample"], "500 songs");
+        assert_eq!(calibrated["sample"], "over 500 songs");
         assert_eq!(calibrated["used"], true);
         assert!(calibrated["why_not"].is_null());
     }

@@ -56,7 +56,7 @@ fn measured_note(estimate: &Estimate) -> Option<String> {
 }
 
 /// One row per value measured on a live server: input, measured value, what it
-/// was measured over, and whether it replaced the assumption (or why not).
+/// rests on, and whether it replaced the assumption (or why not).
 fn calibration_rows(estimate: &Estimate, bytes: ByteUnits) -> Vec<Vec<String>> {
     estimate
         .calibration
@@ -69,7 +69,7 @@ fn calibration_rows(estimate: &Estimate, bytes: ByteUnits) -> Vec<Vec<String>> {
             vec![
                 c.key.to_string(),
                 c.unit.format(c.value, bytes),
-                format!("over {}", c.sample),
+                c.sample.clone(),
                 verdict,
             ]
         })
