@@ -21,6 +21,7 @@
 #   BENCH_TMP=DIR        where the temporary data goes (default /tmp; same disk for both sides)
 #   BENCH_KEEP=1         keep the temporary folder (logs, data) after the run
 #   BENCH_ONLY="a b"     run only some benchmarks: startup search stream listeners ingest player s3
+#                        subsonic
 #   BENCH_S3_FILES=N     files for the S3 ingestion benchmark (default 100; QUICK 30)
 #   BENCH_OUT=FILE       also write the table as Markdown (default target/bench/last-run.md)
 #   BENCH_SERVER=FILE    run this cadenza-server binary instead of the one built here, and
@@ -48,7 +49,7 @@ else
     listen_ramp=5 listen_trials=8
     s3_files=${BENCH_S3_FILES:-100}
 fi
-only=${BENCH_ONLY:-startup search stream listeners ingest player s3}
+only=${BENCH_ONLY:-startup search stream listeners ingest player s3 subsonic}
 out_md=${BENCH_OUT:-$root/target/bench/last-run.md}
 wants() { [[ " $only " == *" $1 "* ]]; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -223,7 +224,7 @@ generate_catalog() {
     "$bin/cadenza-fixtures" catalog --songs "$songs" --users 1000 --seed 1 --data-dir "$dest" \
         >"$tmp/fixtures-catalog.log" 2>&1 || { cat "$tmp/fixtures-catalog.log" >&2; die "catalog generation failed"; }
 }
-if wants startup || wants search || wants stream || wants listeners || wants player; then
+if wants startup || wants search || wants stream || wants listeners || wants player || wants subsonic; then
     if [ -n "${BENCH_CATALOG_CACHE:-}" ]; then
         cache=$BENCH_CATALOG_CACHE/songs-$songs
         if [ ! -f "$cache/.complete" ]; then
@@ -256,8 +257,8 @@ if wants startup; then
     row "RSS idle after start (MB)" "$(mem_text "$idle" "$anon")" "-" "-" "< 50" "$(verdict "$(mb "$idle")" '<' 50)"
 fi
 
-# The main server (search, streaming, listeners, player) runs on the same catalog.
-if wants search || wants stream || wants listeners || wants player; then
+# The main server (search, streaming, listeners, player, Subsonic) runs on the same catalog.
+if wants search || wants stream || wants listeners || wants player || wants subsonic; then
     start_server main "$catalog_data"
     main_pid=$server_pid main_url=$server_url
     token=$(login "$main_url" password)
@@ -341,7 +342,7 @@ make_song() {
         --out "$tmp/stream-src" >/dev/null
     song_file=$(find "$tmp/stream-src" -type f -name '*.wav' | head -n 1)
 }
-if wants stream || wants player; then
+if wants stream || wants player || wants subsonic; then
     log "a ${size}-byte song, ingested through cadenza-admin"
     make_song
     CADENZA_SERVER=$main_url CADENZA_TOKEN=$token "$bin/cadenza-admin" ingest "$song_file" \
@@ -449,6 +450,83 @@ if wants stream; then
     done
     stop "$nginx_pid"
 fi
+# ---------------------------------------------------------------- 6. Subsonic vs /api/v1
+# The same work through both APIs of one server: the same search queries (search3 with the
+# /api/v1 page size for each group) and the same 5 MB song, whole and in 64 KB ranges. The
+# Subsonic side signs in with an API key on every request, as clients do.
+if wants subsonic; then
+    key=$(curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        -d '{"kind":"api_key","name":"bench"}' "$main_url/api/v1/me/credentials" |
+        sed -n 's/.*"secret":"\([^"]*\)".*/\1/p')
+    [ -n "$key" ] || die "cannot make an API key for the Subsonic benchmark"
+    rest_auth="v=1.16.1&c=bench&f=json&apiKey=$key"
+    [ -f "$tmp/paths.txt" ] ||
+        "$bench" queries --db "$catalog_data/catalog.sqlite" --count 1000 --paths 20 >"$tmp/paths.txt"
+    # `&` means "the match" in a sed replacement: the literal ones are escaped.
+    sed "s|^/api/v1/search?q=\([^&]*\)&limit=\([0-9]*\)\$|/rest/search3?query=\1\&artistCount=\2\&albumCount=\2\&songCount=\2\&${rest_auth//&/\\&}|" \
+        "$tmp/paths.txt" >"$tmp/rest-paths.txt"
+    # Both sides must do the same work: the same songs for the first query, and no error
+    # documents (which would be fast and prove nothing).
+    compared=0
+    for n in $(seq 1 20); do
+        first_rest=$(sed -n "${n}p" "$tmp/rest-paths.txt") first_v1=$(sed -n "${n}p" "$tmp/paths.txt")
+        v1_ids=$(curl -sf -H "Authorization: Bearer $token" "$main_url$first_v1" |
+            sed 's/"artists":.*//' | grep -o '{"id":[0-9]*' | tr -dc '0-9\n' | sort || true)
+        [ -n "$v1_ids" ] || continue
+        rest_ids=$(curl -sf "$main_url$first_rest" | grep -o '"id":"tr-[0-9]*"' | tr -dc '0-9\n' | sort || true)
+        [ "$rest_ids" = "$v1_ids" ] ||
+            die "search3 and /api/v1/search disagree on $first_v1: [$rest_ids] vs [$v1_ids]"
+        compared=$((compared + 1))
+    done
+    [ "$compared" -gt 0 ] || die "none of the first 20 queries found songs to compare"
+    cmp -s <(curl -sf -H "Authorization: Bearer $token" "$main_url/api/v1/songs/$song_id/stream") \
+        <(curl -sf "$main_url/rest/stream?id=tr-$song_id&$rest_auth") ||
+        die "/rest/stream and /api/v1 do not serve the same bytes"
+    compare() { # LABEL TARGET_RATIO FILE_REST FILE_V1
+        local rps_r rps_v ratio p50_r p50_v
+        rps_r=$(per_second "$3" requests | median) rps_v=$(per_second "$4" requests | median)
+        ratio=$(calc "$rps_r / $rps_v" 2)
+        local ok
+        ok=$(verdict "$ratio" '>=' "$2")
+        local errors=$(($(sum_errors "$3") + $(sum_errors "$4")))
+        [ "$errors" = 0 ] || ok="MISS ($errors errors)"
+        row "$1: req/s, /rest vs /api/v1" "$(calc "$rps_r" 0)" "$(calc "$rps_v" 0)" "${ratio}x" ">= ${2}x" "$ok"
+        p50_r=$(calc "$(column_of "$3" p50_us | median) / 1000" 2)
+        p50_v=$(calc "$(column_of "$4" p50_us | median) / 1000" 2)
+        row "$1: p50 (ms), /rest vs /api/v1" "$p50_r" "$p50_v" "$(calc "$p50_r / $p50_v" 2)x" "-" "-"
+    }
+    # Both sides once before measuring: whichever ran first would otherwise pay for reading
+    # the catalog's pages from disk.
+    log "Subsonic: warming up both sides"
+    BENCH_PATHS=$tmp/rest-paths.txt BENCH_TOKEN="" wrk_run search "$tmp/warm-up" -t1 -c1 -d"${seconds}s" "$main_url"
+    BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$token wrk_run search "$tmp/warm-up" -t1 -c1 -d"${seconds}s" "$main_url"
+    for conns in 1 16; do
+        threads=$((conns < 2 ? 1 : 2))
+        log "Subsonic search3 vs /api/v1/search, $conns conn: $runs x ${seconds}s per side"
+        : >"$tmp/sub-search-r" && : >"$tmp/sub-search-v"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATHS=$tmp/rest-paths.txt BENCH_TOKEN="" \
+                wrk_run search "$tmp/sub-search-r" -t"$threads" -c"$conns" -d"${seconds}s" "$main_url"
+            BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$token \
+                wrk_run search "$tmp/sub-search-v" -t"$threads" -c"$conns" -d"${seconds}s" "$main_url"
+        done
+        compare "search3, $conns conn" 0.9 "$tmp/sub-search-r" "$tmp/sub-search-v"
+    done
+    for mode in full range; do
+        range_env="" label="5 MB file"
+        [ "$mode" = range ] && range_env=65536 label="64 KB ranges"
+        log "Subsonic stream vs /api/v1 stream ($label), 16 conn: $runs x ${seconds}s per side"
+        : >"$tmp/sub-stream-r" && : >"$tmp/sub-stream-v"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATH="/rest/stream?id=tr-$song_id&$rest_auth" BENCH_TOKEN="" BENCH_RANGE_BYTES=$range_env \
+                BENCH_FILE_SIZE=$size wrk_run stream "$tmp/sub-stream-r" -t2 -c16 -d"${seconds}s" "$main_url"
+            BENCH_PATH=/api/v1/songs/$song_id/stream BENCH_TOKEN=$token BENCH_RANGE_BYTES=$range_env \
+                BENCH_FILE_SIZE=$size wrk_run stream "$tmp/sub-stream-v" -t2 -c16 -d"${seconds}s" "$main_url"
+        done
+        compare "stream $label, 16 conn" 0.9 "$tmp/sub-stream-r" "$tmp/sub-stream-v"
+    done
+fi
+
 # ---------------------------------------------------------------- 5. player
 # The player runs in a private tmux server (--audio null: no sound card here; the silent output
 # pulls decoded buffers through the same deck a sound device would, and pulls a new track at

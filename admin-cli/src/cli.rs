@@ -236,6 +236,40 @@ Examples:
         /// User name or numeric id
         user: String,
     },
+    /// Make an app password for a Subsonic client (shown once; not the login password)
+    #[command(after_help = "\
+The client signs in with the user name and this password (plain, `enc:`, or as
+a token: the Subsonic API's u, p, t and s parameters).
+
+Examples:
+  cadenza-admin users app-password alice --name \"phone (DSub)\"")]
+    AppPassword {
+        /// User name or numeric id
+        user: String,
+        /// What it is for, e.g. the client or device
+        #[arg(long, default_value = "Subsonic client")]
+        name: String,
+    },
+    /// Make an API key for an OpenSubsonic client (shown once)
+    ApiKey {
+        /// User name or numeric id
+        user: String,
+        /// What it is for, e.g. the client or device
+        #[arg(long, default_value = "Subsonic client")]
+        name: String,
+    },
+    /// List a user's app passwords and API keys with their last use
+    Credentials {
+        /// User name or numeric id
+        user: String,
+    },
+    /// Revoke one of a user's app passwords or API keys
+    Revoke {
+        /// User name or numeric id
+        user: String,
+        /// The credential's id (from `users credentials`)
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -248,11 +282,11 @@ pub enum SongsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PodcastsCommand {
-    /// Import a feed: create the podcast and upload every episode not yet on the server
+    /// Add a feed: the server creates the podcast and downloads every episode it lacks
     #[command(after_help = "\
-Each enclosure is downloaded to a temporary file and uploaded like a song.
-Episodes are matched by their <guid> (or enclosure URL), so re-running the same
-command only fetches new episodes.
+The server reads the feed and downloads the enclosures itself (it also re-reads
+every feed on its own timer, --podcast-refresh). Episodes are matched by their
+<guid> (or enclosure URL), so adding the same feed again only fetches new ones.
 
 Examples:
   cadenza-admin podcasts add https://example.org/podcast.xml
@@ -261,8 +295,10 @@ Examples:
         /// URL of the RSS feed
         feed_url: String,
     },
-    /// List the podcasts on the server
+    /// List the podcasts on the server, with the outcome of their last feed reading
     List,
+    /// Have the server read every feed now and report what it added
+    Refresh,
 }
 
 const CAPACITY_HELP: &str = "\

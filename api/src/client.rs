@@ -506,6 +506,81 @@ impl Client {
             .await
     }
 
+    // ------------------------------------------------------------ client credentials
+
+    /// The caller's app passwords and API keys (without their secrets).
+    pub async fn my_credentials(&self) -> Result<Vec<ClientCredential>> {
+        self.get("/me/credentials").await
+    }
+
+    /// Makes an app password or API key for the caller; the secret is in the answer only.
+    pub async fn create_my_credential(
+        &self,
+        kind: CredentialKind,
+        name: &str,
+    ) -> Result<NewClientCredential> {
+        let body = CreateCredential {
+            kind,
+            name: name.to_string(),
+        };
+        self.send_json(Method::POST, "/me/credentials", &body).await
+    }
+
+    pub async fn revoke_my_credential(&self, id: CredentialId) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/me/credentials/{id}"))?)
+            .await
+    }
+
+    /// A user's app passwords and API keys (admin).
+    pub async fn user_credentials(&self, user: UserId) -> Result<Vec<ClientCredential>> {
+        self.get(&format!("/admin/users/{user}/credentials")).await
+    }
+
+    /// Makes an app password or API key for a user (admin).
+    pub async fn create_user_credential(
+        &self,
+        user: UserId,
+        kind: CredentialKind,
+        name: &str,
+    ) -> Result<NewClientCredential> {
+        let body = CreateCredential {
+            kind,
+            name: name.to_string(),
+        };
+        self.send_json(
+            Method::POST,
+            &format!("/admin/users/{user}/credentials"),
+            &body,
+        )
+        .await
+    }
+
+    pub async fn revoke_user_credential(&self, user: UserId, id: CredentialId) -> Result<()> {
+        self.send_empty(self.request(
+            Method::DELETE,
+            &format!("/admin/users/{user}/credentials/{id}"),
+        )?)
+        .await
+    }
+
+    // ------------------------------------------------------------ podcast feeds (admin)
+
+    /// Has the server read a feed: it creates the podcast (once per URL) and downloads the
+    /// episodes it does not have. Answers when that is done.
+    pub async fn add_feed(&self, feed_url: &str) -> Result<FeedRefresh> {
+        let body = AddFeed {
+            feed_url: feed_url.to_string(),
+        };
+        self.send_json(Method::POST, "/admin/podcasts/feeds", &body)
+            .await
+    }
+
+    /// Has the server read every feed now; one report per podcast with a feed.
+    pub async fn refresh_podcasts(&self) -> Result<Vec<FeedRefresh>> {
+        self.send_json(Method::POST, "/admin/podcasts/refresh", &())
+            .await
+    }
+
     pub async fn stats(&self) -> Result<Stats> {
         self.get("/admin/stats").await
     }

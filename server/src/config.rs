@@ -24,6 +24,7 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_SHARE_TTL: Duration = Duration::from_secs(7 * 86_400);
 pub const DEFAULT_SHARE_MAX_TTL: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+pub const DEFAULT_PODCAST_REFRESH: Duration = Duration::from_secs(3_600);
 pub const DEFAULT_VOLUMES: usize = 3;
 pub const DEFAULT_REPLICATION: usize = 3;
 
@@ -115,6 +116,11 @@ pub struct Cli {
     /// How long in-flight requests may run after SIGINT/SIGTERM [env: CADENZA_SHUTDOWN_GRACE] [default: 30s]
     #[arg(long, value_name = "DURATION")]
     pub shutdown_grace: Option<Span>,
+
+    /// How often the server reads every podcast feed for new episodes; 0 turns it off
+    /// [env: CADENZA_PODCAST_REFRESH] [default: 1h]
+    #[arg(long, value_name = "DURATION")]
+    pub podcast_refresh: Option<Span>,
 }
 
 /// One source of settings; `None` means "this source does not say".
@@ -137,6 +143,7 @@ pub struct Layer {
     pub secret: Option<String>,
     pub log_level: Option<String>,
     pub shutdown_grace: Option<Span>,
+    pub podcast_refresh: Option<Span>,
 }
 
 impl Layer {
@@ -157,6 +164,7 @@ impl Layer {
             secret: over.secret.or(self.secret),
             log_level: over.log_level.or(self.log_level),
             shutdown_grace: over.shutdown_grace.or(self.shutdown_grace),
+            podcast_refresh: over.podcast_refresh.or(self.podcast_refresh),
         }
     }
 
@@ -213,6 +221,7 @@ impl Layer {
                 "CADENZA_SECRET" => layer.secret = Some(value.clone()),
                 "CADENZA_LOG_LEVEL" => layer.log_level = Some(value.clone()),
                 "CADENZA_SHUTDOWN_GRACE" => layer.shutdown_grace = Some(parse(&key, v)?),
+                "CADENZA_PODCAST_REFRESH" => layer.podcast_refresh = Some(parse(&key, v)?),
                 other if other.starts_with("CADENZA_") => warnings.push(format!(
                     "ignoring unknown environment variable {other} (see `cadenza-server --help`)"
                 )),
@@ -244,6 +253,7 @@ impl Cli {
             secret: None,
             log_level: self.log_level.clone(),
             shutdown_grace: self.shutdown_grace,
+            podcast_refresh: self.podcast_refresh,
         }
     }
 
@@ -277,6 +287,8 @@ pub struct Config {
     pub secret: Option<String>,
     pub log_level: String,
     pub shutdown_grace: Duration,
+    /// Between two readings of every podcast feed; zero when the timer is off.
+    pub podcast_refresh: Duration,
 }
 
 // Hand-written so secrets never reach a log line.
@@ -298,6 +310,7 @@ impl fmt::Debug for Config {
             .field("secret", &hidden(self.secret.is_some()))
             .field("log_level", &self.log_level)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("podcast_refresh", &self.podcast_refresh)
             .finish()
     }
 }
@@ -442,6 +455,9 @@ impl Config {
             secret: layer.secret,
             log_level: layer.log_level.unwrap_or_else(|| "info".into()),
             shutdown_grace: layer.shutdown_grace.map_or(DEFAULT_SHUTDOWN_GRACE, |s| s.0),
+            podcast_refresh: layer
+                .podcast_refresh
+                .map_or(DEFAULT_PODCAST_REFRESH, |s| s.0),
         })
     }
 

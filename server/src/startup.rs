@@ -97,8 +97,9 @@ pub async fn build_app(config: Config) -> Result<Arc<App>> {
     }
 
     let dummy_hash = tokio::task::spawn_blocking(|| hash_password(&random_password())).await??;
+    let feeds = crate::podcasts::Feeds::new()?;
     Ok(Arc::new(App::new(
-        config, catalog, store, &share_key, dummy_hash,
+        config, catalog, store, &share_key, dummy_hash, feeds,
     )))
 }
 

@@ -59,7 +59,8 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
 
 async fn metrics(cx: Ctx) -> ApiResult<Response> {
     let c = cx.app.store.counters();
-    let counter = |name, help, value| Sample {
+    let feeds = cx.app.feeds.counters();
+    let counter = |name, help, value: u64| Sample {
         name,
         help,
         kind: Kind::Counter,
@@ -132,6 +133,22 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             "Replicas copied by repairs.",
             c.repaired_replicas,
         ),
+        counter(
+            "cadenza_podcast_feed_readings_total",
+            "Podcast feed readings started by this process.",
+            feeds.readings,
+        ),
+        counter(
+            "cadenza_podcast_feed_failures_total",
+            "Podcast feed readings that failed (the feed could not be fetched or read).",
+            feeds.failed_readings,
+        ),
+        Sample {
+            name: "cadenza_podcast_feeds_failing",
+            help: "Feeds whose reading failed in this process's last round over all feeds.",
+            kind: Kind::Gauge,
+            value: feeds.failing_feeds,
+        },
     ];
     let mut response = cx.app.metrics.render(&extra).into_response();
     response.headers_mut().insert(
