@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -26,7 +26,8 @@ impl BlobStore {
     /// A replica that already verified is not hashed again while it streams: bit rot after
     /// that is found by the deep replication check (see `open_replica`). A stream that ends
     /// short of the range ends with an error, and the replica is verified again next time.
-    /// Small blobs come whole from the hot cache when it is on.
+    /// Small blobs come whole from the hot cache when it is on. Every body hands out its bytes
+    /// in fair turns (see `turns`), whichever kind of volume or the cache it comes from.
     ///
     /// Errors: [`StoreError::InvalidHash`], [`StoreError::InvalidRange`] (the caller answers
     /// 416 before asking), [`StoreError::NotFound`] when no volume has the blob at all,
@@ -72,12 +73,14 @@ impl BlobStore {
                 None => bytes,
             };
             inner.count(&inner.counters.bytes_read, bytes.len() as u64);
-            return Ok(futures::stream::iter([Ok(bytes)]).boxed());
+            return Ok(turns::fair(futures::stream::iter([Ok(bytes)]).boxed()));
         }
         if range.as_ref().is_some_and(|r| r.is_empty()) {
             return Ok(futures::stream::empty().boxed());
         }
-        Inner::open_stream(inner, id, size, range).await
+        Inner::open_stream(inner, id, size, range)
+            .await
+            .map(turns::fair)
     }
 }
 
@@ -289,10 +292,10 @@ impl Inner {
     }
 }
 
-/// A replica's bytes on their way to the reader: counted, handed out in fair turns (see
-/// `turns`), and checked to be exactly as long as promised. A stream that breaks off or runs
-/// long ends with an error instead of a clean end (the reader must not take a short body for
-/// the whole), and the replica is verified again before it next serves.
+/// A replica's bytes on their way to the reader: counted, and checked to be exactly as long
+/// as promised. A stream that breaks off or runs long ends with an error instead of a clean
+/// end (the reader must not take a short body for the whole), and the replica is verified
+/// again before it next serves.
 struct Served {
     stream: BoxStream<'static, Result<Bytes, StoreError>>,
     inner: Arc<Inner>,
@@ -349,11 +352,9 @@ impl Stream for Served {
         if this.done {
             return Poll::Ready(None);
         }
-        ready!(turns::poll_turn(cx));
         match this.stream.poll_next_unpin(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(chunk))) => {
-                turns::spend(cx, chunk.len());
                 let len = chunk.len() as u64;
                 if len > this.remaining {
                     let detail =
@@ -389,7 +390,6 @@ mod tests {
     use super::*;
     use crate::local_file::CHUNK;
     use crate::test_support::{content, corrupt_same_size, TestStore};
-    use crate::turns::TURN_BYTES;
     use crate::ReplicationRequest;
 
     /// Bigger than the cache bound, so reads stream from volumes.
@@ -484,48 +484,6 @@ mod tests {
             chunks.concat(),
             &bytes[start as usize..start as usize + 65_536]
         );
-    }
-
-    /// What `body` hands out within one poll of the task: its bytes, and whether it ended.
-    async fn one_turn(body: &mut BlobBody) -> (usize, bool) {
-        std::future::poll_fn(|cx| {
-            let mut bytes = 0;
-            loop {
-                match body.as_mut().poll_next(cx) {
-                    Poll::Ready(Some(Ok(chunk))) => bytes += chunk.len(),
-                    Poll::Ready(Some(Err(e))) => panic!("{e}"),
-                    Poll::Ready(None) => return Poll::Ready((bytes, true)),
-                    Poll::Pending => return Poll::Ready((bytes, false)),
-                }
-            }
-        })
-        .await
-    }
-
-    #[tokio::test]
-    async fn a_stream_hands_out_a_bounded_turn_and_then_lets_other_tasks_run() {
-        // Local replicas in the page cache: every chunk is ready at once, so only the turn
-        // bound makes the stream stop. (Other backends' chunks are as big as they send.)
-        let t = TestStore::new(2, 2, 0);
-        let bytes = content(12, 3 * TURN_BYTES + 5);
-        let size = bytes.len() as u64;
-        let hash = t.put(&bytes).await;
-        let mut body = t.store.read(&hash, size, None).await.unwrap();
-        let (mut received, mut turns) = (0, 0);
-        loop {
-            // The runtime polls this task again with a fresh budget: a new turn.
-            tokio::task::yield_now().await;
-            let (n, ended) = one_turn(&mut body).await;
-            // The chunk that spent the last of the budget may run over.
-            assert!(n <= TURN_BYTES + CHUNK, "turn {turns}: {n} bytes");
-            received += n;
-            turns += usize::from(n > 0);
-            if ended {
-                break;
-            }
-        }
-        assert_eq!(received, bytes.len());
-        assert!(turns >= 3, "{turns} turns for {} bytes", bytes.len());
     }
 
     #[tokio::test]
