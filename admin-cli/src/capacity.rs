@@ -2,6 +2,7 @@
 //! server measured. All the arithmetic lives in the capacity library.
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use cadenza_api::Stats;
@@ -15,13 +16,18 @@ pub async fn run(server: Option<&str>, args: &CapacityCommand, json: bool) -> Re
     let mut model = args.model.clone();
     model.json |= json;
     let calibration = if args.calibrate {
+        // The file first: a wrong path fails before the server is asked anything.
+        let listeners_per_server = match &args.listeners_from {
+            Some(path) => Some(listeners_from(path)?),
+            None => args.listeners_per_server,
+        };
         let client = connect::admin(server).await?;
         let stats = client
             .stats()
             .await
             .context("cannot read the server's measurements for --calibrate")?;
         let mut calibration = calibration_from(&stats);
-        calibration.listeners_per_server = args.listeners_per_server;
+        calibration.listeners_per_server = listeners_per_server;
         if calibration.is_empty() {
             eprintln!("note: the server has no songs, users or plays yet, so there is nothing to calibrate with; showing the assumptions");
         }
@@ -40,6 +46,33 @@ pub async fn run(server: Option<&str>, args: &CapacityCommand, json: bool) -> Re
         }
         _ => Ok(Outcome::Success),
     }
+}
+
+/// The listener limit in a file the listener benchmark wrote.
+fn listeners_from(path: &Path) -> Result<u64> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the listener benchmark's result {}",
+            path.display()
+        )
+    })?;
+    limit_line(&text).with_context(|| {
+        format!(
+            "{} holds no listener limit: expected a line `LIMIT listeners=N ...` as \
+             `cadenza-bench listeners --find-limit` prints it (scripts/bench.sh with \
+             BENCH_ONLY=listeners writes target/bench/listeners.txt)",
+            path.display()
+        )
+    })
+}
+
+/// N from the benchmark's `LIMIT listeners=N failed_at=...` line.
+fn limit_line(text: &str) -> Option<u64> {
+    let line = text.lines().find_map(|l| l.strip_prefix("LIMIT "))?;
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix("listeners="))?
+        .parse()
+        .ok()
 }
 
 /// The server's measured averages, each with what it is over; nothing at all where
@@ -65,6 +98,22 @@ pub fn calibration_from(stats: &Stats) -> Calibration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_listener_limit_is_read_from_the_benchmark_output() {
+        let output = "RESULT listeners=2000 underruns=0\nRESULT listeners=4000 underruns=3\n\
+                      LIMIT listeners=2500 failed_at=3000\n";
+        assert_eq!(limit_line(output), Some(2500));
+        assert_eq!(limit_line("LIMIT listeners=800 failed_at=none"), Some(800));
+        for wrong in [
+            "",
+            "RESULT listeners=2000",
+            "LIMIT failed_at=9",
+            "LIMIT listeners=x",
+        ] {
+            assert_eq!(limit_line(wrong), None, "{wrong:?}");
+        }
+    }
 
     fn stats() -> Stats {
         Stats {

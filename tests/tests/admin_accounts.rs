@@ -249,6 +249,34 @@ async fn users_songs_stats_capacity_and_completions() {
         &["capacity", "--listeners-per-server", "9"],
     )
     .expect_code(2);
+    // The same count, read from the file the listener benchmark leaves.
+    let bench = tempfile::tempdir().unwrap();
+    let limit = bench.path().join("listeners.txt");
+    std::fs::write(
+        &limit,
+        "RESULT listeners=2000 underruns=0\nLIMIT listeners=1500 failed_at=1750\n",
+    )
+    .unwrap();
+    let limit_arg = limit.to_str().unwrap();
+    let from_file = admin(
+        &server,
+        &token,
+        &["capacity", "--calibrate", "--listeners-from", limit_arg],
+    )
+    .expect_code(0);
+    assert_eq!(from_file.stdout, capacity.stdout);
+    std::fs::write(&limit, "RESULT listeners=2000 underruns=0\n").unwrap();
+    let no_limit = admin(
+        &server,
+        &token,
+        &["capacity", "--calibrate", "--listeners-from", limit_arg],
+    )
+    .expect_code(2);
+    assert!(
+        no_limit.stderr.contains("holds no listener limit"),
+        "{}",
+        no_limit.stderr
+    );
 
     admin(&server, &token, &["songs", "delete", &id]).expect_code(0);
     let missing = admin(&server, &token, &["songs", "show", &id]).expect_code(1);
