@@ -78,8 +78,9 @@ impl SampleRule {
     fn shortfall(&self, n: u64) -> Option<String> {
         (n < self.min).then(|| {
             format!(
-                "{} are fewer than the {} {}",
+                "{} {} fewer than the {} {}",
                 self.count(n),
+                if n == 1 { "is" } else { "are" },
                 self.count(self.min),
                 self.needs
             )
@@ -301,6 +302,19 @@ impl Scenario {
 mod tests {
     use super::*;
     use crate::estimate::Origin;
+
+    #[test]
+    fn a_short_sample_is_named_in_a_sentence() {
+        assert_eq!(
+            USERS_FOR_RATES.shortfall(1).as_deref(),
+            Some("1 user is fewer than the 100 users a rate per user needs")
+        );
+        assert_eq!(
+            SONGS_FOR_SIZE.shortfall(3).as_deref(),
+            Some("3 songs are fewer than the 20 songs an average song size needs")
+        );
+        assert_eq!(SONGS_FOR_SIZE.shortfall(20), None);
+    }
 
     fn measured<T>(value: T, sample: u64) -> Option<Measured<T>> {
         Some(Measured { value, sample })
