@@ -143,10 +143,12 @@ start_server() {
     server_ready_ms=$(kv ready_ms "$line")
 }
 
-# Starts nginx (sendfile on, keep-alive, one worker per core, no access log) serving $tmp/www
-# on a free port: sets nginx_pid and nginx_port. Each comparison gives it copies of the files
+# serve_www_with_nginx [LISTEN_OPTIONS]: starts nginx (sendfile on, keep-alive, one worker per
+# core, no access log) serving $tmp/www on a free port, with LISTEN_OPTIONS added to its
+# `listen` line: sets nginx_pid and nginx_port. Each comparison gives it copies of the files
 # Cadenza serves, on the same disk.
 serve_www_with_nginx() {
+    local listen_options=${1:-}
     mkdir -p "$tmp/nginx" "$tmp/www"
     nginx_port=18080
     while (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null; do nginx_port=$((nginx_port + 1)); done
@@ -172,7 +174,7 @@ http {
     uwsgi_temp_path $tmp/nginx/uwsgi;
     types { audio/wav wav; }
     server {
-        listen 127.0.0.1:$nginx_port;
+        listen 127.0.0.1:$nginx_port${listen_options:+ $listen_options};
         root $tmp/www;
     }
 }
@@ -657,7 +659,12 @@ if wants listeners; then
     done <"$tmp/listen-ingest.jsonl"
     [ "$(wc -l <"$tmp/listen-c.paths")" = "$listen_songs" ] ||
         die "expected $listen_songs ingested songs in $tmp/listen-ingest.jsonl"
-    serve_www_with_nginx
+    # A fixed 128 KiB send buffer per connection (plenty at 20 KB/s): left to autotune, each
+    # nginx socket's buffer grows to tcp_wmem's 4 MB, and at about 1,400 listeners the
+    # machine's TCP memory (tcp_mem) runs out and the kernel resets connections ("TCP: out of
+    # memory" in dmesg): that measures a kernel setting, not nginx. Cadenza bounds its unsent
+    # bytes itself (TCP_NOTSENT_LOWAT).
+    serve_www_with_nginx sndbuf=128k
     # Every song once on each side first: Cadenza verifies each replica on its first read,
     # both sides find the files in the page cache.
     while read -r path; do
