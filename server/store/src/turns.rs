@@ -3,12 +3,12 @@
 //! proportion to the bytes it hands out, so the task serving one connection yields after
 //! about [`TURN_BYTES`] and every other connection on that worker gets its turn first.
 //!
-//! Without this nothing made a streaming task yield while its socket took bytes: chunks of a
-//! file in the page cache are always ready, and hyper writes a body until the socket refuses
-//! more. Loopback sockets grow their buffers to megabytes, so one task could copy a whole
-//! 5 MB song in a single turn (tens of milliseconds on a busy machine) while hundreds of other
-//! connections waited, and the slowest downloads took ten times as long as the median.
-//! nginx bounds the same thing with `sendfile_max_chunk`.
+//! Without this nothing makes a streaming task yield while its socket takes bytes: chunks of
+//! a file in the page cache are always ready, and hyper writes a body until the socket
+//! refuses more. Loopback sockets grow their buffers to megabytes, so one task could copy a
+//! whole song in a single turn while every other connection on its worker waited, and the
+//! slowest downloads fell far behind the median. nginx bounds the same thing with
+//! `sendfile_max_chunk`.
 //!
 //! tokio gives each task a budget of 128 units per turn; socket reads and writes spend one
 //! each. A stream spends one unit per [`UNIT_BYTES`] (at least one per chunk), so a turn
@@ -60,7 +60,7 @@ impl Stream for Fair {
 /// woken to run again after the others on its worker.
 fn poll_turn(cx: &mut Context<'_>) -> Poll<()> {
     // Asking spends nothing: an unused unit comes back when its guard drops.
-    let unit = std::task::ready!(coop::poll_proceed(cx));
+    let unit = ready!(coop::poll_proceed(cx));
     if coop::has_budget_remaining() {
         return Poll::Ready(());
     }
