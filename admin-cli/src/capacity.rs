@@ -2,10 +2,11 @@
 //! server measured. All the arithmetic lives in the capacity library.
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use cadenza_api::Stats;
-use cadenza_capacity::Calibration;
+use cadenza_capacity::{Calibration, Measured, PlayRate};
 
 use crate::cli::CapacityCommand;
 use crate::connect;
@@ -15,12 +16,18 @@ pub async fn run(server: Option<&str>, args: &CapacityCommand, json: bool) -> Re
     let mut model = args.model.clone();
     model.json |= json;
     let calibration = if args.calibrate {
+        // The file first: a wrong path fails before the server is asked anything.
+        let listeners_per_server = match &args.listeners_from {
+            Some(path) => Some(listeners_from(path)?),
+            None => args.listeners_per_server,
+        };
         let client = connect::admin(server).await?;
         let stats = client
             .stats()
             .await
             .context("cannot read the server's measurements for --calibrate")?;
-        let calibration = calibration_from(&stats);
+        let mut calibration = calibration_from(&stats);
+        calibration.listeners_per_server = listeners_per_server;
         if calibration.is_empty() {
             eprintln!("note: the server has no songs, users or plays yet, so there is nothing to calibrate with; showing the assumptions");
         }
@@ -41,23 +48,72 @@ pub async fn run(server: Option<&str>, args: &CapacityCommand, json: bool) -> Re
     }
 }
 
-/// The server's measured averages; a zero means "not measured yet" (no songs, no plays),
-/// so the assumption stays.
+/// The listener limit in a file the listener benchmark wrote.
+fn listeners_from(path: &Path) -> Result<u64> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the listener benchmark's result {}",
+            path.display()
+        )
+    })?;
+    limit_line(&text).with_context(|| {
+        format!(
+            "{} holds no listener limit: expected a line `LIMIT listeners=N ...` as \
+             `cadenza-bench listeners --find-limit` prints it (scripts/bench.sh with \
+             BENCH_ONLY=listeners writes target/bench/listeners.txt)",
+            path.display()
+        )
+    })
+}
+
+/// N from the benchmark's `LIMIT listeners=N failed_at=...` line.
+fn limit_line(text: &str) -> Option<u64> {
+    let line = text.lines().find_map(|l| l.strip_prefix("LIMIT "))?;
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix("listeners="))?
+        .parse()
+        .ok()
+}
+
+/// The server's measured averages, each with what it is over; nothing at all where
+/// nothing was measured yet (no songs, no users, no plays). Whether a sample is big
+/// enough to use is the capacity model's call.
 pub fn calibration_from(stats: &Stats) -> Calibration {
-    let measured = |n: u64| (n > 0).then_some(n);
+    let measured = |value: u64, sample: u64| (sample > 0).then_some(Measured { value, sample });
     Calibration {
-        avg_song_bytes: measured(stats.avg_song_bytes),
-        song_metadata_bytes: measured(stats.song_metadata_bytes),
-        user_metadata_bytes: measured(stats.user_metadata_bytes),
-        plays_per_user_per_day: (stats.plays_per_user_per_day > 0.0)
-            .then_some(stats.plays_per_user_per_day),
+        avg_song_bytes: measured(stats.avg_song_bytes, stats.songs),
+        song_metadata_bytes: measured(stats.song_metadata_bytes, stats.songs),
+        user_metadata_bytes: measured(stats.user_metadata_bytes, stats.users),
+        plays: (stats.users > 0 && stats.recent_plays > 0).then_some(PlayRate {
+            per_user_per_day: stats.plays_per_user_per_day,
+            users: stats.users,
+            plays: stats.recent_plays,
+            days: stats.play_window_days,
+        }),
         dau_share: None,
+        listeners_per_server: None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_listener_limit_is_read_from_the_benchmark_output() {
+        let output = "RESULT listeners=2000 underruns=0\nRESULT listeners=4000 underruns=3\n\
+                      LIMIT listeners=2500 failed_at=3000\n";
+        assert_eq!(limit_line(output), Some(2500));
+        assert_eq!(limit_line("LIMIT listeners=800 failed_at=none"), Some(800));
+        for wrong in [
+            "",
+            "RESULT listeners=2000",
+            "LIMIT failed_at=9",
+            "LIMIT listeners=x",
+        ] {
+            assert_eq!(limit_line(wrong), None, "{wrong:?}");
+        }
+    }
 
     fn stats() -> Stats {
         Stats {
@@ -80,29 +136,71 @@ mod tests {
             song_metadata_bytes: 310,
             user_metadata_bytes: 0,
             plays_per_user_per_day: 0.0,
+            recent_plays: 0,
+            play_window_days: 30.0,
             largest_artists: vec![],
             hot: vec![],
         }
     }
 
     #[test]
-    fn measured_values_replace_assumptions_and_zeros_do_not() {
+    fn measurements_carry_their_sample_and_unmeasured_ones_are_left_out() {
         let c = calibration_from(&stats());
-        assert_eq!(c.avg_song_bytes, Some(20_000));
-        assert_eq!(c.song_metadata_bytes, Some(310));
-        assert_eq!(c.user_metadata_bytes, None);
-        assert_eq!(c.plays_per_user_per_day, None);
+        let over_songs = |value| Some(Measured { value, sample: 20 });
+        assert_eq!(c.avg_song_bytes, over_songs(20_000));
+        assert_eq!(c.song_metadata_bytes, over_songs(310));
+        assert_eq!(
+            c.user_metadata_bytes,
+            Some(Measured {
+                value: 0,
+                sample: 2
+            })
+        );
+        assert_eq!(c.plays, None, "no plays yet");
+        let played = Stats {
+            recent_plays: 7,
+            plays_per_user_per_day: 3.5,
+            play_window_days: 1.0,
+            ..stats()
+        };
+        assert_eq!(
+            calibration_from(&played).plays,
+            Some(PlayRate {
+                per_user_per_day: 3.5,
+                users: 2,
+                plays: 7,
+                days: 1.0
+            })
+        );
+        let empty = Stats {
+            songs: 0,
+            users: 0,
+            ..stats()
+        };
+        assert!(calibration_from(&empty).is_empty());
     }
 
     #[test]
-    fn a_calibrated_estimate_uses_the_measured_song_size() {
+    fn a_calibrated_estimate_uses_the_measured_song_size_and_shows_the_rest() {
         let args = cadenza_capacity::CapacityArgs::default();
         let assumed = cadenza_capacity::run(&args, None).unwrap();
         let measured = cadenza_capacity::run(&args, Some(&calibration_from(&stats()))).unwrap();
         assert_ne!(assumed, measured);
+        let row = |key: &str| {
+            measured
+                .lines()
+                .find(|l| l.trim_start().starts_with(key))
+                .unwrap_or_else(|| panic!("no {key} row in {measured}"))
+                .to_string()
+        };
+        // 20 songs are enough for the average size, not for metadata per song.
+        let size = row("song_size");
+        assert!(size.contains("20 kB") || size.contains("20 KB"), "{size}");
+        let metadata = row("metadata_per_song");
         assert!(
-            measured.contains("20 kB") || measured.contains("20 KB"),
-            "{measured}"
+            metadata.contains("310 B") && metadata.contains("over 20 songs"),
+            "{metadata}"
         );
+        assert!(metadata.contains("not used"), "{metadata}");
     }
 }

@@ -304,17 +304,40 @@ Examples:
 const CAPACITY_HELP: &str = "\
 The same model as the `cadenza-capacity` tool. With --calibrate, the server's
 measured averages (song size, metadata per song and per user, plays per user
-per day) are shown beside the assumed ones and used for the estimate.
+per day) are shown with the number of songs, users or plays each rests on, and
+those that rest on enough replace the assumed ones; the others are shown and
+left out, with the reason. --listeners-per-server (or --listeners-from, the
+file the benchmark wrote) adds what the listener benchmark measured
+(scripts/bench.sh, BENCH_ONLY=listeners), which sizes the web servers by the
+listeners each can stream to at once.
 
 Examples:
   cadenza-admin capacity
-  cadenza-admin capacity --calibrate";
+  cadenza-admin capacity --calibrate
+  cadenza-admin capacity --calibrate --listeners-per-server 2400
+  cadenza-admin capacity --calibrate --listeners-from target/bench/listeners.txt";
 
 #[derive(Debug, Args)]
 pub struct CapacityCommand {
     /// Replace the assumed averages with the ones the server measured
     #[arg(long)]
     pub calibrate: bool,
+
+    /// Listeners one server streamed to at once with no underrun, as the listener
+    /// benchmark measured it (its LIMIT line); replaces the assumed server_listeners
+    #[arg(long, value_name = "N", requires = "calibrate")]
+    pub listeners_per_server: Option<u64>,
+
+    /// The same, read from the listener benchmark's output (the `LIMIT listeners=N` line
+    /// of `cadenza-bench listeners --find-limit`; scripts/bench.sh keeps it in
+    /// target/bench/listeners.txt)
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "calibrate",
+        conflicts_with = "listeners_per_server"
+    )]
+    pub listeners_from: Option<PathBuf>,
 
     #[command(flatten)]
     pub model: cadenza_capacity::CapacityArgs,

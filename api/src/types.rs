@@ -628,6 +628,12 @@ pub struct Stats {
     pub song_metadata_bytes: u64,
     pub user_metadata_bytes: u64,
     pub plays_per_user_per_day: f64,
+    /// The plays behind `plays_per_user_per_day`, and the days they were counted over (both
+    /// 0 from a server older than these fields).
+    #[serde(default)]
+    pub recent_plays: u64,
+    #[serde(default)]
+    pub play_window_days: f64,
     pub largest_artists: Vec<ArtistStorage>,
     pub hot: Vec<HotEntry>,
 }

@@ -168,6 +168,7 @@ pub fn run(args: &CapacityArgs, calibration: Option<&Calibration>) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calibration::Measured;
     use clap::Parser;
 
     #[derive(Parser)]
@@ -208,7 +209,10 @@ mod tests {
     fn flags_then_set_then_calibration() {
         let args = parse(&["--users", "2B", "--set", "users=3B", "--song-size", "4MB"]);
         let calibration = Calibration {
-            avg_song_bytes: Some(6_000_000),
+            avg_song_bytes: Some(Measured {
+                value: 6_000_000,
+                sample: 500,
+            }),
             ..Calibration::default()
         };
         let s = args.scenario(Some(&calibration)).unwrap();
@@ -225,27 +229,45 @@ mod tests {
     #[test]
     fn reports_show_measured_beside_assumed() {
         let calibration = Calibration {
-            avg_song_bytes: Some(7_000_000),
+            avg_song_bytes: Some(Measured {
+                value: 7_000_000,
+                sample: 500,
+            }),
             ..Calibration::default()
         };
         let table = run(&parse(&[]), Some(&calibration)).unwrap();
         assert!(table.contains("Measured on a live server, replacing assumptions: song_size."));
-        let row = table
+        // Two rows: the calibration list, then the assumptions.
+        let rows: Vec<&str> = table
             .lines()
-            .find(|l| l.trim_start().starts_with("song_size"))
-            .unwrap();
+            .filter(|l| l.trim_start().starts_with("song_size"))
+            .collect();
+        let [measured, assumption] = rows[..] else {
+            panic!("{table}");
+        };
         assert!(
-            row.contains("7 MB") && row.contains("measured") && row.contains("assumed 5 MB"),
-            "{row}"
+            measured.contains("7 MB") && measured.contains("over 500 songs"),
+            "{measured}"
+        );
+        assert!(measured.ends_with("used"), "{measured}");
+        assert!(
+            assumption.contains("7 MB")
+                && assumption.contains("measured")
+                && assumption.contains("assumed 5 MB; measured over 500 songs"),
+            "{assumption}"
         );
         let markdown = run(&parse(&["--markdown"]), Some(&calibration)).unwrap();
-        let row = markdown
+        let rows: Vec<&str> = markdown
             .lines()
-            .find(|l| l.starts_with("| `song_size`"))
-            .unwrap();
+            .filter(|l| l.starts_with("| `song_size`"))
+            .collect();
+        let [measured, assumption] = rows[..] else {
+            panic!("{markdown}");
+        };
+        assert!(measured.contains("| over 500 songs |"), "{measured}");
         assert!(
-            row.contains("| measured ") && row.contains("assumed 5 MB"),
-            "{row}"
+            assumption.contains("| measured ") && assumption.contains("assumed 5 MB"),
+            "{assumption}"
         );
         let json: serde_json::Value =
             serde_json::from_str(&run(&parse(&["--json"]), Some(&calibration)).unwrap()).unwrap();
@@ -258,6 +280,12 @@ mod tests {
         assert_eq!(song_size["origin"], "measured");
         assert_eq!(song_size["exact"], "7000000");
         assert_eq!(song_size["assumed"]["exact"], "5000000");
+        let calibrated = &json["calibration"][0];
+        assert_eq!(calibrated["key"], "song_size");
+        assert_eq!(calibrated["measured"]["exact"], "7000000");
+        assert_eq!(calibrated["sample"], "over 500 songs");
+        assert_eq!(calibrated["used"], true);
+        assert!(calibrated["why_not"].is_null());
     }
 
     #[test]

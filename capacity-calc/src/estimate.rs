@@ -1,6 +1,7 @@
 //! [`Estimate`]: the full answer for one scenario — the inputs and where each
 //! came from, every output with its formula, and the projection over years.
 
+use crate::calibration::Calibrated;
 use crate::error::Error;
 use crate::inputs::{Assumptions, InputSpec, INPUTS};
 use crate::model::{evaluate, Output, Section};
@@ -90,6 +91,8 @@ pub struct Estimate {
     pub outputs: Vec<Output>,
     /// Year 0 (today) to `years` ahead.
     pub projection: Series,
+    /// Values measured on a live server, used or not (see [`crate::Calibration`]).
+    pub calibration: Vec<Calibrated>,
 }
 
 /// Name given to estimates of the built-in defaults.
@@ -131,6 +134,7 @@ pub(crate) fn estimate_with(
         inputs,
         outputs,
         projection,
+        calibration: Vec::new(),
     })
 }
 

@@ -49,6 +49,8 @@ pub struct Assumptions {
     pub server_egress: u64,
     /// API requests per second one web server handles.
     pub server_rps: u64,
+    /// Listeners one web server streams to at once, each at the bitrate.
+    pub server_listeners: u64,
     /// Share of each server's capacity kept free at peak.
     pub headroom: Ratio,
     /// Usable disk per storage node, bytes.
@@ -90,6 +92,7 @@ impl Default for Assumptions {
             cdn_hit_ratio: frac(9, 10),
             server_egress: 10_000_000_000,
             server_rps: 5_000,
+            server_listeners: 62_500,
             headroom: frac(3, 10),
             node_disk: 16_000_000_000_000,
             disk_fill: frac(17, 20),
@@ -411,6 +414,22 @@ pub static INPUTS: &[InputSpec] = &[
         range_hint: "servers are counted by dividing by it; give a rate such as 5000",
         get: |a| Ratio::from(a.server_rps),
         set: |a, v| a.server_rps = to_u64(v),
+    },
+    InputSpec {
+        key: "server_listeners",
+        flag: "server-listeners",
+        unit: Unit::Count,
+        group: SERVERS,
+        help: "Listeners one web server streams to at once",
+        source: "assumption: what one 10 GbE port carries at 160 kbit/s (the network, not the \
+                 CPU, is the limit); measure it with the listener benchmark and pass it to \
+                 cadenza-admin capacity --calibrate --listeners-per-server",
+        min: Min::AboveZero,
+        max: Max::AtMost(U64_MAX),
+        whole: true,
+        range_hint: "servers are counted by dividing by it; give a count such as 20000",
+        get: |a| Ratio::from(a.server_listeners),
+        set: |a, v| a.server_listeners = to_u64(v),
     },
     InputSpec {
         key: "headroom",

@@ -31,7 +31,7 @@ pub mod series;
 pub mod sweep;
 pub mod units;
 
-pub use calibration::Calibration;
+pub use calibration::{Calibrated, Calibration, Measured, PlayRate};
 pub use cli::{run, CapacityArgs, ModelArgs};
 pub use error::{Error, InputError, Place};
 pub use estimate::{estimate, Estimate, InputValue, Origin};

@@ -192,6 +192,21 @@ pub static OUTPUTS: &[OutputSpec] = &[
         Unit::PerSecond,
         "daily_active_users × searches_per_dau / 86400 × peak_factor",
     ),
+    // Little's law: streams starting per second × seconds each lasts.
+    out(
+        "peak_listeners",
+        "Listeners streaming at once, peak",
+        Traffic,
+        Unit::Count,
+        "daily_streams × song_length / 86400 × peak_factor",
+    ),
+    out(
+        "peak_origin_listeners",
+        "Streams the origin serves at once, peak (cache misses)",
+        Traffic,
+        Unit::Count,
+        "peak_listeners × (1 − cdn_hit_ratio)",
+    ),
     out(
         "servers_for_bandwidth",
         "Web servers to carry the peak origin egress",
@@ -207,11 +222,18 @@ pub static OUTPUTS: &[OutputSpec] = &[
         "ceil((peak_stream_starts + peak_search_qps) / (server_rps × (1 − headroom)))",
     ),
     out(
+        "servers_for_listeners",
+        "Web servers to hold the peak origin streams",
+        Servers,
+        Unit::Servers,
+        "ceil(peak_origin_listeners / (server_listeners × (1 − headroom)))",
+    ),
+    out(
         "web_servers",
         "Web servers needed at peak, with headroom",
         Servers,
         Unit::Servers,
-        "max(servers_for_bandwidth, servers_for_requests)",
+        "max(servers_for_bandwidth, servers_for_requests, servers_for_listeners)",
     ),
 ];
 
@@ -475,7 +497,23 @@ mod tests {
         assert_eq!(value(&o, "servers_for_bandwidth"), int(167));
         // (347,222.2 + 86,805.6)/s / (5000 × 0.7) = 124.007… → 125
         assert_eq!(value(&o, "servers_for_requests"), int(125));
+        // 10 G streams/day × 210 s / 86,400 s × 3 = 72.9 M at once, 10% of them from the
+        // origin: 7.29 M / (62,500 × 0.7) = 166.67 → 167, as many as the bandwidth needs.
+        assert_eq!(
+            value(&o, "peak_listeners"),
+            frac(10_000_000_000 * 210 * 3, 86_400)
+        );
+        assert_eq!(value(&o, "servers_for_listeners"), int(167));
         assert_eq!(value(&o, "web_servers"), int(167));
+        // A server that holds fewer listeners than its network carries needs company.
+        let measured = Assumptions {
+            server_listeners: 2_000,
+            ..Assumptions::default()
+        };
+        let o = evaluate(&measured).unwrap();
+        // 7,291,666.7 / (2000 × 0.7) = 5208.3 → 5209
+        assert_eq!(value(&o, "servers_for_listeners"), int(5209));
+        assert_eq!(value(&o, "web_servers"), int(5209));
         // When requests dominate, they decide.
         let chatty = Assumptions {
             searches_per_dau: int(50),

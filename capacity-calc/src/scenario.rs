@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::calibration::Calibrated;
 use crate::error::{Error, InputError, Place};
 use crate::estimate::{estimate_with, Estimate, Origin, DEFAULT_NAME};
 use crate::inputs::{input, unknown_key, Assumptions, InputSpec, INPUTS};
@@ -29,6 +30,8 @@ pub struct Scenario {
     pub assumptions: Assumptions,
     /// Inputs not listed here are defaults.
     origins: BTreeMap<&'static str, Origin>,
+    /// Every measured value calibration was given, used or not.
+    pub calibration: Vec<Calibrated>,
 }
 
 impl Default for Scenario {
@@ -54,6 +57,7 @@ impl Scenario {
             description: None,
             assumptions: Assumptions::default(),
             origins: BTreeMap::new(),
+            calibration: Vec::new(),
         }
     }
 
@@ -71,6 +75,7 @@ impl Scenario {
             description: None,
             assumptions,
             origins,
+            calibration: Vec::new(),
         }
     }
 
@@ -172,12 +177,14 @@ impl Scenario {
 
     /// Estimates this scenario.
     pub fn estimate(&self) -> Result<Estimate, Error> {
-        estimate_with(
+        let mut estimate = estimate_with(
             &self.assumptions,
             &self.name,
             self.description.as_deref(),
             &|spec| self.origin(spec.key),
-        )
+        )?;
+        estimate.calibration = self.calibration.clone();
+        Ok(estimate)
     }
 
     /// The scenario as a commented TOML file that [`Scenario::from_toml`]

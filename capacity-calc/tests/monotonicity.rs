@@ -45,6 +45,7 @@ fn random_value(key: &str, rng: &mut ChaCha8Rng) -> Ratio {
         "cdn_hit_ratio" => frac(rng.random_range(0..=1000), 1000),
         "server_egress" => int(log_range(rng, 100_000_000, 100_000_000_000)),
         "server_rps" => int(log_range(rng, 100, 100_000)),
+        "server_listeners" => int(log_range(rng, 100, 1_000_000)),
         "headroom" => frac(rng.random_range(0..=95), 100),
         "user_growth" | "catalog_growth" => frac(rng.random_range(0..=100), 100),
         "years" => int(rng.random_range(0..=5)),
@@ -68,9 +69,11 @@ const TRAFFIC: &[&str] = &[
     "avg_origin_bandwidth",
     "peak_origin_bandwidth",
 ];
+const LISTENERS: &[&str] = &["peak_listeners", "peak_origin_listeners"];
 const SERVERS: &[&str] = &[
     "servers_for_bandwidth",
     "servers_for_requests",
+    "servers_for_listeners",
     "web_servers",
 ];
 
@@ -93,6 +96,7 @@ fn law(input: &'static str, up: &[&[&'static str]], down: &[&'static str]) -> La
 fn laws() -> Vec<Law> {
     let bandwidth_servers: &[&str] = &["servers_for_bandwidth", "web_servers"];
     let request_servers: &[&str] = &["servers_for_requests", "web_servers"];
+    let listener_servers: &[&str] = &["servers_for_listeners", "web_servers"];
     vec![
         law(
             "users",
@@ -104,6 +108,7 @@ fn laws() -> Vec<Law> {
                 ],
                 TRAFFIC,
                 &["peak_stream_starts", "peak_search_qps"],
+                LISTENERS,
                 SERVERS,
             ],
             &[],
@@ -117,6 +122,7 @@ fn laws() -> Vec<Law> {
                     "peak_search_qps",
                 ],
                 TRAFFIC,
+                LISTENERS,
                 SERVERS,
             ],
             &[],
@@ -161,7 +167,7 @@ fn laws() -> Vec<Law> {
         law("disk_fill", &[], &["storage_nodes"]),
         law(
             "streams_per_dau",
-            &[TRAFFIC, &["peak_stream_starts"], SERVERS],
+            &[TRAFFIC, &["peak_stream_starts"], LISTENERS, SERVERS],
             &[],
         ),
         law(
@@ -171,7 +177,13 @@ fn laws() -> Vec<Law> {
         ),
         law(
             "song_length",
-            &[&["stream_size"], &TRAFFIC[1..], bandwidth_servers],
+            &[
+                &["stream_size"],
+                &TRAFFIC[1..],
+                bandwidth_servers,
+                LISTENERS,
+                listener_servers,
+            ],
             &[],
         ),
         law(
@@ -192,6 +204,7 @@ fn laws() -> Vec<Law> {
                     "peak_stream_starts",
                     "peak_search_qps",
                 ],
+                LISTENERS,
                 SERVERS,
             ],
             &[],
@@ -203,6 +216,8 @@ fn laws() -> Vec<Law> {
                 "avg_origin_bandwidth",
                 "peak_origin_bandwidth",
                 "servers_for_bandwidth",
+                "peak_origin_listeners",
+                "servers_for_listeners",
                 "web_servers",
             ],
         ),
@@ -212,6 +227,7 @@ fn laws() -> Vec<Law> {
             &["servers_for_bandwidth", "web_servers"],
         ),
         law("server_rps", &[], &["servers_for_requests", "web_servers"]),
+        law("server_listeners", &[], listener_servers),
         law("headroom", &[SERVERS], &[]),
         // Growth only shapes the projection, never today's numbers.
         law("user_growth", &[], &[]),

@@ -33,9 +33,21 @@ pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr)> {
     Ok((listener, local))
 }
 
-/// A listening socket whose accepted connections have Nagle's algorithm off (Linux copies
-/// TCP_NODELAY to accepted sockets; warp gives no hook per connection). Without it, small
-/// responses and the last segment of a stream wait ~40 ms for a delayed ACK.
+/// Bytes a connection may queue in the kernel beyond what the network has taken
+/// (`TCP_NOTSENT_LOWAT`); a write stops there until the client reads.
+///
+/// Without a bound, Linux grows a socket's send buffer to megabytes, and hyper writes into it
+/// until it is full: a listener who reads 20 KB/s and leaves after a minute had the whole song
+/// copied into its socket the moment it connected (nginx's `sendfile` queues page references
+/// instead, nearly free), and every new listener's first bytes waited behind those copies.
+/// This bounds what is queued, not what is in flight: a connection over a long, fast path
+/// still gets the full window the kernel tunes for it.
+pub const UNSENT_LIMIT_BYTES: u32 = 64 * 1024;
+
+/// A listening socket whose accepted connections have Nagle's algorithm off and the unsent
+/// bytes bounded (Linux copies both options to accepted sockets; warp gives no hook per
+/// connection). Without TCP_NODELAY, small responses and the last segment of a stream wait
+/// ~40 ms for a delayed ACK; for the bound, see [`UNSENT_LIMIT_BYTES`].
 fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
@@ -44,8 +56,36 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     };
     socket.set_reuseaddr(true)?;
     socket.set_nodelay(true)?;
+    limit_unsent(&socket, UNSENT_LIMIT_BYTES)?;
     socket.bind(addr)?;
     socket.listen(1024)
+}
+
+#[cfg(target_os = "linux")]
+fn limit_unsent(socket: &impl std::os::fd::AsRawFd, bytes: u32) -> std::io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live c_int; the descriptor
+    // is open for the call (borrowed from `socket`).
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NOTSENT_LOWAT,
+            std::ptr::from_ref(&value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere the kernel's own send buffer bounds the queue.
+#[cfg(not(target_os = "linux"))]
+fn limit_unsent<S>(_socket: &S, _bytes: u32) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
@@ -149,5 +189,38 @@ async fn trim_when_quiet(app: Arc<App>) {
         if let Err(e) = tokio::task::spawn_blocking(crate::allocator::release_free_memory).await {
             tracing::debug!("giving memory back failed: {e}");
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    use super::*;
+
+    fn unsent_limit(socket: &impl AsRawFd) -> libc::c_int {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into the live c_int.
+        let rc = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NOTSENT_LOWAT,
+                std::ptr::from_mut(&mut value).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        value
+    }
+
+    #[tokio::test]
+    async fn accepted_connections_bound_their_unsent_bytes() {
+        let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        assert_eq!(unsent_limit(&accepted), UNSENT_LIMIT_BYTES as libc::c_int);
     }
 }

@@ -242,6 +242,46 @@ async fn an_abandoned_stream_is_no_longer_counted() {
 }
 
 #[tokio::test]
+async fn a_listener_who_stops_reading_holds_back_nobody() {
+    let server = TestServer::start_with(&["--cache", "0"]);
+    let admin = server.admin().await;
+    let (song, bytes) = upload_wav(&admin, 60.0, "Long Tone").await;
+    // Its head arrives, then it never reads again: its socket fills and stays full.
+    let mut stalled = admin.stream_song(song.id, None).await.unwrap();
+    assert!(!stalled
+        .chunk()
+        .await
+        .unwrap()
+        .expect("a first chunk")
+        .is_empty());
+    // Everyone else still gets the whole song, several at once.
+    let downloads = (0..3).map(|_| async {
+        let mut stream = admin.stream_song(song.id, None).await.unwrap();
+        let mut body = Vec::with_capacity(bytes.len());
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            body.extend_from_slice(&chunk);
+        }
+        body
+    });
+    // A bound so a regression fails instead of hanging, not a speed check.
+    let bodies = tokio::time::timeout(
+        Duration::from_secs(120),
+        futures::future::join_all(downloads),
+    )
+    .await
+    .expect("the other downloads were held back behind the stalled one");
+    for body in bodies {
+        assert!(body == bytes, "{} of {} bytes", body.len(), bytes.len());
+    }
+    assert!(
+        server.metric("cadenza_active_streams").await >= 1.0,
+        "the stalled one"
+    );
+    drop(stalled);
+    wait_for_no_active_streams(&server).await;
+}
+
+#[tokio::test]
 async fn share_links_stream_without_a_token_until_they_expire() {
     let server = TestServer::start_with(&["--public-url", "https://music.example/"]);
     let admin = server.admin().await;

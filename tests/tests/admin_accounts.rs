@@ -213,10 +213,70 @@ async fn users_songs_stats_capacity_and_completions() {
         "{}",
         readable.stdout
     );
-    let capacity = admin(&server, &token, &["capacity", "--calibrate"]).expect_code(0);
+    let capacity = admin(
+        &server,
+        &token,
+        &["capacity", "--calibrate", "--listeners-per-server", "1500"],
+    )
+    .expect_code(0);
     assert!(capacity.stdout.contains("measured"), "{}", capacity.stdout);
     let plain = admin(&server, &token, &["capacity"]).expect_code(0);
     assert_ne!(plain.stdout, capacity.stdout);
+    // One song is too few to average over: shown with its sample, not used. The
+    // listener benchmark's count is used.
+    let row = |key: &str| {
+        let line = capacity
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(key));
+        line.unwrap_or_default().to_string()
+    };
+    let size = row("song_size");
+    assert!(
+        size.contains("over 1 song") && size.contains("not used"),
+        "{}",
+        capacity.stdout
+    );
+    let listeners = row("server_listeners");
+    assert!(
+        listeners.contains("1,500") && listeners.ends_with("used"),
+        "{}",
+        capacity.stdout
+    );
+    admin(
+        &server,
+        &token,
+        &["capacity", "--listeners-per-server", "9"],
+    )
+    .expect_code(2);
+    // The same count, read from the file the listener benchmark leaves.
+    let bench = tempfile::tempdir().unwrap();
+    let limit = bench.path().join("listeners.txt");
+    std::fs::write(
+        &limit,
+        "RESULT listeners=2000 underruns=0\nLIMIT listeners=1500 failed_at=1750\n",
+    )
+    .unwrap();
+    let limit_arg = limit.to_str().unwrap();
+    let from_file = admin(
+        &server,
+        &token,
+        &["capacity", "--calibrate", "--listeners-from", limit_arg],
+    )
+    .expect_code(0);
+    assert_eq!(from_file.stdout, capacity.stdout);
+    std::fs::write(&limit, "RESULT listeners=2000 underruns=0\n").unwrap();
+    let no_limit = admin(
+        &server,
+        &token,
+        &["capacity", "--calibrate", "--listeners-from", limit_arg],
+    )
+    .expect_code(2);
+    assert!(
+        no_limit.stderr.contains("holds no listener limit"),
+        "{}",
+        no_limit.stderr
+    );
 
     admin(&server, &token, &["songs", "delete", &id]).expect_code(0);
     let missing = admin(&server, &token, &["songs", "show", &id]).expect_code(1);

@@ -109,9 +109,23 @@ pub(super) fn estimate(estimate: &Estimate, bytes: ByteUnits) -> String {
             Value::Object(map)
         })
         .collect();
+    let calibration: Vec<Value> = estimate
+        .calibration
+        .iter()
+        .map(|c| {
+            json!({
+                "key": c.key,
+                "measured": quantity(c.value, c.unit, bytes),
+                "sample": c.sample,
+                "used": c.kept_assumption.is_none(),
+                "why_not": c.kept_assumption,
+            })
+        })
+        .collect();
     pretty(&json!({
         "scenario": { "name": estimate.name, "description": estimate.description },
         "units": units_name(bytes),
+        "calibration": calibration,
         "inputs": inputs,
         "outputs": outputs,
         "projection": series_json(&estimate.projection, bytes),

@@ -1,6 +1,6 @@
 //! Markdown report for design documents and issues.
 
-use super::{align, measured_note, series_cells, unchanged_text, units_note};
+use super::{align, calibration_rows, measured_note, series_cells, unchanged_text, units_note};
 use crate::estimate::Estimate;
 use crate::model::Section;
 use crate::series::Series;
@@ -57,6 +57,23 @@ pub(super) fn estimate(estimate: &Estimate, bytes: ByteUnits) -> String {
     out.push_str(units_note(bytes));
     if let Some(note) = measured_note(estimate) {
         out.push_str(&format!("\n\n{note}"));
+    }
+    let calibration = calibration_rows(estimate, bytes);
+    if !calibration.is_empty() {
+        out.push_str("\n\n## Calibration\n\nValues measured on the live server.\n\n");
+        let rows = calibration
+            .into_iter()
+            .map(|mut row| {
+                row[0] = code(&row[0]);
+                row
+            })
+            .collect();
+        out.push_str(&table(
+            &["Input", "Measured", "Sample", "Used"],
+            &[false, true],
+            rows,
+        ));
+        out.pop();
     }
     out.push_str("\n\n## Assumptions\n\n");
     let rows = estimate

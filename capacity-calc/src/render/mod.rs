@@ -55,6 +55,27 @@ fn measured_note(estimate: &Estimate) -> Option<String> {
     })
 }
 
+/// One row per value measured on a live server: input, measured value, what it
+/// rests on, and whether it replaced the assumption (or why not).
+fn calibration_rows(estimate: &Estimate, bytes: ByteUnits) -> Vec<Vec<String>> {
+    estimate
+        .calibration
+        .iter()
+        .map(|c| {
+            let verdict = match &c.kept_assumption {
+                None => "used".to_string(),
+                Some(why) => format!("not used, the assumption stays: {why}"),
+            };
+            vec![
+                c.key.to_string(),
+                c.unit.format(c.value, bytes),
+                c.sample.clone(),
+                verdict,
+            ]
+        })
+        .collect()
+}
+
 /// Pads cells so columns line up. `right[i]` right-aligns column `i`;
 /// the last cell of a row is never padded on the right.
 fn align(rows: &[Vec<String>], right: &[bool], gap: &str) -> Vec<String> {

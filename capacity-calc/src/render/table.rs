@@ -1,7 +1,7 @@
 //! Plain-text report for terminals: aligned columns, each output followed by
 //! its formula and the same formula with the numbers filled in.
 
-use super::{align, measured_note, series_cells, unchanged_text, units_note};
+use super::{align, calibration_rows, measured_note, series_cells, unchanged_text, units_note};
 use crate::estimate::Estimate;
 use crate::model::Section;
 use crate::series::Series;
@@ -67,6 +67,11 @@ pub(super) fn estimate(estimate: &Estimate, bytes: ByteUnits) -> String {
     out.push_str(units_note(bytes));
     if let Some(note) = measured_note(estimate) {
         out.push_str(&format!("\n{note}"));
+    }
+    let calibration = calibration_rows(estimate, bytes);
+    if !calibration.is_empty() {
+        out.push_str("\n\nCalibration: values measured on the live server\n");
+        out.push_str(&indented(align(&calibration, &[false, true], "  ")));
     }
     out.push_str("\n\nAssumptions\n");
     let rows: Vec<Vec<String>> = estimate

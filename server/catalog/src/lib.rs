@@ -123,6 +123,9 @@ pub struct CatalogStats {
     pub song_metadata_bytes: u64,
     pub user_metadata_bytes: u64,
     pub plays_per_user_per_day: f64,
+    /// The plays behind `plays_per_user_per_day`, and the days they were counted over.
+    pub recent_plays: u64,
+    pub play_window_days: f64,
     /// Artists by bytes of audio, largest first.
     pub largest_artists: Vec<(Artist, u64)>,
 }

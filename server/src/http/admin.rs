@@ -351,6 +351,8 @@ async fn stats(cx: Ctx) -> ApiResult<Response> {
         song_metadata_bytes: catalog.song_metadata_bytes,
         user_metadata_bytes: catalog.user_metadata_bytes,
         plays_per_user_per_day: catalog.plays_per_user_per_day,
+        recent_plays: catalog.recent_plays,
+        play_window_days: catalog.play_window_days,
         largest_artists: catalog
             .largest_artists
             .into_iter()

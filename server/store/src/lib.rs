@@ -35,6 +35,7 @@ mod staging;
 mod stats;
 #[cfg(test)]
 mod test_support;
+mod turns;
 mod volume;
 
 use std::collections::HashMap;
@@ -56,6 +57,7 @@ pub use replication::BlobInfo;
 pub use s3::{S3Credentials, S3Settings};
 pub use staging::StagedBlob;
 pub use stats::StoreCounters;
+pub use turns::TURN_BYTES;
 pub use volume::VolumeConfig;
 
 use cache::ByteLru;

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
+use crate::turns;
 use crate::volume::{Fetched, Opened};
 use crate::{BlobHash, BlobStore, Inner, Rejected, StoreError};
 
@@ -25,7 +26,8 @@ impl BlobStore {
     /// A replica that already verified is not hashed again while it streams: bit rot after
     /// that is found by the deep replication check (see `open_replica`). A stream that ends
     /// short of the range ends with an error, and the replica is verified again next time.
-    /// Small blobs come whole from the hot cache when it is on.
+    /// Small blobs come whole from the hot cache when it is on. Every body hands out its bytes
+    /// in fair turns (see `turns`), whichever kind of volume or the cache it comes from.
     ///
     /// Errors: [`StoreError::InvalidHash`], [`StoreError::InvalidRange`] (the caller answers
     /// 416 before asking), [`StoreError::NotFound`] when no volume has the blob at all,
@@ -71,12 +73,14 @@ impl BlobStore {
                 None => bytes,
             };
             inner.count(&inner.counters.bytes_read, bytes.len() as u64);
-            return Ok(futures::stream::iter([Ok(bytes)]).boxed());
+            return Ok(turns::fair(futures::stream::iter([Ok(bytes)]).boxed()));
         }
         if range.as_ref().is_some_and(|r| r.is_empty()) {
             return Ok(futures::stream::empty().boxed());
         }
-        Inner::open_stream(inner, id, size, range).await
+        Inner::open_stream(inner, id, size, range)
+            .await
+            .map(turns::fair)
     }
 }
 

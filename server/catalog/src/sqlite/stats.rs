@@ -100,6 +100,7 @@ pub(crate) fn stats(conn: &Connection, now: i64) -> CatalogResult<CatalogStats> 
     let page_size = n("PRAGMA page_size")?;
     let page_count = n("PRAGMA page_count")?;
     let (song_tree_bytes, user_tree_bytes) = tree_bytes(conn)?;
+    let recent = recent_plays(conn, now)?;
 
     Ok(CatalogStats {
         songs,
@@ -117,7 +118,13 @@ pub(crate) fn stats(conn: &Connection, now: i64) -> CatalogResult<CatalogStats> 
         catalog_bytes: page_size * page_count,
         song_metadata_bytes: song_tree_bytes.checked_div(songs).unwrap_or(0),
         user_metadata_bytes: user_tree_bytes.checked_div(users).unwrap_or(0),
-        plays_per_user_per_day: plays_per_user_per_day(conn, now, users)?,
+        plays_per_user_per_day: if users == 0 {
+            0.0
+        } else {
+            recent.plays as f64 / users as f64 / recent.days
+        },
+        recent_plays: recent.plays,
+        play_window_days: recent.days,
         largest_artists: largest_artists(conn)?,
     })
 }
@@ -161,12 +168,15 @@ fn tree_bytes(conn: &Connection) -> CatalogResult<(u64, u64)> {
     Ok((song, user))
 }
 
-/// Plays in the last 30 days per user per day; a younger catalog divides by its own age
-/// (counted from the first user), at least one day.
-fn plays_per_user_per_day(conn: &Connection, now: i64, users: u64) -> CatalogResult<f64> {
-    if users == 0 {
-        return Ok(0.0);
-    }
+/// Plays in a window, for the plays per user per day.
+struct RecentPlays {
+    plays: u64,
+    days: f64,
+}
+
+/// Plays in the last 30 days; a younger catalog counts over its own age (from the first
+/// user), at least one day.
+fn recent_plays(conn: &Connection, now: i64) -> CatalogResult<RecentPlays> {
     let first: Option<i64> = conn
         .query_row("SELECT min(created_at) FROM users", [], |r| r.get(0))
         .ctx("reading the catalog's age")?;
@@ -178,7 +188,10 @@ fn plays_per_user_per_day(conn: &Connection, now: i64, users: u64) -> CatalogRes
         &[&(now - window)],
         "counting recent plays",
     )?;
-    Ok(plays as f64 / users as f64 / (window as f64 / DAY as f64))
+    Ok(RecentPlays {
+        plays,
+        days: window as f64 / DAY as f64,
+    })
 }
 
 fn largest_artists(conn: &Connection) -> CatalogResult<Vec<(Artist, u64)>> {
@@ -309,8 +322,13 @@ mod tests {
             cat.stats(now + 100 * DAY).unwrap().plays_per_user_per_day,
             0.0
         );
+        assert_eq!(stats.recent_plays, 6);
+        assert!((stats.play_window_days - 1.0).abs() < 1e-3);
         // 20 days later the catalog is 20 days old: 6 plays in 20 days among 2 users.
-        let later = cat.stats(now + 20 * DAY).unwrap().plays_per_user_per_day;
-        assert!((later - 6.0 / 2.0 / 20.0).abs() < 1e-6, "{later}");
+        let later = cat.stats(now + 20 * DAY).unwrap();
+        let per_day = later.plays_per_user_per_day;
+        assert!((per_day - 6.0 / 2.0 / 20.0).abs() < 1e-6, "{per_day}");
+        assert_eq!(later.recent_plays, 6);
+        assert!((later.play_window_days - 20.0).abs() < 1e-3);
     }
 }
