@@ -17,18 +17,24 @@ pub enum Codec {
     Opus,
     /// AAC in an MP4/M4A container.
     Aac,
+    /// Apple Lossless in an MP4/M4A container.
+    Alac,
     /// Uncompressed PCM (integer or float) in RIFF/WAVE.
     Wav,
+    /// Uncompressed PCM in AIFF or AIFF-C.
+    Aiff,
 }
 
 impl Codec {
-    pub const ALL: [Codec; 6] = [
+    pub const ALL: [Codec; 8] = [
         Codec::Mp3,
         Codec::Flac,
         Codec::Vorbis,
         Codec::Opus,
         Codec::Aac,
+        Codec::Alac,
         Codec::Wav,
+        Codec::Aiff,
     ];
 
     /// Stable lowercase name, as stored in the catalog and sent on the wire.
@@ -39,7 +45,9 @@ impl Codec {
             Codec::Vorbis => "vorbis",
             Codec::Opus => "opus",
             Codec::Aac => "aac",
+            Codec::Alac => "alac",
             Codec::Wav => "wav",
+            Codec::Aiff => "aiff",
         }
     }
 
@@ -55,8 +63,9 @@ impl Codec {
             Codec::Flac => "audio/flac",
             Codec::Vorbis => "audio/ogg",
             Codec::Opus => "audio/ogg; codecs=opus",
-            Codec::Aac => "audio/mp4",
+            Codec::Aac | Codec::Alac => "audio/mp4",
             Codec::Wav => "audio/wav",
+            Codec::Aiff => "audio/aiff",
         }
     }
 
@@ -67,8 +76,9 @@ impl Codec {
             Codec::Flac => "flac",
             Codec::Vorbis => "ogg",
             Codec::Opus => "opus",
-            Codec::Aac => "m4a",
+            Codec::Aac | Codec::Alac => "m4a",
             Codec::Wav => "wav",
+            Codec::Aiff => "aiff",
         }
     }
 }
@@ -89,7 +99,8 @@ mod tests {
             assert_eq!(Codec::from_name(codec.name()), Some(codec));
             assert_eq!(codec.to_string(), codec.name());
         }
-        assert_eq!(Codec::from_name("alac"), None);
+        assert_eq!(Codec::from_name("alac"), Some(Codec::Alac));
+        assert_eq!(Codec::from_name("ape"), None);
         assert_eq!(Codec::from_name("MP3"), None);
     }
 
@@ -101,7 +112,9 @@ mod tests {
             (Codec::Vorbis, "audio/ogg"),
             (Codec::Opus, "audio/ogg; codecs=opus"),
             (Codec::Aac, "audio/mp4"),
+            (Codec::Alac, "audio/mp4"),
             (Codec::Wav, "audio/wav"),
+            (Codec::Aiff, "audio/aiff"),
         ];
         for (codec, content_type) in expected {
             assert_eq!(codec.content_type(), content_type);

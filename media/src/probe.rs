@@ -1,14 +1,19 @@
 //! Probing a file: recognise it by content, check it is whole and playable, then
 //! read its properties, tags and cover with lofty.
+//!
+//! Only audio the player cannot decode is refused. Tags are read leniently: a damaged
+//! item is skipped (and reported as a [`Warning`]), and a file whose tags cannot be read
+//! at all is catalogued without them.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use lofty::config::{apply_global_options, GlobalOptions, ParseOptions};
-use lofty::error::AllocationError;
+use lofty::config::{apply_global_options, GlobalOptions, ParseOptions, ParsingMode};
+use lofty::error::{AllocationError, FileParseError};
 use lofty::file::{AudioFile, TaggedFile};
 use lofty::flac::FlacFile;
+use lofty::iff::aiff::AiffFile;
 use lofty::iff::wav::WavFile;
 use lofty::mp4::{Mp4Codec, Mp4File};
 use lofty::mpeg::MpegFile;
@@ -20,8 +25,9 @@ use crate::id3v2::TagHeader;
 use crate::integrity;
 use crate::integrity::read_window;
 use crate::playable;
-use crate::sniff::{describe_non_audio, sniff, sniff_untagged, Container, SNIFF_LEN};
+use crate::sniff::{behind_id3, describe_non_audio, sniff, Container, SNIFF_LEN};
 use crate::tags::{read_cover, read_tags, Cover, Tags};
+use crate::warning::{Warning, WarningCode};
 
 /// Largest single tag item (a cover picture, usually) read into memory. A bigger
 /// ID3v2 picture is skipped (the song keeps no cover); any other bigger item makes
@@ -39,6 +45,8 @@ pub struct Probe {
     pub channels: Option<u8>,
     pub tags: Tags,
     pub cover: Option<Cover>,
+    /// What is wrong with the file without keeping it out, for the ingest report.
+    pub warnings: Vec<Warning>,
 }
 
 /// Probes the file at `path`: identifies it by content, checks that it is whole and
@@ -67,7 +75,8 @@ where
         return Err(MediaError::unsupported(container.name(), reason));
     }
     let findings = integrity::check(&mut reader, container, len)?;
-    let (codec, file) = read_with_lofty(&mut reader, container, !findings.skip_cover_art)?;
+    let (codec, file, tag_warning) =
+        read_with_lofty(&mut reader, container, !findings.skip_cover_art)?;
     let properties = file.properties();
     let duration_ms = findings
         .counted_duration_ms
@@ -91,6 +100,7 @@ where
         channels: properties.channels().filter(|&channels| channels > 0),
         tags: read_tags(&file),
         cover: read_cover(&file),
+        warnings: tag_warning.into_iter().chain(findings.warnings).collect(),
     };
     // The player's decoder reads the ID3v2 tag too; past a certain size it gets only
     // the audio, which keeps this check's memory bounded like the rest.
@@ -110,10 +120,7 @@ fn identify<R: Read + Seek>(reader: &mut R, len: u64) -> Result<Container, Media
         let after = tag.total_len();
         if after >= head.len() as u64 && after < len {
             let behind = read_window(reader, after, SNIFF_LEN)?;
-            return Ok(match sniff_untagged(&behind) {
-                Some(Container::Flac) => Container::Flac,
-                _ => Container::Mpeg,
-            });
+            return Ok(behind_id3(&behind));
         }
     }
     sniff(&head).ok_or_else(|| MediaError::NotAudio {
@@ -121,70 +128,124 @@ fn identify<R: Read + Seek>(reader: &mut R, len: u64) -> Result<Container, Media
     })
 }
 
+/// Reads the file with lofty, leniently: when the tags do not parse, again skipping the
+/// damaged items (a warning says which problem was met), and failing that without the
+/// tags (a warning says they were dropped). Only a file lofty cannot read even without
+/// its tags is refused.
 fn read_with_lofty<R: Read + Seek>(
     reader: &mut R,
     container: Container,
     read_cover_art: bool,
-) -> Result<(Codec, TaggedFile), MediaError> {
+) -> Result<(Codec, TaggedFile, Option<Warning>), MediaError> {
     // Thread-local in lofty, so set on every call: callers use thread pools.
     apply_global_options(GlobalOptions::new().allocation_limit(MAX_TAG_ITEM_BYTES));
     let options = ParseOptions::new()
         .read_cover_art(read_cover_art)
         .max_junk_bytes(8 * 1024);
-    reader.seek(SeekFrom::Start(0))?;
-    let failed = |error: lofty::error::FileParseError| {
-        if caused_by::<AllocationError>(&error) {
-            return MediaError::unreadable(format!(
-                "its tags hold an item larger than the {} MiB Cadenza reads (usually an \
-                 oversized cover picture); shrink or remove it with a tag editor and try again",
-                MAX_TAG_ITEM_BYTES / (1024 * 1024)
-            ));
-        }
-        MediaError::unreadable(format!(
-            "the {} file could not be parsed ({}); it is damaged, re-encode it from the source",
-            container.name(),
-            error_chain(&error)
-        ))
+    let first_error = match read_as(reader, container, options) {
+        Ok((codec, file)) => return Ok((codec, file, None)),
+        Err(LoftyError::Refused(error)) => return Err(error),
+        Err(LoftyError::Parse(error)) => error,
     };
+    if caused_by::<AllocationError>(&first_error) {
+        return Err(MediaError::unreadable(format!(
+            "its tags hold an item larger than the {} MiB Cadenza reads (usually an \
+             oversized cover picture); shrink or remove it with a tag editor and try again",
+            MAX_TAG_ITEM_BYTES / (1024 * 1024)
+        )));
+    }
+    let problem = error_chain(&first_error);
+    let mut relaxed = options;
+    relaxed.parsing_mode(ParsingMode::Relaxed);
+    if let Ok((codec, file)) = read_as(reader, container, relaxed) {
+        let warning = Warning::new(
+            WarningCode::TagDamaged,
+            format!(
+                "a damaged tag item was skipped ({problem}); the other tags were read. Fix \
+                 or remove that item with a tag editor and upload the file again"
+            ),
+        );
+        return Ok((codec, file, Some(warning)));
+    }
+    let mut untagged = relaxed;
+    untagged.read_tags(false);
+    match read_as(reader, container, untagged) {
+        Ok((codec, file)) => {
+            let warning = Warning::new(
+                WarningCode::TagsUnreadable,
+                format!(
+                    "its tags could not be read ({problem}), so it is catalogued without \
+                     them; rewrite the tags with a tag editor and upload the file again"
+                ),
+            );
+            Ok((codec, file, Some(warning)))
+        }
+        Err(LoftyError::Refused(error)) => Err(error),
+        Err(LoftyError::Parse(_)) => Err(MediaError::unreadable(format!(
+            "the {} file could not be parsed ({problem}); it is damaged, re-encode it from \
+             the source",
+            container.name()
+        ))),
+    }
+}
+
+enum LoftyError {
+    /// lofty could not parse the file with these options.
+    Parse(FileParseError),
+    /// It parsed, but holds audio the player cannot decode.
+    Refused(MediaError),
+}
+
+fn read_as<R: Read + Seek>(
+    reader: &mut R,
+    container: Container,
+    options: ParseOptions,
+) -> Result<(Codec, TaggedFile), LoftyError> {
+    reader
+        .seek(SeekFrom::Start(0))
+        .map_err(|error| LoftyError::Refused(error.into()))?;
+    let parsed = |file: Result<TaggedFile, FileParseError>| file.map_err(LoftyError::Parse);
     Ok(match container {
         Container::Mpeg => (
             Codec::Mp3,
-            MpegFile::read_from(reader, options).map_err(failed)?.into(),
+            parsed(MpegFile::read_from(reader, options).map(Into::into))?,
         ),
         Container::Flac => (
             Codec::Flac,
-            FlacFile::read_from(reader, options).map_err(failed)?.into(),
+            parsed(FlacFile::read_from(reader, options).map(Into::into))?,
         ),
         Container::OggVorbis => (
             Codec::Vorbis,
-            VorbisFile::read_from(reader, options)
-                .map_err(failed)?
-                .into(),
+            parsed(VorbisFile::read_from(reader, options).map(Into::into))?,
         ),
         Container::OggOpus => (
             Codec::Opus,
-            OpusFile::read_from(reader, options).map_err(failed)?.into(),
+            parsed(OpusFile::read_from(reader, options).map(Into::into))?,
         ),
         Container::Wav => (
             Codec::Wav,
-            WavFile::read_from(reader, options).map_err(failed)?.into(),
+            parsed(WavFile::read_from(reader, options).map(Into::into))?,
+        ),
+        Container::Aiff => (
+            Codec::Aiff,
+            parsed(AiffFile::read_from(reader, options).map(Into::into))?,
         ),
         Container::Mp4 => {
-            let file = Mp4File::read_from(reader, options).map_err(failed)?;
-            check_mp4_codec(&file)?;
-            (Codec::Aac, file.into())
+            let file = Mp4File::read_from(reader, options).map_err(LoftyError::Parse)?;
+            let codec = mp4_codec(&file).map_err(LoftyError::Refused)?;
+            (codec, file.into())
         }
         other => {
-            return Err(MediaError::unsupported(
+            return Err(LoftyError::Refused(MediaError::unsupported(
                 other.name(),
                 other.refusal().unwrap_or("the player cannot decode it"),
-            ))
+            )))
         }
     })
 }
 
-/// MP4 may carry several codecs; the player decodes AAC only.
-fn check_mp4_codec(file: &Mp4File) -> Result<(), MediaError> {
+/// MP4 may carry several codecs; the player decodes AAC and Apple Lossless.
+fn mp4_codec(file: &Mp4File) -> Result<Codec, MediaError> {
     let properties = file.properties();
     if properties.is_drm_protected() {
         return Err(MediaError::unsupported(
@@ -194,12 +255,8 @@ fn check_mp4_codec(file: &Mp4File) -> Result<(), MediaError> {
         ));
     }
     match properties.codec() {
-        Some(Mp4Codec::AAC) => Ok(()),
-        Some(Mp4Codec::ALAC) => Err(MediaError::unsupported(
-            "Apple Lossless (ALAC)",
-            "the player cannot decode it; convert it to FLAC (also lossless), e.g. \
-             `ffmpeg -i INPUT -c:a flac OUTPUT.flac`",
-        )),
+        Some(Mp4Codec::AAC) => Ok(Codec::Aac),
+        Some(Mp4Codec::ALAC) => Ok(Codec::Alac),
         Some(Mp4Codec::FLAC) => Err(MediaError::unsupported(
             "FLAC in MP4",
             "the player reads FLAC only in its native container; remux it without \
@@ -212,7 +269,7 @@ fn check_mp4_codec(file: &Mp4File) -> Result<(), MediaError> {
         )),
         _ => Err(MediaError::unsupported(
             "MP4 with an unknown audio codec",
-            "the player decodes AAC only in MP4; convert it, e.g. \
+            "the player decodes AAC and Apple Lossless only in MP4; convert it, e.g. \
              `ffmpeg -i INPUT -c:a aac -b:a 256k OUTPUT.m4a`",
         )),
     }

@@ -67,6 +67,7 @@ impl Track {
             "vorbis" | "opus" => "ogg",
             "aac" | "alac" | "m4a" => "m4a",
             "wav" | "pcm" => "wav",
+            "aiff" => "aiff",
             _ => &self.content_type,
         }
     }

@@ -6,6 +6,7 @@
 //! frame count, FLAC's total samples, a WAV data size), so tag readers report a
 //! duration the file cannot play. These checks compare promise and content.
 
+mod aiff;
 mod flac;
 mod mp4;
 mod mpeg;
@@ -14,16 +15,20 @@ mod wav;
 
 use std::io::{self, Read, Seek, SeekFrom};
 
+pub(crate) use flac::CUESHEET;
+
 use crate::error::MediaError;
 use crate::id3v2::{self, TagHeader};
 use crate::probe::MAX_TAG_ITEM_BYTES;
 use crate::sniff::Container;
+use crate::warning::Warning;
 
 /// What the structural check measured on the way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Findings {
-    /// Length of an MPEG stream counted frame by frame, when no Xing/VBRI header
-    /// states it: exact where lofty estimates from the first frame's bitrate.
+    /// Length of an MPEG stream counted frame by frame, when that is the length to
+    /// store: there is no Xing/VBRI header (lofty would estimate from the first frame's
+    /// bitrate) or the header disagrees with the frames.
     pub counted_duration_ms: Option<u64>,
     /// Average bitrate of that stream (lofty reports the first frame's).
     pub counted_bitrate_kbps: Option<u32>,
@@ -31,6 +36,8 @@ pub(crate) struct Findings {
     pub skip_cover_art: bool,
     /// Bytes of the ID3v2 tag in front of the audio (0 without one).
     pub leading_tag_len: u64,
+    /// What is wrong without keeping the file out (a header promising more audio).
+    pub warnings: Vec<Warning>,
 }
 
 /// Checks the structure of an accepted container. `reader` may be anywhere.
@@ -43,9 +50,10 @@ pub(crate) fn check<R: Read + Seek>(
     let nothing = |result: Result<(), MediaError>| result.map(|()| Findings::default());
     let findings = match container {
         Container::Mpeg => mpeg::check(reader, audio_start, file_len),
-        Container::Flac => nothing(flac::check(reader, audio_start, file_len)),
+        Container::Flac => flac::check(reader, audio_start, file_len),
         Container::OggVorbis | Container::OggOpus => nothing(ogg::check(reader, file_len)),
         Container::Wav => nothing(wav::check(reader, file_len)),
+        Container::Aiff => nothing(aiff::check(reader, file_len)),
         Container::Mp4 => nothing(mp4::check(reader, file_len)),
         other => Err(MediaError::unsupported(
             other.name(),

@@ -1,5 +1,5 @@
-//! RIFF/WAVE: every chunk must fit in the file, and the samples must be plain PCM
-//! or float, the encodings the player decodes.
+//! RIFF/WAVE: every chunk must fit in the file, and the samples must be in an encoding
+//! the player decodes: plain PCM, float, or G.711 A-law and µ-law (telephony recordings).
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -8,6 +8,8 @@ use crate::error::MediaError;
 
 const PCM: u16 = 0x0001;
 const IEEE_FLOAT: u16 = 0x0003;
+const ALAW: u16 = 0x0006;
+const MULAW: u16 = 0x0007;
 const EXTENSIBLE: u16 = 0xFFFE;
 
 pub(super) fn check<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<(), MediaError> {
@@ -48,11 +50,11 @@ pub(super) fn check<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<(),
             "the WAV file has no \"fmt \" chunk describing its samples; re-export it",
         ));
     };
-    if format != PCM && format != IEEE_FLOAT {
+    if ![PCM, IEEE_FLOAT, ALAW, MULAW].contains(&format) {
         return Err(MediaError::unsupported(
             format!("WAV with {} samples", format_name(format)),
-            "the player decodes only uncompressed PCM WAV; convert it to FLAC or PCM WAV, \
-             e.g. `ffmpeg -i INPUT -c:a flac OUTPUT.flac`",
+            "the player decodes only PCM, float, A-law and µ-law WAV; convert it to FLAC or \
+             PCM WAV, e.g. `ffmpeg -i INPUT -c:a flac OUTPUT.flac`",
         ));
     }
     if !has_data {
@@ -84,8 +86,6 @@ fn read_format<R: Read>(reader: &mut R, len: u64) -> Result<u16, MediaError> {
 fn format_name(tag: u16) -> String {
     match tag {
         0x0002 => "MS ADPCM".into(),
-        0x0006 => "A-law".into(),
-        0x0007 => "µ-law".into(),
         0x0011 => "IMA ADPCM".into(),
         0x0031 => "GSM 6.10".into(),
         0x0050 | 0x0055 => "MPEG".into(),
@@ -141,7 +141,9 @@ mod tests {
         let error = check_bytes(&wav(0x0055, 8, 8)).unwrap_err();
         assert_eq!(error.code(), "unsupported_format");
         assert!(
-            error.to_string().starts_with("WAV with MPEG samples"),
+            error
+                .to_string()
+                .starts_with("unsupported format WAV with MPEG samples"),
             "{error}"
         );
     }
