@@ -633,11 +633,11 @@ mod tests {
             let found = cat
                 .search(query, Default::default(), Default::default(), 0)
                 .unwrap();
-            assert_eq!(found.songs.items, [s.clone()], "{query}");
+            assert_eq!(found.songs.items, std::slice::from_ref(&s), "{query}");
         }
         for artist in [s.artist_id, beta] {
             let page = cat.artist(artist).unwrap();
-            assert_eq!(page.top_songs, [s.clone()]);
+            assert_eq!(page.top_songs, std::slice::from_ref(&s));
             assert_eq!(page.albums.len(), 1);
             assert_eq!(page.albums[0].artist, "Various Artists");
             assert_eq!((page.artist.song_count, page.artist.album_count), (1, 1));
