@@ -2,36 +2,18 @@
 //! samples (`COMM`) and hold them (`SSND`). Which sample encodings play is left to the
 //! decoder check: symphonia reads PCM, float, A-law and µ-law AIFF-C.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
-use super::truncated;
+use super::{walk_chunks, ByteOrder};
 use crate::error::MediaError;
 
 pub(super) fn check<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<(), MediaError> {
-    // After "FORM", the form's size and "AIFF"/"AIFC".
-    let mut position = 12;
     let (mut common, mut sound) = (false, false);
-    while position + 8 <= file_len {
-        reader.seek(SeekFrom::Start(position))?;
-        let mut header = [0u8; 8];
-        reader.read_exact(&mut header)?;
-        let id = [header[0], header[1], header[2], header[3]];
-        let len = u64::from(u32::from_be_bytes([
-            header[4], header[5], header[6], header[7],
-        ]));
-        let end = position + 8 + len;
-        if end > file_len {
-            let name = String::from_utf8_lossy(&id).trim_end().to_string();
-            return Err(truncated(format!(
-                "its {name:?} chunk claims {len} bytes but only {} are present",
-                file_len - position - 8
-            )));
-        }
+    walk_chunks(reader, file_len, ByteOrder::Big, |_, id, _| {
         common |= &id == b"COMM";
         sound |= &id == b"SSND";
-        // Chunks are padded to an even length.
-        position = end + (len & 1);
-    }
+        Ok(())
+    })?;
     if !common {
         return Err(MediaError::unreadable(
             "the AIFF file has no COMM chunk describing its samples; re-export it",

@@ -120,6 +120,51 @@ pub(crate) fn truncated(what: impl std::fmt::Display) -> MediaError {
     ))
 }
 
+/// Byte order of the chunk sizes of an IFF-style file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ByteOrder {
+    /// RIFF (WAV).
+    Little,
+    /// AIFF.
+    Big,
+}
+
+/// Walks the chunks of a RIFF or AIFF file after its 12-byte form header, handing each
+/// chunk's id and length to `each` with `reader` at the chunk's body. A chunk that runs
+/// past the end of the file means the file is truncated.
+pub(crate) fn walk_chunks<R: Read + Seek>(
+    reader: &mut R,
+    file_len: u64,
+    order: ByteOrder,
+    mut each: impl FnMut(&mut R, [u8; 4], u64) -> Result<(), MediaError>,
+) -> Result<(), MediaError> {
+    let mut position = 12;
+    while position + 8 <= file_len {
+        reader.seek(SeekFrom::Start(position))?;
+        let mut header = [0u8; 8];
+        reader.read_exact(&mut header)?;
+        let id = [header[0], header[1], header[2], header[3]];
+        let size = [header[4], header[5], header[6], header[7]];
+        let len = u64::from(match order {
+            ByteOrder::Little => u32::from_le_bytes(size),
+            ByteOrder::Big => u32::from_be_bytes(size),
+        });
+        let end = position + 8 + len;
+        if end > file_len {
+            let name = String::from_utf8_lossy(&id).trim_end().to_string();
+            return Err(truncated(format!(
+                "its {name:?} chunk claims {len} bytes but only {} are present (or the tool \
+                 that wrote it never finalised its header)",
+                file_len - position - 8
+            )));
+        }
+        each(reader, id, len)?;
+        // Chunks are padded to an even length.
+        position = end + (len & 1);
+    }
+    Ok(())
+}
+
 /// Reads up to `len` bytes starting at `offset` (fewer at the end of the file).
 pub(crate) fn read_window<R: Read + Seek>(
     reader: &mut R,

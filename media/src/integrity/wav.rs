@@ -1,9 +1,9 @@
 //! RIFF/WAVE: every chunk must fit in the file, and the samples must be in an encoding
 //! the player decodes: plain PCM, float, or G.711 A-law and µ-law (telephony recordings).
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
-use super::truncated;
+use super::{walk_chunks, ByteOrder};
 use crate::error::MediaError;
 
 const PCM: u16 = 0x0001;
@@ -13,38 +13,16 @@ const MULAW: u16 = 0x0007;
 const EXTENSIBLE: u16 = 0xFFFE;
 
 pub(super) fn check<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<(), MediaError> {
-    let mut position = 12;
     let mut format = None;
     let mut has_data = false;
-    while position + 8 <= file_len {
-        reader.seek(SeekFrom::Start(position))?;
-        let mut header = [0u8; 8];
-        reader.read_exact(&mut header)?;
-        let id = [header[0], header[1], header[2], header[3]];
-        let len = u64::from(u32::from_le_bytes([
-            header[4], header[5], header[6], header[7],
-        ]));
-        let end = position + 8 + len;
-        if end > file_len {
-            let name = String::from_utf8_lossy(&id).trim_end().to_string();
-            return Err(if &id == b"data" {
-                truncated(format!(
-                    "its data chunk claims {len} bytes but only {} are present (or the tool \
-                     that wrote it never finalised the header)",
-                    file_len - position - 8
-                ))
-            } else {
-                truncated(format!("its {name:?} chunk runs past the end of the file"))
-            });
-        }
+    walk_chunks(reader, file_len, ByteOrder::Little, |reader, id, len| {
         match &id {
             b"fmt " => format = Some(read_format(reader, len)?),
             b"data" => has_data = true,
             _ => {}
         }
-        // Chunks are padded to an even length.
-        position = end + (len & 1);
-    }
+        Ok(())
+    })?;
     let Some(format) = format else {
         return Err(MediaError::unreadable(
             "the WAV file has no \"fmt \" chunk describing its samples; re-export it",
