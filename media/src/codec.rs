@@ -19,6 +19,8 @@ pub enum Codec {
     Aac,
     /// Apple Lossless in an MP4/M4A container.
     Alac,
+    /// Raw AAC in ADTS frames (`.aac`).
+    Adts,
     /// Uncompressed PCM (integer or float) in RIFF/WAVE.
     Wav,
     /// Uncompressed PCM in AIFF or AIFF-C.
@@ -26,13 +28,14 @@ pub enum Codec {
 }
 
 impl Codec {
-    pub const ALL: [Codec; 8] = [
+    pub const ALL: [Codec; 9] = [
         Codec::Mp3,
         Codec::Flac,
         Codec::Vorbis,
         Codec::Opus,
         Codec::Aac,
         Codec::Alac,
+        Codec::Adts,
         Codec::Wav,
         Codec::Aiff,
     ];
@@ -46,6 +49,7 @@ impl Codec {
             Codec::Opus => "opus",
             Codec::Aac => "aac",
             Codec::Alac => "alac",
+            Codec::Adts => "adts",
             Codec::Wav => "wav",
             Codec::Aiff => "aiff",
         }
@@ -64,6 +68,7 @@ impl Codec {
             Codec::Vorbis => "audio/ogg",
             Codec::Opus => "audio/ogg; codecs=opus",
             Codec::Aac | Codec::Alac => "audio/mp4",
+            Codec::Adts => "audio/aac",
             Codec::Wav => "audio/wav",
             Codec::Aiff => "audio/aiff",
         }
@@ -77,6 +82,7 @@ impl Codec {
             Codec::Vorbis => "ogg",
             Codec::Opus => "opus",
             Codec::Aac | Codec::Alac => "m4a",
+            Codec::Adts => "aac",
             Codec::Wav => "wav",
             Codec::Aiff => "aiff",
         }
@@ -113,6 +119,7 @@ mod tests {
             (Codec::Opus, "audio/ogg; codecs=opus"),
             (Codec::Aac, "audio/mp4"),
             (Codec::Alac, "audio/mp4"),
+            (Codec::Adts, "audio/aac"),
             (Codec::Wav, "audio/wav"),
             (Codec::Aiff, "audio/aiff"),
         ];

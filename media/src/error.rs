@@ -4,7 +4,7 @@ use std::io;
 
 /// The formats named in "what to do" messages.
 pub(crate) const ACCEPTED_FORMATS: &str =
-    "MP3, FLAC, Ogg Vorbis, Opus, M4A (AAC or Apple Lossless), WAV or AIFF";
+    "MP3, FLAC, Ogg Vorbis, Opus, M4A (AAC or Apple Lossless), raw AAC, WAV or AIFF";
 
 /// Why a file cannot become a song. Every message names the problem and what to do.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use lofty::aac::AacFile;
 use lofty::config::{apply_global_options, GlobalOptions, ParseOptions, ParsingMode};
 use lofty::error::{AllocationError, FileParseError};
 use lofty::file::{AudioFile, TaggedFile};
@@ -230,6 +231,10 @@ fn read_as<R: Read + Seek>(
             Codec::Aiff,
             parsed(AiffFile::read_from(reader, options).map(Into::into))?,
         ),
+        Container::Adts => (
+            Codec::Adts,
+            parsed(AacFile::read_from(reader, options).map(Into::into))?,
+        ),
         Container::Mp4 => {
             let file = Mp4File::read_from(reader, options).map_err(LoftyError::Parse)?;
             let codec = mp4_codec(&file).map_err(LoftyError::Refused)?;
@@ -259,12 +264,12 @@ fn mp4_codec(file: &Mp4File) -> Result<Codec, MediaError> {
         Some(Mp4Codec::ALAC) => Ok(Codec::Alac),
         Some(Mp4Codec::FLAC) => Err(MediaError::unsupported(
             "FLAC in MP4",
-            "the player reads FLAC only in its native container; remux it without \
+            "Cadenza catalogues FLAC only in its native container; remux it without \
              re-encoding: `ffmpeg -i INPUT -c:a copy OUTPUT.flac`",
         )),
         Some(Mp4Codec::MP3) => Err(MediaError::unsupported(
             "MP3 in MP4",
-            "the player reads MP3 only as a plain .mp3 file; remux it without \
+            "Cadenza catalogues MP3 only as a plain .mp3 file; remux it without \
              re-encoding: `ffmpeg -i INPUT -c:a copy OUTPUT.mp3`",
         )),
         _ => Err(MediaError::unsupported(

@@ -7,8 +7,9 @@ use crate::mpeg::FrameHeader;
 /// longer than this is assumed to front an MP3 (a full probe looks behind it).
 pub const SNIFF_LEN: usize = 64 * 1024;
 
-/// A container recognised from its signature. The first seven are accepted (their codec
-/// is checked while probing); the rest are audio the player cannot decode.
+/// A container recognised from its signature. Those whose [`Container::refusal`] is `None`
+/// are accepted (their codec is checked while probing); the rest are audio the player
+/// cannot decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Container {
@@ -109,7 +110,8 @@ impl Container {
             | Container::OggOpus
             | Container::Mp4
             | Container::Wav
-            | Container::Aiff => return None,
+            | Container::Aiff
+            | Container::Adts => return None,
             Container::Ape
             | Container::WavPack
             | Container::Rf64
@@ -128,12 +130,8 @@ impl Container {
             | Container::OggOther
             | Container::Matroska => TO_OPUS,
             Container::OggFlac => {
-                "the player reads FLAC only in its native container; remux it without \
-                 re-encoding: `ffmpeg -i INPUT -c:a copy OUTPUT.flac`"
-            }
-            Container::Adts => {
-                "the player reads AAC only inside M4A; remux it without re-encoding: \
-                 `ffmpeg -i INPUT -c:a copy OUTPUT.m4a`"
+                "Cadenza reads the tags and length of FLAC only in its native container; \
+                 remux it without re-encoding: `ffmpeg -i INPUT -c:a copy OUTPUT.flac`"
             }
             Container::Midi => {
                 "MIDI holds notes, not sound; render it to audio first (e.g. with a \
@@ -561,6 +559,7 @@ mod tests {
             Container::Mp4,
             Container::Wav,
             Container::Aiff,
+            Container::Adts,
         ] {
             assert_eq!(accepted.refusal(), None, "{accepted:?}");
         }
@@ -568,7 +567,7 @@ mod tests {
             Container::WavPack,
             Container::Ac3,
             Container::Ape,
-            Container::Adts,
+            Container::OggFlac,
             Container::Midi,
         ] {
             let reason = refused.refusal().unwrap();

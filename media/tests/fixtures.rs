@@ -20,6 +20,7 @@ fn expected(format: Format) -> (Codec, Container) {
         Format::Opus => (Codec::Opus, Container::OggOpus),
         Format::M4a | Format::M4b => (Codec::Aac, Container::Mp4),
         Format::Alac => (Codec::Alac, Container::Mp4),
+        Format::Aac => (Codec::Adts, Container::Adts),
         Format::Wav => (Codec::Wav, Container::Wav),
         Format::Aiff => (Codec::Aiff, Container::Aiff),
         other => panic!("{other:?} is no accepted format"),
@@ -280,11 +281,12 @@ fn content_decides_not_the_extension() {
 }
 
 /// Every accepted fixture, cut in half as an interrupted copy leaves it, is refused
-/// as unreadable rather than catalogued with a length it cannot play, except MP3s: their
-/// frames are counted, so a cut MP3 is accepted with the length that is left, and
-/// reported as truncated when its header promised the whole.
+/// as unreadable rather than catalogued with a length it cannot play, except MP3 and raw
+/// AAC: their frames are counted, so a cut file is accepted with the length that is left,
+/// and an MP3 is reported as truncated when its header promised the whole.
 #[test]
 fn halved_fixtures_are_refused_or_shortened() {
+    let counted = |format| matches!(format, Format::Mp3 | Format::Aac);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut failures = Vec::new();
     let mut mp3s_flagged = 0;
@@ -293,9 +295,9 @@ fn halved_fixtures_are_refused_or_shortened() {
         let cut = dir.path().join("cut");
         fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
         match probe_file(&cut) {
-            Err(error) if error.code() == "unreadable_audio" && file.format != Format::Mp3 => {}
+            Err(error) if error.code() == "unreadable_audio" && !counted(file.format) => {}
             Err(error) => failures.push(format!("{}: {} ({error})", file.path, error.code())),
-            Ok(probe) if file.format == Format::Mp3 => {
+            Ok(probe) if counted(file.format) => {
                 // Tags and headers sit in the kept half, so a little over half remains.
                 let most = file.duration_ms * 55 / 100;
                 if probe.duration_ms > most {

@@ -66,6 +66,7 @@ impl Track {
             "flac" => "flac",
             "vorbis" | "opus" => "ogg",
             "aac" | "alac" | "m4a" => "m4a",
+            "adts" => "aac",
             "wav" | "pcm" => "wav",
             "aiff" => "aiff",
             _ => &self.content_type,

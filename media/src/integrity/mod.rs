@@ -6,6 +6,7 @@
 //! frame count, FLAC's total samples, a WAV data size), so tag readers report a
 //! duration the file cannot play. These checks compare promise and content.
 
+mod adts;
 mod aiff;
 mod flac;
 mod mp4;
@@ -54,6 +55,7 @@ pub(crate) fn check<R: Read + Seek>(
         Container::OggVorbis | Container::OggOpus => nothing(ogg::check(reader, file_len)),
         Container::Wav => nothing(wav::check(reader, file_len)),
         Container::Aiff => nothing(aiff::check(reader, file_len)),
+        Container::Adts => adts::check(reader, audio_start, file_len),
         Container::Mp4 => nothing(mp4::check(reader, file_len)),
         other => Err(MediaError::unsupported(
             other.name(),
