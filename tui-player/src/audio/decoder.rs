@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use cadenza_media::DecoderInput;
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CodecRegistry, Decoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{
+    CodecRegistry, Decoder, DecoderOptions, CODEC_TYPE_MP3, CODEC_TYPE_NULL,
+};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, Packet, SeekMode, SeekTo};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
@@ -73,10 +75,11 @@ pub struct Decoded {
     failure: Option<String>,
     /// Set by a seek to the end: the track is over, though the reader is not.
     ended: bool,
-    /// Frames the gapless trimming cut from the end so far, and the most it should: the
-    /// encoder's padding.
+    /// Frames the gapless trimming cut from the end of an MP3 so far, and the most it
+    /// should: the encoder's padding (`None` for other codecs, whose containers state
+    /// exact lengths).
     trimmed_at_end: u64,
-    padding: u64,
+    padding: Option<u64>,
     /// The stream goes on past the length its header states (MP3s joined without
     /// rewriting the Xing header): play the rest rather than trimming it as padding. The
     /// server catalogues such a file with the length of its frames.
@@ -135,7 +138,8 @@ impl Decoded {
             failure: None,
             ended: false,
             trimmed_at_end: 0,
-            padding: u64::from(params.padding.unwrap_or(0)),
+            padding: (params.codec == CODEC_TYPE_MP3)
+                .then(|| u64::from(params.padding.unwrap_or(0))),
             header_short: false,
         })
     }
@@ -219,12 +223,14 @@ impl Decoded {
         Some((self.spec, &samples.samples()[range.0..range.1]))
     }
 
-    /// Gapless playback trims what lies past the header's length as encoder padding; more
-    /// than the padding means the header is short of the stream, and the rest is audio.
+    /// Gapless MP3 playback trims what lies past the Xing header's length as encoder
+    /// padding; more than the padding means the header is short of the stream, and the
+    /// rest is audio.
     fn untrim_past_the_header(&mut self, packet: &mut Packet) {
+        let Some(padding) = self.padding else { return };
         if !self.header_short && packet.trim_end > 0 {
             self.trimmed_at_end += u64::from(packet.trim_end);
-            self.header_short = self.trimmed_at_end > self.padding;
+            self.header_short = self.trimmed_at_end > padding;
         }
         if self.header_short {
             packet.dur += u64::from(packet.trim_end);
