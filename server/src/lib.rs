@@ -10,16 +10,20 @@ pub mod allocator;
 pub mod app;
 pub mod auth;
 pub mod blob_cache;
+pub mod client_credentials;
 pub mod config;
 pub mod http;
 pub mod library;
 pub mod log_noise;
 pub mod metrics;
+pub mod podcasts;
 pub mod server;
 pub mod share;
 pub mod startup;
+pub mod subsonic;
 pub mod token_cache;
 pub mod ttl_cache;
+pub mod volumes;
 
 use anyhow::Result;
 
