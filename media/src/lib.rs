@@ -25,6 +25,7 @@
 //! [`resolve_tags`] then turns tags, the uploader's overrides and the file name into
 //! what the catalog shows, flagging fallbacks.
 
+mod ape;
 mod codec;
 mod decoder_input;
 mod error;

@@ -20,6 +20,7 @@ use lofty::mp4::{Mp4Codec, Mp4File};
 use lofty::mpeg::MpegFile;
 use lofty::ogg::{OpusFile, VorbisFile};
 
+use crate::ape;
 use crate::codec::Codec;
 use crate::error::MediaError;
 use crate::id3v2::TagHeader;
@@ -129,10 +130,11 @@ fn identify<R: Read + Seek>(reader: &mut R, len: u64) -> Result<Container, Media
     })
 }
 
-/// Reads the file with lofty, leniently: when the tags do not parse, again skipping the
-/// damaged items (a warning says which problem was met), and failing that without the
-/// tags (a warning says they were dropped). Only a file lofty cannot read even without
-/// its tags is refused.
+/// Reads the file with lofty, leniently. Strict parsing first: it stops at any tag item
+/// lofty's lenient modes would skip, and only log, so its error is what a warning names.
+/// Then the lenient modes, which keep every good item; failing those, the file without
+/// its tags (a warning says they were dropped). Only a file lofty cannot read even
+/// without its tags is refused.
 fn read_with_lofty<R: Read + Seek>(
     reader: &mut R,
     container: Container,
@@ -140,35 +142,68 @@ fn read_with_lofty<R: Read + Seek>(
 ) -> Result<(Codec, TaggedFile, Option<Warning>), MediaError> {
     // Thread-local in lofty, so set on every call: callers use thread pools.
     apply_global_options(GlobalOptions::new().allocation_limit(MAX_TAG_ITEM_BYTES));
-    let options = ParseOptions::new()
+    let mut strict = ParseOptions::new()
         .read_cover_art(read_cover_art)
         .max_junk_bytes(8 * 1024);
-    let first_error = match read_as(reader, container, options) {
+    strict.parsing_mode(ParsingMode::Strict);
+    let strict_error = match read_as(reader, container, strict) {
         Ok((codec, file)) => return Ok((codec, file, None)),
         Err(LoftyError::Refused(error)) => return Err(error),
         Err(LoftyError::Parse(error)) => error,
     };
-    if caused_by::<AllocationError>(&first_error) {
+    let problem = error_chain(&strict_error);
+    let mut lenient_error = None;
+    for mode in [ParsingMode::BestAttempt, ParsingMode::Relaxed] {
+        let mut lenient = strict;
+        lenient.parsing_mode(mode);
+        match read_as(reader, container, lenient) {
+            Ok((codec, file)) => {
+                // Strict parsing also checks the audio's own headers: only a problem it
+                // does not meet without the tags is a tag problem.
+                let mut untagged = strict;
+                untagged.read_tags(false);
+                let tag_problem = read_as(reader, container, untagged).is_ok();
+                let warning = tag_problem.then(|| {
+                    Warning::new(
+                        WarningCode::TagDamaged,
+                        format!(
+                            "a damaged tag item was skipped ({problem}); the other tags were \
+                             read. Fix or remove that item with a tag editor and upload the \
+                             file again"
+                        ),
+                    )
+                });
+                return Ok((codec, file, warning));
+            }
+            Err(LoftyError::Refused(error)) => return Err(error),
+            Err(LoftyError::Parse(error)) => {
+                lenient_error.get_or_insert(error);
+            }
+        }
+    }
+    if lenient_error
+        .as_ref()
+        .is_some_and(|error| caused_by::<AllocationError>(error))
+    {
         return Err(MediaError::unreadable(format!(
             "its tags hold an item larger than the {} MiB Cadenza reads (usually an \
              oversized cover picture); shrink or remove it with a tag editor and try again",
             MAX_TAG_ITEM_BYTES / (1024 * 1024)
         )));
     }
-    let problem = error_chain(&first_error);
-    let mut relaxed = options;
-    relaxed.parsing_mode(ParsingMode::Relaxed);
-    if let Ok((codec, file)) = read_as(reader, container, relaxed) {
+    if let Some(file) = read_without_ape_tag(reader, container, strict)? {
         let warning = Warning::new(
             WarningCode::TagDamaged,
             format!(
-                "a damaged tag item was skipped ({problem}); the other tags were read. Fix \
-                 or remove that item with a tag editor and upload the file again"
+                "its APE tag could not be read ({problem}) and was left out; the other tags \
+                 were read. Remove or rewrite the APE tag with a tag editor and upload the \
+                 file again"
             ),
         );
-        return Ok((codec, file, Some(warning)));
+        return Ok((file.0, file.1, Some(warning)));
     }
-    let mut untagged = relaxed;
+    let mut untagged = strict;
+    untagged.parsing_mode(ParsingMode::Relaxed);
     untagged.read_tags(false);
     match read_as(reader, container, untagged) {
         Ok((codec, file)) => {
@@ -188,6 +223,26 @@ fn read_with_lofty<R: Read + Seek>(
             container.name()
         ))),
     }
+}
+
+/// An MP3 read leniently without its trailing APE tag, if it has one: one bad APE item
+/// fails the whole file in lofty.
+fn read_without_ape_tag<R: Read + Seek>(
+    reader: &mut R,
+    container: Container,
+    options: ParseOptions,
+) -> Result<Option<(Codec, TaggedFile)>, MediaError> {
+    if container != Container::Mpeg {
+        return Ok(None);
+    }
+    let len = reader.seek(SeekFrom::End(0))?;
+    let Some(start) = ape::trailing_tag_start(reader, len)? else {
+        return Ok(None);
+    };
+    let mut relaxed = options;
+    relaxed.parsing_mode(ParsingMode::Relaxed);
+    let mut without = ape::Prefix::new(reader, start)?;
+    Ok(read_as(&mut without, container, relaxed).ok())
 }
 
 enum LoftyError {
