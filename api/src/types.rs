@@ -230,6 +230,10 @@ pub struct Song {
     /// Every genre in tag order, the first being `genre`; the song is listed under each.
     #[serde(default)]
     pub genres: Vec<String>,
+    /// The artist the song's album is filed under (a compilation's "Various Artists").
+    /// Absent from older servers.
+    #[serde(default)]
+    pub album_artist: Option<ArtistRef>,
 }
 
 /// An artist as a song credits them.

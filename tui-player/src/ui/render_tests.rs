@@ -40,6 +40,7 @@ fn song(id: i64, title: &str, artist: &str, album: &str, ms: u64) -> Song {
             name: artist.into(),
         }],
         genres: vec!["Electronic".into()],
+        album_artist: None,
     }
 }
 

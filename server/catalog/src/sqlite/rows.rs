@@ -97,12 +97,15 @@ pub(crate) const SONG_COLUMNS: &str = concat!(
      s.sample_rate, s.channels, s.size, s.hash, s.created_at, ",
     other_artists!(),
     ", ",
-    other_genres!()
+    other_genres!(),
+    ", al.artist_id, aa.name"
 );
 
-/// `FROM` clause matching [`SONG_COLUMNS`]: a song with its artist, album and genre names.
+/// `FROM` clause matching [`SONG_COLUMNS`]: a song with its artist, album (and its
+/// artist) and genre names.
 pub(crate) const SONG_JOINS: &str = "JOIN artists ar ON ar.id = s.artist_id \
-     JOIN albums al ON al.id = s.album_id LEFT JOIN genres g ON g.id = s.genre_id";
+     JOIN albums al ON al.id = s.album_id JOIN artists aa ON aa.id = al.artist_id \
+     LEFT JOIN genres g ON g.id = s.genre_id";
 
 pub(crate) fn song_from_row(row: &Row<'_>) -> rusqlite::Result<Song> {
     let first = ArtistRef {
@@ -138,6 +141,10 @@ pub(crate) fn song_from_row(row: &Row<'_>) -> rusqlite::Result<Song> {
         hash: row.get(17)?,
         created_at: row.get(18)?,
         artists,
+        album_artist: Some(ArtistRef {
+            id: row.get(21)?,
+            name: row.get(22)?,
+        }),
     })
 }
 
