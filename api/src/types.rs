@@ -211,7 +211,7 @@ pub struct Song {
     pub genre: Option<String>,
     pub year: Option<i32>,
     pub duration_ms: u64,
-    /// Codec / container name: `mp3`, `flac`, `vorbis`, `opus`, `aac` (in MP4), `alac`,
+    /// Codec / container name: `mp3`, `mp2`, `flac`, `vorbis`, `opus`, `aac` (in MP4), `alac`,
     /// `adts` (raw AAC), `wav`, `aiff`.
     pub codec: String,
     /// MIME type the stream is served with, e.g. `audio/mpeg`.

@@ -9,6 +9,8 @@ use std::fmt;
 pub enum Codec {
     /// MPEG-1/2 Audio Layer III.
     Mp3,
+    /// MPEG-1/2 Audio Layer II (broadcast and DVD audio), in the same plain stream.
+    Mp2,
     /// Native FLAC (not FLAC in Ogg or MP4).
     Flac,
     /// Vorbis in Ogg.
@@ -28,8 +30,9 @@ pub enum Codec {
 }
 
 impl Codec {
-    pub const ALL: [Codec; 9] = [
+    pub const ALL: [Codec; 10] = [
         Codec::Mp3,
+        Codec::Mp2,
         Codec::Flac,
         Codec::Vorbis,
         Codec::Opus,
@@ -44,6 +47,7 @@ impl Codec {
     pub fn name(self) -> &'static str {
         match self {
             Codec::Mp3 => "mp3",
+            Codec::Mp2 => "mp2",
             Codec::Flac => "flac",
             Codec::Vorbis => "vorbis",
             Codec::Opus => "opus",
@@ -63,7 +67,7 @@ impl Codec {
     /// MIME type to serve the stream with.
     pub fn content_type(self) -> &'static str {
         match self {
-            Codec::Mp3 => "audio/mpeg",
+            Codec::Mp3 | Codec::Mp2 => "audio/mpeg",
             Codec::Flac => "audio/flac",
             Codec::Vorbis => "audio/ogg",
             Codec::Opus => "audio/ogg; codecs=opus",
@@ -78,6 +82,7 @@ impl Codec {
     pub fn extension(self) -> &'static str {
         match self {
             Codec::Mp3 => "mp3",
+            Codec::Mp2 => "mp2",
             Codec::Flac => "flac",
             Codec::Vorbis => "ogg",
             Codec::Opus => "opus",

@@ -17,7 +17,7 @@ use lofty::flac::FlacFile;
 use lofty::iff::aiff::AiffFile;
 use lofty::iff::wav::WavFile;
 use lofty::mp4::{Mp4Codec, Mp4File};
-use lofty::mpeg::MpegFile;
+use lofty::mpeg::{Layer, MpegFile};
 use lofty::ogg::{OpusFile, VorbisFile};
 
 use crate::ape;
@@ -262,10 +262,15 @@ fn read_as<R: Read + Seek>(
         .map_err(|error| LoftyError::Refused(error.into()))?;
     let parsed = |file: Result<TaggedFile, FileParseError>| file.map_err(LoftyError::Parse);
     Ok(match container {
-        Container::Mpeg => (
-            Codec::Mp3,
-            parsed(MpegFile::read_from(reader, options).map(Into::into))?,
-        ),
+        Container::Mpeg => {
+            let file = MpegFile::read_from(reader, options).map_err(LoftyError::Parse)?;
+            // The structural check has refused Layer I already.
+            let codec = match file.properties().layer() {
+                Layer::Layer2 => Codec::Mp2,
+                _ => Codec::Mp3,
+            };
+            (codec, file.into())
+        }
         Container::Flac => (
             Codec::Flac,
             parsed(FlacFile::read_from(reader, options).map(Into::into))?,

@@ -15,6 +15,7 @@ use cadenza_media::{
 fn expected(format: Format) -> (Codec, Container) {
     match format {
         Format::Mp3 => (Codec::Mp3, Container::Mpeg),
+        Format::Mp2 => (Codec::Mp2, Container::Mpeg),
         Format::Flac => (Codec::Flac, Container::Flac),
         Format::Vorbis => (Codec::Vorbis, Container::OggVorbis),
         Format::Opus => (Codec::Opus, Container::OggOpus),
@@ -281,12 +282,12 @@ fn content_decides_not_the_extension() {
 }
 
 /// Every accepted fixture, cut in half as an interrupted copy leaves it, is refused
-/// as unreadable rather than catalogued with a length it cannot play, except MP3 and raw
+/// as unreadable rather than catalogued with a length it cannot play, except MPEG and raw
 /// AAC: their frames are counted, so a cut file is accepted with the length that is left,
 /// and an MP3 is reported as truncated when its header promised the whole.
 #[test]
 fn halved_fixtures_are_refused_or_shortened() {
-    let counted = |format| matches!(format, Format::Mp3 | Format::Aac);
+    let counted = |format| matches!(format, Format::Mp3 | Format::Mp2 | Format::Aac);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut failures = Vec::new();
     let mut mp3s_flagged = 0;

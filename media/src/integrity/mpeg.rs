@@ -36,15 +36,10 @@ pub(super) fn check<R: Read + Seek>(
              really an MP3"
         )));
     };
-    if first.layer != Layer::Three {
-        let name = if first.layer == Layer::Two {
-            "MPEG Layer II (MP2)"
-        } else {
-            "MPEG Layer I (MP1)"
-        };
+    if first.layer == Layer::One {
         return Err(MediaError::unsupported(
-            name,
-            "the player decodes MPEG Layer III (MP3) only; convert it, e.g. \
+            "MPEG Layer I (MP1)",
+            "the player decodes MPEG Layers II and III (MP2, MP3) only; convert it, e.g. \
              `ffmpeg -i INPUT -c:a libmp3lame -q:a 2 OUTPUT.mp3`",
         ));
     }

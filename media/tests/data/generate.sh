@@ -16,7 +16,6 @@ VIDEO=(-f lavfi -i "testsrc=size=32x32:rate=5:duration=1")
 # Refused: audio the player cannot decode.
 # AAC Main profile: lofty reads it, symphonia 0.5 cannot decode it.
 "${FF[@]}" -f lavfi -i "sine=frequency=440:duration=1:sample_rate=22050" -c:a aac -profile:a aac_main -b:a 32k aac-main.m4a
-"${FF[@]}" -f lavfi -i "sine=frequency=440:duration=1:sample_rate=32000" -c:a mp2 -b:a 32k layer2.mp2
 "${FF[@]}" "${SINE[@]}" -c:a flac -f ogg flac-in-ogg.oga
 "${FF[@]}" "${SINE[@]}" -c:a libspeex speex.spx
 "${FF[@]}" "${SINE[@]}" -c:a wavpack wavpack.wv
@@ -39,6 +38,8 @@ sox -n -r 22050 -c 1 -b 16 "$work/src.wav" synth 1 sine 440
 lame --quiet --nohist -V 5 -t "$work/src.wav" vbr-no-xing.mp3
 # MPEG-2 Layer III (22.05 kHz) with a Xing header.
 lame --quiet --nohist -V 5 "$work/src.wav" mpeg2.mp3
+# MPEG-1 Layer II at 32 kHz (symphonia's mp2 feature decodes it).
+"${FF[@]}" -f lavfi -i "sine=frequency=440:duration=1:sample_rate=32000" -c:a mp2 -b:a 32k layer2.mp2
 # Raw AAC in ADTS frames, as .aac downloads come.
 "${FF[@]}" "${SINE[@]}" -c:a aac -b:a 16k -f adts raw.aac
 # AAC with the index in front (most M4A files have it at the end).
