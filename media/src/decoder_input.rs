@@ -3,11 +3,12 @@
 //! player both open files through [`DecoderInput`], so they agree on what plays, and the
 //! stored bytes never change (their hash is the song's identity).
 //!
-//! Hidden today: FLAC CUESHEET blocks. symphonia 0.5 validates a cue sheet strictly (a
-//! CD-DA track offset must be a multiple of 588 samples, reserved bits zero, ...) and
-//! refuses the whole file when one check fails, though playback never uses the cue
-//! sheet; CD rippers write such sheets. The decoder sees each one as a PADDING block of
-//! the same length: one byte changes, nothing moves.
+//! Hidden today: the FLAC metadata blocks playback never uses but symphonia 0.5 parses,
+//! refusing the whole file when one is damaged. A CUESHEET is validated strictly (a CD-DA
+//! track offset must be a multiple of 588 samples, reserved bits zero, ...), and CD rippers
+//! write sheets that fail; a broken VORBIS_COMMENT or PICTURE block fails it too, though
+//! the catalog, not the stream, holds the song's tags and cover. The decoder sees each
+//! such block as a PADDING block of the same length: one byte changes, nothing moves.
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -18,6 +19,10 @@ use crate::integrity::CUESHEET;
 
 /// Metadata block type the decoder skips unread.
 const PADDING: u8 = 1;
+/// Metadata block types playback does not need, shown as padding.
+const UNUSED_BY_PLAYBACK: [u8; 3] = [VORBIS_COMMENT, CUESHEET, PICTURE];
+const VORBIS_COMMENT: u8 = 4;
+const PICTURE: u8 = 6;
 /// Metadata blocks looked at before giving up (a real file has a handful).
 const MAX_BLOCKS: usize = 1024;
 
@@ -45,7 +50,7 @@ impl<R: Read + Seek> DecoderInput<R> {
     pub fn from_offset(mut inner: R, start: u64) -> io::Result<Self> {
         let end = inner.seek(SeekFrom::End(0))?;
         let len = end.saturating_sub(start);
-        let hidden = cue_sheet_headers(&mut inner, start, len)?;
+        let hidden = unused_block_headers(&mut inner, start, len)?;
         inner.seek(SeekFrom::Start(start))?;
         Ok(DecoderInput {
             inner,
@@ -57,9 +62,13 @@ impl<R: Read + Seek> DecoderInput<R> {
     }
 }
 
-/// View offsets of the CUESHEET block headers of a FLAC stream at `start` (behind an
-/// ID3v2 tag, if there is one); none for anything else.
-fn cue_sheet_headers<R: Read + Seek>(inner: &mut R, start: u64, len: u64) -> io::Result<Vec<u64>> {
+/// View offsets of the headers of the blocks playback does not need in a FLAC stream at
+/// `start` (behind an ID3v2 tag, if there is one); none for anything else.
+fn unused_block_headers<R: Read + Seek>(
+    inner: &mut R,
+    start: u64,
+    len: u64,
+) -> io::Result<Vec<u64>> {
     let mut head = [0u8; 10];
     let read_at = |inner: &mut R, at: u64, buf: &mut [u8]| -> io::Result<bool> {
         if at + buf.len() as u64 > len {
@@ -85,7 +94,7 @@ fn cue_sheet_headers<R: Read + Seek>(inner: &mut R, start: u64, len: u64) -> io:
         if !read_at(inner, at, &mut header)? {
             break;
         }
-        if header[0] & 0x7F == CUESHEET {
+        if UNUSED_BY_PLAYBACK.contains(&(header[0] & 0x7F)) {
             hidden.push(at);
         }
         if header[0] & 0x80 != 0 {
@@ -153,7 +162,8 @@ mod tests {
         let mut bytes = b"fLaC".to_vec();
         bytes.extend(block(0, false, &[0x11; 34]));
         bytes.extend(block(CUESHEET, false, &[0x22; 40]));
-        bytes.extend(block(4, false, &[0x33; 8]));
+        bytes.extend(block(2, false, &[0x33; 8])); // APPLICATION
+        bytes.extend(block(VORBIS_COMMENT, false, &[0x66; 4]));
         bytes.extend(block(CUESHEET, true, &[0x44; 12]));
         bytes.extend([0xFF, 0xF8, 0x55, 0x55]);
         bytes
@@ -166,10 +176,10 @@ mod tests {
     }
 
     #[test]
-    fn cue_sheets_show_as_padding_and_nothing_else_changes() {
+    fn cue_sheets_and_tags_show_as_padding_and_nothing_else_changes() {
         let stored = flac();
         let shown = read_all(DecoderInput::new(Cursor::new(stored.clone())).unwrap());
-        let headers = [4 + 38, 4 + 38 + 44 + 12];
+        let headers = [4 + 38, 4 + 38 + 44 + 12, 4 + 38 + 44 + 12 + 8];
         assert_eq!(shown.len(), stored.len());
         for (at, (a, b)) in stored.iter().zip(&shown).enumerate() {
             if headers.contains(&at) {
@@ -178,7 +188,7 @@ mod tests {
                 assert_eq!(a, b, "byte {at}");
             }
         }
-        assert_eq!(shown[headers[1]], 0x80 | PADDING, "still the last block");
+        assert_eq!(shown[headers[2]], 0x80 | PADDING, "still the last block");
     }
 
     #[test]
