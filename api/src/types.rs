@@ -199,16 +199,20 @@ pub struct NewClientCredential {
 pub struct Song {
     pub id: SongId,
     pub title: String,
+    /// Every credited artist joined with ", " ([`artist_credit`]): what to show.
     pub artist: String,
+    /// The first credited artist.
     pub artist_id: ArtistId,
     pub album: String,
     pub album_id: AlbumId,
     pub track: Option<u32>,
     pub disc: Option<u32>,
+    /// The first genre.
     pub genre: Option<String>,
     pub year: Option<i32>,
     pub duration_ms: u64,
-    /// Codec / container name: `mp3`, `flac`, `vorbis`, `opus`, `aac`, `wav`.
+    /// Codec / container name: `mp3`, `mp2`, `flac`, `vorbis`, `opus`, `aac` (in MP4), `alac`,
+    /// `adts` (raw AAC), `wav`, `aiff`.
     pub codec: String,
     /// MIME type the stream is served with, e.g. `audio/mpeg`.
     pub content_type: String,
@@ -219,6 +223,30 @@ pub struct Song {
     /// Lowercase hex SHA-256 of the audio bytes; also the stream's ETag.
     pub hash: String,
     pub created_at: i64,
+    /// Every credited artist in credit order, the first being `artist_id`; the song is
+    /// found and listed under each. Absent from older servers: then `artist`/`artist_id`.
+    #[serde(default)]
+    pub artists: Vec<ArtistRef>,
+    /// Every genre in tag order, the first being `genre`; the song is listed under each.
+    #[serde(default)]
+    pub genres: Vec<String>,
+    /// The artist the song's album is filed under (a compilation's "Various Artists").
+    /// Absent from older servers.
+    #[serde(default)]
+    pub album_artist: Option<ArtistRef>,
+}
+
+/// An artist as a song credits them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtistRef {
+    pub id: ArtistId,
+    pub name: String,
+}
+
+/// How a song with several artists shows them: "A, B".
+pub fn artist_credit<S: AsRef<str>>(names: &[S]) -> String {
+    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    names.join(", ")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -563,6 +591,21 @@ pub struct UploadedSong {
     /// Tags that were missing and filled with fallbacks (e.g. `title`, `artist`).
     #[serde(default)]
     pub missing_tags: Vec<String>,
+    /// What is wrong with the file although it was accepted (a damaged tag item, a
+    /// truncated MP3, ...), for the uploader to fix. Empty when the bytes were already in
+    /// the catalog: the file was not looked at again.
+    #[serde(default)]
+    pub warnings: Vec<IngestWarning>,
+}
+
+/// One problem with an accepted file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestWarning {
+    /// Stable machine-readable code: `tag_damaged`, `tags_unreadable`, `truncated`,
+    /// `length_mismatch`, `cue_sheet`.
+    pub code: String,
+    /// One sentence naming the problem and what to do.
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -870,6 +913,30 @@ mod tests {
             serde_json::to_string(&Role::Listener).unwrap(),
             r#""listener""#
         );
+    }
+
+    #[test]
+    fn a_song_from_an_older_server_reads_without_artists_or_genres() {
+        let json = r#"{"id":1,"title":"T","artist":"A","artist_id":2,"album":"B",
+            "album_id":3,"track":null,"disc":null,"genre":"Rock","year":null,
+            "duration_ms":1000,"codec":"mp3","content_type":"audio/mpeg",
+            "bitrate_kbps":null,"sample_rate":null,"channels":null,"size":10,"hash":"h",
+            "created_at":0}"#;
+        let song: Song = serde_json::from_str(json).unwrap();
+        assert!(song.artists.is_empty() && song.genres.is_empty());
+        let uploaded: UploadedSong =
+            serde_json::from_value(serde_json::json!({"song": song, "created": true})).unwrap();
+        assert!(uploaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn credits_join_with_commas() {
+        assert_eq!(
+            artist_credit(&["Alpha Singer", "Beta Singer"]),
+            "Alpha Singer, Beta Singer"
+        );
+        assert_eq!(artist_credit(&["Björk"]), "Björk");
+        assert_eq!(artist_credit::<&str>(&[]), "");
     }
 
     #[test]

@@ -7,11 +7,13 @@ pub fn song(n: u32, title: &str, artist: &str, genre: Option<&str>) -> NewSong {
     NewSong {
         title: title.into(),
         artist: artist.into(),
+        other_artists: Vec::new(),
         album_artist: None,
         album: format!("Album {}", n % 2),
         track: Some(n),
         disc: None,
         genre: genre.map(String::from),
+        other_genres: Vec::new(),
         year: Some(2000),
         duration_ms: 1000,
         codec: "mp3".into(),

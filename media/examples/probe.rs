@@ -14,23 +14,27 @@ fn main() {
                 let name = path.file_name().and_then(|name| name.to_str());
                 let tags = resolve_tags(&probe.tags, &Tags::default(), name);
                 println!(
-                    "{}: {} {} ms, {:?} kbit/s, {:?} Hz, {:?} ch | {} - {} - {} | track {:?} disc {:?} year {:?} genre {:?} | cover {:?} | missing {:?}",
+                    "{}: {} {} ms, {:?} kbit/s, {:?} Hz, {:?} ch | {} - {} ({:?}) - {} | track {:?} disc {:?} year {:?} genres {:?} | cover {:?} | missing {:?}",
                     path.display(),
                     probe.codec,
                     probe.duration_ms,
                     probe.bitrate_kbps,
                     probe.sample_rate,
                     probe.channels,
-                    tags.artist,
+                    tags.artists.join(" + "),
                     tags.album,
+                    tags.album_artist,
                     tags.title,
                     tags.track,
                     tags.disc,
                     tags.year,
-                    tags.genre,
+                    tags.genres,
                     probe.cover.map(|cover| (cover.content_type, cover.bytes.len())),
                     tags.missing,
                 );
+                for warning in &probe.warnings {
+                    println!("  warning {}: {warning}", warning.code.name());
+                }
             }
             Err(error) => {
                 refused = true;

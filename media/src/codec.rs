@@ -9,6 +9,8 @@ use std::fmt;
 pub enum Codec {
     /// MPEG-1/2 Audio Layer III.
     Mp3,
+    /// MPEG-1/2 Audio Layer II (broadcast and DVD audio), in the same plain stream.
+    Mp2,
     /// Native FLAC (not FLAC in Ogg or MP4).
     Flac,
     /// Vorbis in Ogg.
@@ -17,29 +19,43 @@ pub enum Codec {
     Opus,
     /// AAC in an MP4/M4A container.
     Aac,
+    /// Apple Lossless in an MP4/M4A container.
+    Alac,
+    /// Raw AAC in ADTS frames (`.aac`).
+    Adts,
     /// Uncompressed PCM (integer or float) in RIFF/WAVE.
     Wav,
+    /// Uncompressed PCM in AIFF or AIFF-C.
+    Aiff,
 }
 
 impl Codec {
-    pub const ALL: [Codec; 6] = [
+    pub const ALL: [Codec; 10] = [
         Codec::Mp3,
+        Codec::Mp2,
         Codec::Flac,
         Codec::Vorbis,
         Codec::Opus,
         Codec::Aac,
+        Codec::Alac,
+        Codec::Adts,
         Codec::Wav,
+        Codec::Aiff,
     ];
 
     /// Stable lowercase name, as stored in the catalog and sent on the wire.
     pub fn name(self) -> &'static str {
         match self {
             Codec::Mp3 => "mp3",
+            Codec::Mp2 => "mp2",
             Codec::Flac => "flac",
             Codec::Vorbis => "vorbis",
             Codec::Opus => "opus",
             Codec::Aac => "aac",
+            Codec::Alac => "alac",
+            Codec::Adts => "adts",
             Codec::Wav => "wav",
+            Codec::Aiff => "aiff",
         }
     }
 
@@ -51,12 +67,14 @@ impl Codec {
     /// MIME type to serve the stream with.
     pub fn content_type(self) -> &'static str {
         match self {
-            Codec::Mp3 => "audio/mpeg",
+            Codec::Mp3 | Codec::Mp2 => "audio/mpeg",
             Codec::Flac => "audio/flac",
             Codec::Vorbis => "audio/ogg",
             Codec::Opus => "audio/ogg; codecs=opus",
-            Codec::Aac => "audio/mp4",
+            Codec::Aac | Codec::Alac => "audio/mp4",
+            Codec::Adts => "audio/aac",
             Codec::Wav => "audio/wav",
+            Codec::Aiff => "audio/aiff",
         }
     }
 
@@ -64,11 +82,14 @@ impl Codec {
     pub fn extension(self) -> &'static str {
         match self {
             Codec::Mp3 => "mp3",
+            Codec::Mp2 => "mp2",
             Codec::Flac => "flac",
             Codec::Vorbis => "ogg",
             Codec::Opus => "opus",
-            Codec::Aac => "m4a",
+            Codec::Aac | Codec::Alac => "m4a",
+            Codec::Adts => "aac",
             Codec::Wav => "wav",
+            Codec::Aiff => "aiff",
         }
     }
 }
@@ -89,7 +110,8 @@ mod tests {
             assert_eq!(Codec::from_name(codec.name()), Some(codec));
             assert_eq!(codec.to_string(), codec.name());
         }
-        assert_eq!(Codec::from_name("alac"), None);
+        assert_eq!(Codec::from_name("alac"), Some(Codec::Alac));
+        assert_eq!(Codec::from_name("ape"), None);
         assert_eq!(Codec::from_name("MP3"), None);
     }
 
@@ -101,7 +123,10 @@ mod tests {
             (Codec::Vorbis, "audio/ogg"),
             (Codec::Opus, "audio/ogg; codecs=opus"),
             (Codec::Aac, "audio/mp4"),
+            (Codec::Alac, "audio/mp4"),
+            (Codec::Adts, "audio/aac"),
             (Codec::Wav, "audio/wav"),
+            (Codec::Aiff, "audio/aiff"),
         ];
         for (codec, content_type) in expected {
             assert_eq!(codec.content_type(), content_type);

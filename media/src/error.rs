@@ -3,7 +3,8 @@
 use std::io;
 
 /// The formats named in "what to do" messages.
-pub(crate) const ACCEPTED_FORMATS: &str = "MP3, FLAC, Ogg Vorbis, Opus, M4A (AAC) or WAV";
+pub(crate) const ACCEPTED_FORMATS: &str =
+    "MP3, FLAC, Ogg Vorbis, Opus, M4A (AAC or Apple Lossless), raw AAC, WAV or AIFF";
 
 /// Why a file cannot become a song. Every message names the problem and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +16,7 @@ pub enum MediaError {
     #[error("not an audio file: it looks like {detail}; upload {ACCEPTED_FORMATS}")]
     NotAudio { detail: String },
     /// Audio we recognise but the player cannot decode.
-    #[error("{format} is not supported: {reason}")]
+    #[error("unsupported format {format}: {reason}")]
     Unsupported { format: String, reason: String },
     /// A recognised container that is corrupt, truncated or unparseable.
     #[error("unreadable audio: {detail}")]
@@ -61,7 +62,7 @@ mod tests {
             MediaError::NotAudio {
                 detail: "text".into(),
             },
-            MediaError::unsupported("AIFF", "convert it to FLAC"),
+            MediaError::unsupported("WavPack", "convert it to FLAC"),
             MediaError::unreadable("the file is cut short; copy it again"),
             MediaError::Io(io::Error::new(io::ErrorKind::PermissionDenied, "denied")),
         ]
@@ -87,7 +88,10 @@ mod tests {
         let messages: Vec<String> = all().iter().map(ToString::to_string).collect();
         assert!(messages[0].contains("empty") && messages[0].contains("copied"));
         assert!(messages[1].contains("looks like text") && messages[1].contains("FLAC"));
-        assert_eq!(messages[2], "AIFF is not supported: convert it to FLAC");
+        assert_eq!(
+            messages[2],
+            "unsupported format WavPack: convert it to FLAC"
+        );
         assert!(messages[3].starts_with("unreadable audio: the file is cut short"));
         assert!(messages[4].contains("denied"));
     }

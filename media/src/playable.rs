@@ -1,17 +1,19 @@
 //! The last gate: open the file with the player's own decoder (symphonia 0.5, set up
-//! as tui-player sets it up) and decode its first packets. Structural checks explain
-//! most refusals precisely; this one catches whatever they do not model, such as
-//! an ID3v2 frame symphonia 0.5 cannot parse or an AAC variant it cannot decode.
+//! as tui-player sets it up, and shown the file through the same [`DecoderInput`]) and
+//! decode its first packets. Structural checks explain most refusals precisely; this one
+//! catches whatever they do not model, such as an ID3v2 frame symphonia 0.5 cannot parse
+//! or an AAC variant it cannot decode.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek};
 
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_OPUS};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
+use crate::decoder_input::DecoderInput;
 use crate::error::MediaError;
 use crate::sniff::Container;
 
@@ -24,7 +26,7 @@ pub(crate) fn check<R>(source: R, start: u64, container: Container) -> Result<()
 where
     R: Read + Seek + Send + Sync + 'static,
 {
-    let source = Window::new(source, start)?;
+    let source = DecoderInput::from_offset(source, start)?;
     let stream = MediaSourceStream::new(Box::new(source), MediaSourceStreamOptions::default());
     let format_options = FormatOptions {
         enable_gapless: true,
@@ -79,7 +81,7 @@ where
                 "`ffmpeg -i INPUT -c:a flac OUTPUT.flac`"
             };
             MediaError::unsupported(
-                format!("This {codec} variant in {}", container.name()),
+                format!("{codec} (this variant) in {}", container.name()),
                 format!(
                     "the player's decoder cannot decode it ({error}); convert it, e.g. {convert}"
                 ),
@@ -121,58 +123,6 @@ fn next_packet_of(
             }
             Err(error) => return Err(error),
         }
-    }
-}
-
-/// The source seen from byte `start` on, as if the bytes before it were not there.
-struct Window<R> {
-    inner: R,
-    start: u64,
-    len: u64,
-}
-
-impl<R: Read + Seek> Window<R> {
-    fn new(mut inner: R, start: u64) -> io::Result<Self> {
-        let end = inner.seek(SeekFrom::End(0))?;
-        inner.seek(SeekFrom::Start(start))?;
-        Ok(Window {
-            inner,
-            start,
-            len: end.saturating_sub(start),
-        })
-    }
-}
-
-impl<R: Read> Read for Window<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
-    }
-}
-
-impl<R: Seek> Seek for Window<R> {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let target = match to {
-            SeekFrom::Start(offset) => SeekFrom::Start(self.start + offset),
-            SeekFrom::End(offset) => SeekFrom::End(offset),
-            SeekFrom::Current(offset) => SeekFrom::Current(offset),
-        };
-        let position = self.inner.seek(target)?;
-        position.checked_sub(self.start).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "seek before the start of the audio",
-            )
-        })
-    }
-}
-
-impl<R: Read + Seek + Send + Sync> MediaSource for Window<R> {
-    fn is_seekable(&self) -> bool {
-        true
-    }
-
-    fn byte_len(&self) -> Option<u64> {
-        Some(self.len)
     }
 }
 
@@ -220,18 +170,5 @@ mod tests {
         // Past the tag, the same audio plays.
         let tag_len = 10 + 128;
         assert!(check(Cursor::new(bytes), tag_len, Container::Mpeg).is_ok());
-    }
-
-    #[test]
-    fn window_hides_the_bytes_before_its_start() {
-        let mut window = Window::new(Cursor::new(b"0123456789".to_vec()), 4).unwrap();
-        let mut text = String::new();
-        window.read_to_string(&mut text).unwrap();
-        assert_eq!(text, "456789");
-        assert_eq!(window.seek(SeekFrom::Start(1)).unwrap(), 1);
-        assert_eq!(window.seek(SeekFrom::End(-1)).unwrap(), 5);
-        assert_eq!(window.seek(SeekFrom::Current(-2)).unwrap(), 3);
-        assert!(window.seek(SeekFrom::Current(-10)).is_err());
-        assert_eq!(window.byte_len(), Some(6));
     }
 }

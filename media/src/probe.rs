@@ -1,27 +1,35 @@
 //! Probing a file: recognise it by content, check it is whole and playable, then
 //! read its properties, tags and cover with lofty.
+//!
+//! Only audio the player cannot decode is refused. Tags are read leniently: a damaged
+//! item is skipped (and reported as a [`Warning`]), and a file whose tags cannot be read
+//! at all is catalogued without them.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use lofty::config::{apply_global_options, GlobalOptions, ParseOptions};
-use lofty::error::AllocationError;
+use lofty::aac::AacFile;
+use lofty::config::{apply_global_options, GlobalOptions, ParseOptions, ParsingMode};
+use lofty::error::{AllocationError, FileParseError};
 use lofty::file::{AudioFile, TaggedFile};
 use lofty::flac::FlacFile;
+use lofty::iff::aiff::AiffFile;
 use lofty::iff::wav::WavFile;
 use lofty::mp4::{Mp4Codec, Mp4File};
-use lofty::mpeg::MpegFile;
+use lofty::mpeg::{Layer, MpegFile};
 use lofty::ogg::{OpusFile, VorbisFile};
 
+use crate::ape;
 use crate::codec::Codec;
 use crate::error::MediaError;
 use crate::id3v2::TagHeader;
 use crate::integrity;
 use crate::integrity::read_window;
 use crate::playable;
-use crate::sniff::{describe_non_audio, sniff, sniff_untagged, Container, SNIFF_LEN};
+use crate::sniff::{behind_id3, describe_non_audio, sniff, Container, SNIFF_LEN};
 use crate::tags::{read_cover, read_tags, Cover, Tags};
+use crate::warning::{Warning, WarningCode};
 
 /// Largest single tag item (a cover picture, usually) read into memory. A bigger
 /// ID3v2 picture is skipped (the song keeps no cover); any other bigger item makes
@@ -39,6 +47,8 @@ pub struct Probe {
     pub channels: Option<u8>,
     pub tags: Tags,
     pub cover: Option<Cover>,
+    /// What is wrong with the file without keeping it out, for the ingest report.
+    pub warnings: Vec<Warning>,
 }
 
 /// Probes the file at `path`: identifies it by content, checks that it is whole and
@@ -67,7 +77,8 @@ where
         return Err(MediaError::unsupported(container.name(), reason));
     }
     let findings = integrity::check(&mut reader, container, len)?;
-    let (codec, file) = read_with_lofty(&mut reader, container, !findings.skip_cover_art)?;
+    let (codec, file, tag_warning) =
+        read_with_lofty(&mut reader, container, !findings.skip_cover_art)?;
     let properties = file.properties();
     let duration_ms = findings
         .counted_duration_ms
@@ -91,6 +102,7 @@ where
         channels: properties.channels().filter(|&channels| channels > 0),
         tags: read_tags(&file),
         cover: read_cover(&file),
+        warnings: tag_warning.into_iter().chain(findings.warnings).collect(),
     };
     // The player's decoder reads the ID3v2 tag too; past a certain size it gets only
     // the audio, which keeps this check's memory bounded like the rest.
@@ -110,10 +122,7 @@ fn identify<R: Read + Seek>(reader: &mut R, len: u64) -> Result<Container, Media
         let after = tag.total_len();
         if after >= head.len() as u64 && after < len {
             let behind = read_window(reader, after, SNIFF_LEN)?;
-            return Ok(match sniff_untagged(&behind) {
-                Some(Container::Flac) => Container::Flac,
-                _ => Container::Mpeg,
-            });
+            return Ok(behind_id3(&behind));
         }
     }
     sniff(&head).ok_or_else(|| MediaError::NotAudio {
@@ -121,70 +130,187 @@ fn identify<R: Read + Seek>(reader: &mut R, len: u64) -> Result<Container, Media
     })
 }
 
+/// Reads the file with lofty, leniently. Strict parsing first: it stops at any tag item
+/// lofty's lenient modes would skip, and only log, so its error is what a warning names.
+/// Then the lenient modes, which keep every good item; failing those, the file without
+/// its tags (a warning says they were dropped). Only a file lofty cannot read even
+/// without its tags is refused.
 fn read_with_lofty<R: Read + Seek>(
     reader: &mut R,
     container: Container,
     read_cover_art: bool,
-) -> Result<(Codec, TaggedFile), MediaError> {
+) -> Result<(Codec, TaggedFile, Option<Warning>), MediaError> {
     // Thread-local in lofty, so set on every call: callers use thread pools.
     apply_global_options(GlobalOptions::new().allocation_limit(MAX_TAG_ITEM_BYTES));
-    let options = ParseOptions::new()
+    let mut strict = ParseOptions::new()
         .read_cover_art(read_cover_art)
         .max_junk_bytes(8 * 1024);
-    reader.seek(SeekFrom::Start(0))?;
-    let failed = |error: lofty::error::FileParseError| {
-        if caused_by::<AllocationError>(&error) {
-            return MediaError::unreadable(format!(
-                "its tags hold an item larger than the {} MiB Cadenza reads (usually an \
-                 oversized cover picture); shrink or remove it with a tag editor and try again",
-                MAX_TAG_ITEM_BYTES / (1024 * 1024)
-            ));
-        }
-        MediaError::unreadable(format!(
-            "the {} file could not be parsed ({}); it is damaged, re-encode it from the source",
-            container.name(),
-            error_chain(&error)
-        ))
+    strict.parsing_mode(ParsingMode::Strict);
+    let strict_error = match read_as(reader, container, strict) {
+        Ok((codec, file)) => return Ok((codec, file, None)),
+        Err(LoftyError::Refused(error)) => return Err(error),
+        Err(LoftyError::Parse(error)) => error,
     };
+    let problem = error_chain(&strict_error);
+    let mut lenient_error = None;
+    for mode in [ParsingMode::BestAttempt, ParsingMode::Relaxed] {
+        let mut lenient = strict;
+        lenient.parsing_mode(mode);
+        match read_as(reader, container, lenient) {
+            Ok((codec, file)) => {
+                // Strict parsing also checks the audio's own headers: only a problem it
+                // does not meet without the tags is a tag problem.
+                let mut untagged = strict;
+                untagged.read_tags(false);
+                let tag_problem = read_as(reader, container, untagged).is_ok();
+                let warning = tag_problem.then(|| {
+                    Warning::new(
+                        WarningCode::TagDamaged,
+                        format!(
+                            "a damaged tag item was skipped ({problem}); the other tags were \
+                             read. Fix or remove that item with a tag editor and upload the \
+                             file again"
+                        ),
+                    )
+                });
+                return Ok((codec, file, warning));
+            }
+            Err(LoftyError::Refused(error)) => return Err(error),
+            Err(LoftyError::Parse(error)) => {
+                lenient_error.get_or_insert(error);
+            }
+        }
+    }
+    if lenient_error
+        .as_ref()
+        .is_some_and(|error| caused_by::<AllocationError>(error))
+    {
+        return Err(MediaError::unreadable(format!(
+            "its tags hold an item larger than the {} MiB Cadenza reads (usually an \
+             oversized cover picture); shrink or remove it with a tag editor and try again",
+            MAX_TAG_ITEM_BYTES / (1024 * 1024)
+        )));
+    }
+    if let Some(file) = read_without_ape_tag(reader, container, strict)? {
+        let warning = Warning::new(
+            WarningCode::TagDamaged,
+            format!(
+                "its APE tag could not be read ({problem}) and was left out; the other tags \
+                 were read. Remove or rewrite the APE tag with a tag editor and upload the \
+                 file again"
+            ),
+        );
+        return Ok((file.0, file.1, Some(warning)));
+    }
+    let mut untagged = strict;
+    untagged.parsing_mode(ParsingMode::Relaxed);
+    untagged.read_tags(false);
+    match read_as(reader, container, untagged) {
+        Ok((codec, file)) => {
+            let warning = Warning::new(
+                WarningCode::TagsUnreadable,
+                format!(
+                    "its tags could not be read ({problem}), so it is catalogued without \
+                     them; rewrite the tags with a tag editor and upload the file again"
+                ),
+            );
+            Ok((codec, file, Some(warning)))
+        }
+        Err(LoftyError::Refused(error)) => Err(error),
+        Err(LoftyError::Parse(_)) => Err(MediaError::unreadable(format!(
+            "the {} file could not be parsed ({problem}); it is damaged, re-encode it from \
+             the source",
+            container.name()
+        ))),
+    }
+}
+
+/// An MP3 read leniently without its trailing APE tag, if it has one: one bad APE item
+/// fails the whole file in lofty.
+fn read_without_ape_tag<R: Read + Seek>(
+    reader: &mut R,
+    container: Container,
+    options: ParseOptions,
+) -> Result<Option<(Codec, TaggedFile)>, MediaError> {
+    if container != Container::Mpeg {
+        return Ok(None);
+    }
+    let len = reader.seek(SeekFrom::End(0))?;
+    let Some(start) = ape::trailing_tag_start(reader, len)? else {
+        return Ok(None);
+    };
+    let mut relaxed = options;
+    relaxed.parsing_mode(ParsingMode::Relaxed);
+    let mut without = ape::Prefix::new(reader, start)?;
+    Ok(read_as(&mut without, container, relaxed).ok())
+}
+
+enum LoftyError {
+    /// lofty could not parse the file with these options.
+    Parse(FileParseError),
+    /// It parsed, but holds audio the player cannot decode.
+    Refused(MediaError),
+}
+
+fn read_as<R: Read + Seek>(
+    reader: &mut R,
+    container: Container,
+    options: ParseOptions,
+) -> Result<(Codec, TaggedFile), LoftyError> {
+    reader
+        .seek(SeekFrom::Start(0))
+        .map_err(|error| LoftyError::Refused(error.into()))?;
+    let parsed = |file: Result<TaggedFile, FileParseError>| file.map_err(LoftyError::Parse);
     Ok(match container {
-        Container::Mpeg => (
-            Codec::Mp3,
-            MpegFile::read_from(reader, options).map_err(failed)?.into(),
-        ),
+        Container::Mpeg => {
+            let file = MpegFile::read_from(reader, options).map_err(LoftyError::Parse)?;
+            // The structural check has refused Layer I already.
+            let codec = match file.properties().layer() {
+                Layer::Layer2 => Codec::Mp2,
+                _ => Codec::Mp3,
+            };
+            (codec, file.into())
+        }
         Container::Flac => (
             Codec::Flac,
-            FlacFile::read_from(reader, options).map_err(failed)?.into(),
+            parsed(FlacFile::read_from(reader, options).map(Into::into))?,
         ),
         Container::OggVorbis => (
             Codec::Vorbis,
-            VorbisFile::read_from(reader, options)
-                .map_err(failed)?
-                .into(),
+            parsed(VorbisFile::read_from(reader, options).map(Into::into))?,
         ),
         Container::OggOpus => (
             Codec::Opus,
-            OpusFile::read_from(reader, options).map_err(failed)?.into(),
+            parsed(OpusFile::read_from(reader, options).map(Into::into))?,
         ),
         Container::Wav => (
             Codec::Wav,
-            WavFile::read_from(reader, options).map_err(failed)?.into(),
+            parsed(WavFile::read_from(reader, options).map(Into::into))?,
+        ),
+        Container::Aiff => (
+            Codec::Aiff,
+            parsed(AiffFile::read_from(reader, options).map(Into::into))?,
+        ),
+        Container::Adts => (
+            Codec::Adts,
+            parsed(AacFile::read_from(reader, options).map(Into::into))?,
         ),
         Container::Mp4 => {
-            let file = Mp4File::read_from(reader, options).map_err(failed)?;
-            check_mp4_codec(&file)?;
-            (Codec::Aac, file.into())
+            let file = Mp4File::read_from(reader, options).map_err(LoftyError::Parse)?;
+            let codec = mp4_codec(&file).map_err(LoftyError::Refused)?;
+            (codec, file.into())
         }
         other => {
-            return Err(MediaError::unsupported(
+            return Err(LoftyError::Refused(MediaError::unsupported(
                 other.name(),
                 other.refusal().unwrap_or("the player cannot decode it"),
-            ))
+            )))
         }
     })
 }
 
-/// MP4 may carry several codecs; the player decodes AAC only.
-fn check_mp4_codec(file: &Mp4File) -> Result<(), MediaError> {
+/// MP4 may carry several codecs; the player decodes AAC and Apple Lossless.
+fn mp4_codec(file: &Mp4File) -> Result<Codec, MediaError> {
     let properties = file.properties();
     if properties.is_drm_protected() {
         return Err(MediaError::unsupported(
@@ -194,25 +320,21 @@ fn check_mp4_codec(file: &Mp4File) -> Result<(), MediaError> {
         ));
     }
     match properties.codec() {
-        Some(Mp4Codec::AAC) => Ok(()),
-        Some(Mp4Codec::ALAC) => Err(MediaError::unsupported(
-            "Apple Lossless (ALAC)",
-            "the player cannot decode it; convert it to FLAC (also lossless), e.g. \
-             `ffmpeg -i INPUT -c:a flac OUTPUT.flac`",
-        )),
+        Some(Mp4Codec::AAC) => Ok(Codec::Aac),
+        Some(Mp4Codec::ALAC) => Ok(Codec::Alac),
         Some(Mp4Codec::FLAC) => Err(MediaError::unsupported(
             "FLAC in MP4",
-            "the player reads FLAC only in its native container; remux it without \
+            "Cadenza catalogues FLAC only in its native container; remux it without \
              re-encoding: `ffmpeg -i INPUT -c:a copy OUTPUT.flac`",
         )),
         Some(Mp4Codec::MP3) => Err(MediaError::unsupported(
             "MP3 in MP4",
-            "the player reads MP3 only as a plain .mp3 file; remux it without \
+            "Cadenza catalogues MP3 only as a plain .mp3 file; remux it without \
              re-encoding: `ffmpeg -i INPUT -c:a copy OUTPUT.mp3`",
         )),
         _ => Err(MediaError::unsupported(
             "MP4 with an unknown audio codec",
-            "the player decodes AAC only in MP4; convert it, e.g. \
+            "the player decodes AAC and Apple Lossless only in MP4; convert it, e.g. \
              `ffmpeg -i INPUT -c:a aac -b:a 256k OUTPUT.m4a`",
         )),
     }

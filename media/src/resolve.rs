@@ -13,10 +13,12 @@ pub const UNKNOWN_TITLE: &str = "Untitled";
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ResolvedTags {
     pub title: String,
-    pub artist: String,
+    /// Every credited artist, in tag order; at least one (the fallback).
+    pub artists: Vec<String>,
     pub album: String,
     pub album_artist: Option<String>,
-    pub genre: Option<String>,
+    /// Every genre, in tag order; possibly none.
+    pub genres: Vec<String>,
     pub track: Option<u32>,
     pub disc: Option<u32>,
     pub year: Option<i32>,
@@ -34,31 +36,35 @@ pub fn resolve_tags(tags: &Tags, overrides: &Tags, filename: Option<&str>) -> Re
             .or_else(|| tag.as_deref().and_then(clean))
     };
     let mut missing = Vec::new();
-    let mut or_fallback =
-        |value: Option<String>, field: &'static str, fallback: &dyn Fn() -> String| {
-            value.unwrap_or_else(|| {
-                missing.push(field);
-                fallback()
-            })
-        };
-    let title = or_fallback(pick(&overrides.title, &tags.title), "title", &|| {
+    let mut or_fallback = |value: Option<String>, field: &'static str, fallback: String| {
+        value.unwrap_or_else(|| {
+            missing.push(field);
+            fallback
+        })
+    };
+    let title = or_fallback(
+        pick(&overrides.title, &tags.title),
+        "title",
         filename
             .and_then(title_from_filename)
-            .unwrap_or_else(|| UNKNOWN_TITLE.to_string())
-    });
-    let artist = or_fallback(pick(&overrides.artist, &tags.artist), "artist", &|| {
-        UNKNOWN_ARTIST.to_string()
-    });
-    let album = or_fallback(pick(&overrides.album, &tags.album), "album", &|| {
-        UNKNOWN_ALBUM.to_string()
-    });
+            .unwrap_or_else(|| UNKNOWN_TITLE.to_string()),
+    );
+    let mut artists = pick_all(&overrides.artists, &tags.artists);
+    if artists.is_empty() {
+        artists.push(or_fallback(None, "artist", UNKNOWN_ARTIST.to_string()));
+    }
+    let album = or_fallback(
+        pick(&overrides.album, &tags.album),
+        "album",
+        UNKNOWN_ALBUM.to_string(),
+    );
     let positive = |n: &u32| *n > 0;
     ResolvedTags {
         title,
-        artist,
+        artists,
         album,
         album_artist: pick(&overrides.album_artist, &tags.album_artist),
-        genre: pick(&overrides.genre, &tags.genre),
+        genres: pick_all(&overrides.genres, &tags.genres),
         track: overrides
             .track
             .filter(positive)
@@ -72,6 +78,20 @@ pub fn resolve_tags(tags: &Tags, overrides: &Tags, filename: Option<&str>) -> Re
             .filter(|&y| y > 0)
             .or(tags.year.filter(|&y| y > 0)),
         missing,
+    }
+}
+
+/// The override's values when it has any (they replace the file's whole list), else the
+/// tag's; cleaned, blanks dropped.
+fn pick_all(over: &[String], tag: &[String]) -> Vec<String> {
+    let cleaned = |values: &[String]| -> Vec<String> {
+        values.iter().filter_map(|value| clean(value)).collect()
+    };
+    let overridden = cleaned(over);
+    if overridden.is_empty() {
+        cleaned(tag)
+    } else {
+        overridden
     }
 }
 
@@ -123,10 +143,10 @@ mod tests {
     fn tags() -> Tags {
         Tags {
             title: Some("Glacier Hum".into()),
-            artist: Some("Björk".into()),
+            artists: vec!["Björk".into()],
             album: Some("Frequency Garden".into()),
             album_artist: Some("Björk".into()),
-            genre: Some("Electronic".into()),
+            genres: vec!["Electronic".into()],
             track: Some(1),
             disc: Some(1),
             year: Some(1997),
@@ -137,10 +157,10 @@ mod tests {
     fn tags_are_used_when_present() {
         let resolved = resolve_tags(&tags(), &Tags::default(), Some("x.mp3"));
         assert_eq!(resolved.title, "Glacier Hum");
-        assert_eq!(resolved.artist, "Björk");
+        assert_eq!(resolved.artists, ["Björk"]);
         assert_eq!(resolved.album, "Frequency Garden");
         assert_eq!(resolved.album_artist.as_deref(), Some("Björk"));
-        assert_eq!(resolved.genre.as_deref(), Some("Electronic"));
+        assert_eq!(resolved.genres, ["Electronic"]);
         assert_eq!(
             (resolved.track, resolved.disc, resolved.year),
             (Some(1), Some(1), Some(1997))
@@ -152,20 +172,20 @@ mod tests {
     fn overrides_win() {
         let overrides = Tags {
             title: Some("  New Title ".into()),
-            artist: Some("坂本龍一".into()),
+            artists: vec!["坂本龍一".into()],
             album: Some("".into()),
             album_artist: None,
-            genre: Some("Ambient".into()),
+            genres: vec!["Ambient".into()],
             track: Some(7),
             disc: Some(2),
             year: Some(1985),
         };
         let resolved = resolve_tags(&tags(), &overrides, None);
         assert_eq!(resolved.title, "New Title");
-        assert_eq!(resolved.artist, "坂本龍一");
+        assert_eq!(resolved.artists, ["坂本龍一"]);
         // An empty override does not erase the tag.
         assert_eq!(resolved.album, "Frequency Garden");
-        assert_eq!(resolved.genre.as_deref(), Some("Ambient"));
+        assert_eq!(resolved.genres, ["Ambient"]);
         assert_eq!(
             (resolved.track, resolved.disc, resolved.year),
             (Some(7), Some(2), Some(1985))
@@ -181,7 +201,7 @@ mod tests {
             Some("/music/Unsorted/field recording 03.wav"),
         );
         assert_eq!(resolved.title, "field recording 03");
-        assert_eq!(resolved.artist, UNKNOWN_ARTIST);
+        assert_eq!(resolved.artists, [UNKNOWN_ARTIST]);
         assert_eq!(resolved.album, UNKNOWN_ALBUM);
         assert_eq!(resolved.missing, ["title", "artist", "album"]);
         assert_eq!(resolved.track, None);
@@ -191,14 +211,14 @@ mod tests {
     fn whitespace_and_nul_tags_count_as_missing() {
         let blank = Tags {
             title: Some(" \0".into()),
-            artist: Some("\t".into()),
+            artists: vec!["\t".into(), " \0".into()],
             album: Some("Album\0".into()),
             track: Some(0),
             ..Tags::default()
         };
         let resolved = resolve_tags(&blank, &Tags::default(), Some("02 - Song.flac"));
         assert_eq!(resolved.title, "Song");
-        assert_eq!(resolved.artist, UNKNOWN_ARTIST);
+        assert_eq!(resolved.artists, [UNKNOWN_ARTIST]);
         assert_eq!(resolved.album, "Album");
         assert_eq!(resolved.track, None);
         assert_eq!(resolved.missing, ["title", "artist"]);

@@ -7,8 +7,9 @@ use crate::mpeg::FrameHeader;
 /// longer than this is assumed to front an MP3 (a full probe looks behind it).
 pub const SNIFF_LEN: usize = 64 * 1024;
 
-/// A container recognised from its signature. The first six are accepted (their codec
-/// is checked while probing); the rest are audio the player cannot decode.
+/// A container recognised from its signature. Those whose [`Container::refusal`] is `None`
+/// are accepted (their codec is checked while probing); the rest are audio the player
+/// cannot decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Container {
@@ -24,6 +25,7 @@ pub enum Container {
     Mp4,
     /// RIFF/WAVE.
     Wav,
+    /// AIFF or AIFF-C (`FORM`).
     Aiff,
     Ape,
     WavPack,
@@ -48,6 +50,13 @@ pub enum Container {
     Dsd,
     Amr,
     TrueAudio,
+    /// Dolby Digital, raw (`.ac3`).
+    Ac3,
+    /// Dolby Digital Plus, raw (`.eac3`, `.ec3`).
+    Eac3,
+    /// Tom's lossless Audio Kompressor.
+    Tak,
+    OptimFrog,
     /// Standard MIDI: notes, not sound.
     Midi,
 }
@@ -78,6 +87,10 @@ impl Container {
             Container::Dsd => "DSD (DSF/DFF)",
             Container::Amr => "AMR",
             Container::TrueAudio => "TrueAudio (TTA)",
+            Container::Ac3 => "AC-3 (Dolby Digital)",
+            Container::Eac3 => "E-AC-3 (Dolby Digital Plus)",
+            Container::Tak => "TAK",
+            Container::OptimFrog => "OptimFROG",
             Container::Midi => "MIDI",
         }
     }
@@ -85,8 +98,9 @@ impl Container {
     /// Why the player cannot take this container and what to do instead; `None` for
     /// the containers that are accepted.
     pub fn refusal(self) -> Option<&'static str> {
-        const TO_FLAC: &str = "the player cannot decode it; convert it to FLAC (lossless), \
-                               e.g. `ffmpeg -i INPUT -c:a flac OUTPUT.flac`";
+        const TO_FLAC: &str = "the player cannot decode it; convert it to FLAC (lossless, so \
+                               the conversion loses nothing), e.g. \
+                               `ffmpeg -i INPUT -c:a flac OUTPUT.flac`";
         const TO_OPUS: &str = "the player cannot decode it; convert it to Opus or MP3, \
                                e.g. `ffmpeg -i INPUT -c:a libopus OUTPUT.opus`";
         Some(match self {
@@ -95,28 +109,29 @@ impl Container {
             | Container::OggVorbis
             | Container::OggOpus
             | Container::Mp4
-            | Container::Wav => return None,
-            Container::Aiff
-            | Container::Ape
+            | Container::Wav
+            | Container::Aiff
+            | Container::Adts => return None,
+            Container::Ape
             | Container::WavPack
             | Container::Rf64
             | Container::Caf
             | Container::Dsd
-            | Container::TrueAudio => TO_FLAC,
-            Container::Musepack
-            | Container::OggSpeex
+            | Container::TrueAudio
+            | Container::Ac3
+            | Container::Eac3
+            | Container::Tak
+            | Container::OptimFrog
+            | Container::Musepack => TO_FLAC,
+            Container::OggSpeex
             | Container::Asf
             | Container::Au
             | Container::Amr
             | Container::OggOther
             | Container::Matroska => TO_OPUS,
             Container::OggFlac => {
-                "the player reads FLAC only in its native container; remux it without \
-                 re-encoding: `ffmpeg -i INPUT -c:a copy OUTPUT.flac`"
-            }
-            Container::Adts => {
-                "the player reads AAC only inside M4A; remux it without re-encoding: \
-                 `ffmpeg -i INPUT -c:a copy OUTPUT.m4a`"
+                "Cadenza reads the tags and length of FLAC only in its native container; \
+                 remux it without re-encoding: `ffmpeg -i INPUT -c:a copy OUTPUT.flac`"
             }
             Container::Midi => {
                 "MIDI holds notes, not sound; render it to audio first (e.g. with a \
@@ -130,17 +145,20 @@ impl Container {
 /// `None` means no audio signature we know: the caller should treat it as not audio.
 pub fn sniff(head: &[u8]) -> Option<Container> {
     if let Some(tag) = TagHeader::parse(head) {
-        // ID3v2 fronts MP3 by convention, sometimes FLAC; what follows decides.
         let after = usize::try_from(tag.total_len()).ok();
-        return match after.and_then(|start| head.get(start..)) {
-            Some(rest) if !rest.is_empty() => match sniff_untagged(rest) {
-                Some(Container::Flac) => Some(Container::Flac),
-                _ => Some(Container::Mpeg),
-            },
-            _ => Some(Container::Mpeg),
-        };
+        return Some(match after.and_then(|start| head.get(start..)) {
+            Some(rest) if !rest.is_empty() => behind_id3(rest),
+            _ => Container::Mpeg,
+        });
     }
     sniff_untagged(head)
+}
+
+/// The container behind an ID3v2 tag. ID3v2 fronts MP3 by convention, but taggers put it
+/// in front of anything (FLAC, APE, WavPack, raw AAC): what follows decides, and MP3 is
+/// the guess when nothing else is recognised.
+pub(crate) fn behind_id3(rest: &[u8]) -> Container {
+    sniff_untagged(rest).unwrap_or(Container::Mpeg)
 }
 
 /// [`sniff`] for bytes that do not start with an ID3v2 tag.
@@ -178,6 +196,12 @@ pub(crate) fn sniff_untagged(head: &[u8]) -> Option<Container> {
         Container::Amr
     } else if at(0, b"TTA1") {
         Container::TrueAudio
+    } else if at(0, b"tBaK") {
+        Container::Tak
+    } else if at(0, b"OFR ") {
+        Container::OptimFrog
+    } else if let Some(dolby) = dolby(head) {
+        dolby
     } else if at(0, b"MThd") {
         Container::Midi
     } else if is_adts(head) {
@@ -207,6 +231,24 @@ fn sniff_ogg(head: &[u8]) -> Container {
     } else {
         Container::OggOther
     }
+}
+
+/// Raw AC-3 or E-AC-3: the sync word 0x0B77, a bitstream id of 0–16 (up to 10 is AC-3,
+/// 11 and up E-AC-3), and the sync word again within the largest frame (3840 bytes), so
+/// one stray 0x0B77 does not make a file audio.
+fn dolby(head: &[u8]) -> Option<Container> {
+    if !head.starts_with(&[0x0B, 0x77]) {
+        return None;
+    }
+    let bsid = head.get(5)? >> 3;
+    let container = match bsid {
+        0..=10 => Container::Ac3,
+        11..=16 => Container::Eac3,
+        _ => return None,
+    };
+    let window = &head[2..head.len().min(3840 + 2)];
+    let confirmed = window.len() < 3840 || window.windows(2).any(|pair| pair == [0x0B, 0x77]);
+    confirmed.then_some(container)
 }
 
 /// ADTS sync: twelve set bits and layer 00, which MPEG audio reserves. A second
@@ -417,6 +459,27 @@ mod tests {
                 Some(Container::Midi),
             ),
             ("tta", b"TTA1\x01\x00".to_vec(), Some(Container::TrueAudio)),
+            ("tak", b"tBaK\x00\x00".to_vec(), Some(Container::Tak)),
+            (
+                "optimfrog",
+                b"OFR \x0f\x00".to_vec(),
+                Some(Container::OptimFrog),
+            ),
+            (
+                "ac3",
+                vec![0x0B, 0x77, 0x64, 0x22, 0x48, 8 << 3],
+                Some(Container::Ac3),
+            ),
+            (
+                "eac3",
+                vec![0x0B, 0x77, 0x00, 0x8A, 0x72, 16 << 3],
+                Some(Container::Eac3),
+            ),
+            (
+                "dff",
+                b"FRM8\x00\x00\x00\x00\x00\x00\x00\x28DSD ".to_vec(),
+                Some(Container::Dsd),
+            ),
             (
                 "adts",
                 vec![0xFF, 0xF1, 0x50, 0x80, 0x02, 0x1F, 0xFC],
@@ -452,6 +515,21 @@ mod tests {
         // The tag runs past the head: assume MP3, the probe looks further.
         let long = id3(200_000);
         assert_eq!(sniff(&long[..SNIFF_LEN]), Some(Container::Mpeg));
+
+        // Taggers put ID3v2 in front of other formats too.
+        let mut wavpack = id3(100);
+        wavpack.extend(b"wvpk\x00\x10\x00\x00");
+        assert_eq!(sniff(&wavpack), Some(Container::WavPack));
+    }
+
+    #[test]
+    fn a_stray_dolby_sync_word_is_not_audio() {
+        // A 0x0B77 sync word with no second one within the largest frame.
+        let mut head = vec![0x0B, 0x77, 0x64, 0x22, 0x48, 8 << 3];
+        head.extend(vec![0x55; 5000]);
+        assert_eq!(sniff(&head), None);
+        // An impossible bitstream id.
+        assert_eq!(sniff(&[0x0B, 0x77, 0, 0, 0, 31 << 3]), None);
     }
 
     #[test]
@@ -480,13 +558,16 @@ mod tests {
             Container::OggOpus,
             Container::Mp4,
             Container::Wav,
+            Container::Aiff,
+            Container::Adts,
         ] {
             assert_eq!(accepted.refusal(), None, "{accepted:?}");
         }
         for refused in [
-            Container::Aiff,
+            Container::WavPack,
+            Container::Ac3,
             Container::Ape,
-            Container::Adts,
+            Container::OggFlac,
             Container::Midi,
         ] {
             let reason = refused.refusal().unwrap();

@@ -4,18 +4,28 @@ use lofty::file::{TaggedFile, TaggedFileExt};
 use lofty::picture::{Picture, PictureType};
 use lofty::tag::{Accessor, ItemKey, Tag};
 
-/// The tags a file carries. Values are trimmed; empty values are `None`.
+/// The tags a file carries. Values are trimmed; empty values are `None` (or left out of
+/// the lists).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tags {
     pub title: Option<String>,
-    pub artist: Option<String>,
+    /// Every artist the file credits, in tag order, each once (ID3v2 frames holding
+    /// several NUL-separated values, repeated Vorbis `ARTIST` fields, ...). A value is
+    /// never split at characters such as `/`, `;` or `&`: "AC/DC" is one band.
+    pub artists: Vec<String>,
     pub album: Option<String>,
+    /// The artist the album is filed under (TPE2, aART, ALBUMARTIST); "Various Artists"
+    /// for a file flagged as part of a compilation that names none.
     pub album_artist: Option<String>,
-    pub genre: Option<String>,
+    /// Every genre, in tag order, each once.
+    pub genres: Vec<String>,
     pub track: Option<u32>,
     pub disc: Option<u32>,
     pub year: Option<i32>,
 }
+
+/// Album artist of a compilation whose files name none (what iTunes and Picard use).
+pub const VARIOUS_ARTISTS: &str = "Various Artists";
 
 /// Embedded cover art.
 #[derive(Clone, PartialEq, Eq)]
@@ -49,16 +59,50 @@ pub(crate) fn read_tags(file: &TaggedFile) -> Tags {
     let number = |get: &dyn Fn(&Tag) -> Option<u32>| {
         ordered.iter().find_map(|tag| get(tag).filter(|&n| n > 0))
     };
+    // Several values come from one tag: an ID3v1 tag behind an ID3v2 one repeats the
+    // first artist, cut to 30 characters.
+    let list = |key: ItemKey| {
+        ordered
+            .iter()
+            .map(|tag| values(tag, key))
+            .find(|values| !values.is_empty())
+            .unwrap_or_default()
+    };
+    // Picard writes the credit as typed ("A feat. B") to ARTIST and the artists one by
+    // one to ARTISTS: the separate names are the ones to browse by.
+    let mut artists = list(ItemKey::TrackArtists);
+    if artists.is_empty() {
+        artists = list(ItemKey::TrackArtist);
+    }
+    let compilation = ordered
+        .iter()
+        .find_map(|tag| tag.get_string(ItemKey::FlagCompilation))
+        .is_some_and(|flag| matches!(flag.trim(), "1" | "true" | "TRUE" | "True"));
     Tags {
         title: text(&|tag| tag.title().as_deref().and_then(clean)),
-        artist: text(&|tag| tag.artist().as_deref().and_then(clean)),
+        artists,
         album: text(&|tag| tag.album().as_deref().and_then(clean)),
-        album_artist: text(&|tag| tag.get_string(ItemKey::AlbumArtist).and_then(clean)),
-        genre: text(&|tag| tag.genre().as_deref().and_then(clean)),
+        album_artist: text(&|tag| tag.get_string(ItemKey::AlbumArtist).and_then(clean))
+            .or_else(|| compilation.then(|| VARIOUS_ARTISTS.to_string())),
+        genres: list(ItemKey::Genre),
         track: number(&|tag| tag.track()),
         disc: number(&|tag| tag.disk()),
         year: ordered.iter().find_map(|tag| year(tag)),
     }
+}
+
+/// Every value of `key` in `tag`, cleaned, each once (compared ignoring case).
+fn values(tag: &Tag, key: ItemKey) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for value in tag.get_strings(key).filter_map(clean) {
+        if !values
+            .iter()
+            .any(|seen| seen.to_lowercase() == value.to_lowercase())
+        {
+            values.push(value);
+        }
+    }
+    values
 }
 
 fn ordered_tags(file: &TaggedFile) -> Vec<&Tag> {

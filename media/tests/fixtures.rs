@@ -7,28 +7,24 @@ use std::path::Path;
 
 use cadenza_fixtures::{BadFile, Format, GoodFile, RejectReason};
 use cadenza_media::{
-    probe_file, resolve_tags, sniff, Codec, Container, MediaError, Probe, Tags, SNIFF_LEN,
+    probe_file, resolve_tags, sniff, Codec, Container, MediaError, Probe, Tags, WarningCode,
+    SNIFF_LEN,
 };
 
-fn expected_codec(format: Format) -> Codec {
+/// The codec and container of an accepted format.
+fn expected(format: Format) -> (Codec, Container) {
     match format {
-        Format::Mp3 => Codec::Mp3,
-        Format::Flac => Codec::Flac,
-        Format::Vorbis => Codec::Vorbis,
-        Format::Opus => Codec::Opus,
-        Format::M4a => Codec::Aac,
-        Format::Wav => Codec::Wav,
-    }
-}
-
-fn expected_container(format: Format) -> Container {
-    match format {
-        Format::Mp3 => Container::Mpeg,
-        Format::Flac => Container::Flac,
-        Format::Vorbis => Container::OggVorbis,
-        Format::Opus => Container::OggOpus,
-        Format::M4a => Container::Mp4,
-        Format::Wav => Container::Wav,
+        Format::Mp3 => (Codec::Mp3, Container::Mpeg),
+        Format::Mp2 => (Codec::Mp2, Container::Mpeg),
+        Format::Flac => (Codec::Flac, Container::Flac),
+        Format::Vorbis => (Codec::Vorbis, Container::OggVorbis),
+        Format::Opus => (Codec::Opus, Container::OggOpus),
+        Format::M4a | Format::M4b => (Codec::Aac, Container::Mp4),
+        Format::Alac => (Codec::Alac, Container::Mp4),
+        Format::Aac => (Codec::Adts, Container::Adts),
+        Format::Wav => (Codec::Wav, Container::Wav),
+        Format::Aiff => (Codec::Aiff, Container::Aiff),
+        other => panic!("{other:?} is no accepted format"),
     }
 }
 
@@ -36,8 +32,10 @@ fn expected_code(reason: RejectReason) -> &'static str {
     match reason {
         RejectReason::Empty => "empty_file",
         RejectReason::NotAudio => "not_audio",
-        // A recognised MP3 that cannot be played in full, or at all: 422.
+        // A recognised file that cannot be played in full, or at all: 422.
         RejectReason::Truncated | RejectReason::BogusTag => "unreadable_audio",
+        // Audio the player has no decoder for: 415.
+        RejectReason::UnsupportedFormat => "unsupported_format",
     }
 }
 
@@ -49,7 +47,7 @@ fn compare(good: &GoodFile, probe: &Probe) -> Vec<String> {
             problems.push(format!("{what}: {detail}"));
         }
     };
-    let codec = expected_codec(good.format);
+    let codec = expected(good.format).0;
     check(
         "codec",
         probe.codec == codec,
@@ -83,8 +81,8 @@ fn compare(good: &GoodFile, probe: &Probe) -> Vec<String> {
         );
         check(
             "no artist tag",
-            tags.artist.is_none(),
-            format!("{:?}", tags.artist),
+            tags.artists.is_empty(),
+            format!("{:?}", tags.artists),
         );
     } else {
         check(
@@ -93,9 +91,9 @@ fn compare(good: &GoodFile, probe: &Probe) -> Vec<String> {
             format!("{:?} != {:?}", tags.title, good.title),
         );
         check(
-            "artist",
-            tags.artist.as_deref() == Some(good.artist.as_str()),
-            format!("{:?} != {:?}", tags.artist, good.artist),
+            "artists",
+            tags.artists == good.artists,
+            format!("{:?} != {:?}", tags.artists, good.artists),
         );
     }
     check(
@@ -109,9 +107,15 @@ fn compare(good: &GoodFile, probe: &Probe) -> Vec<String> {
         format!("{:?} != {:?}", tags.album_artist, good.album_artist),
     );
     check(
-        "genre",
-        tags.genre == good.genre,
-        format!("{:?} != {:?}", tags.genre, good.genre),
+        "genres",
+        tags.genres == good.genres,
+        format!("{:?} != {:?}", tags.genres, good.genres),
+    );
+    let warnings: Vec<&str> = probe.warnings.iter().map(|w| w.code.name()).collect();
+    check(
+        "warnings",
+        warnings == good.warnings,
+        format!("{:?} != {:?}", probe.warnings, good.warnings),
     );
     check(
         "track",
@@ -156,9 +160,9 @@ fn compare(good: &GoodFile, probe: &Probe) -> Vec<String> {
         format!("{:?} != {:?}", resolved.title, good.title),
     );
     check(
-        "resolved artist",
-        resolved.artist == good.artist,
-        format!("{:?} != {:?}", resolved.artist, good.artist),
+        "resolved artists",
+        resolved.artists == good.artists,
+        format!("{:?} != {:?}", resolved.artists, good.artists),
     );
     let flagged = resolved.missing.contains(&"title") && resolved.missing.contains(&"artist");
     check(
@@ -228,11 +232,13 @@ fn refusal_messages_name_the_problem() {
             panic!("{} was accepted", file.path);
         };
         let message = error.to_string();
+        let name = file.unsupported_format.as_deref().unwrap_or_default();
         let expected_words: &[&str] = match file.reason {
             RejectReason::Empty => &["empty"],
             RejectReason::NotAudio => &["not an audio file", "text"],
             RejectReason::Truncated => &["truncated", "promises"],
             RejectReason::BogusTag => &["ID3v2", "tag"],
+            RejectReason::UnsupportedFormat => &["unsupported format", name, "convert it to FLAC"],
         };
         for word in expected_words {
             assert!(
@@ -255,12 +261,7 @@ fn sniffing_fixture_heads() {
     for file in cadenza_fixtures::good_files().expect("fixture manifest") {
         let bytes = fs::read(file.absolute_path()).expect("fixture readable");
         let head = &bytes[..bytes.len().min(SNIFF_LEN)];
-        assert_eq!(
-            sniff(head),
-            Some(expected_container(file.format)),
-            "{}",
-            file.path
-        );
+        assert_eq!(sniff(head), Some(expected(file.format).1), "{}", file.path);
     }
 }
 
@@ -271,7 +272,7 @@ fn content_decides_not_the_extension() {
         let renamed = dir.path().join("renamed.txt");
         fs::copy(file.absolute_path(), &renamed).expect("copy");
         let probe = probe_file(&renamed).unwrap_or_else(|error| panic!("{}: {error}", file.path));
-        assert_eq!(probe.codec, expected_codec(file.format), "{}", file.path);
+        assert_eq!(probe.codec, expected(file.format).0, "{}", file.path);
     }
     // And text named like audio is still text.
     let fake = dir.path().join("song.flac");
@@ -281,24 +282,23 @@ fn content_decides_not_the_extension() {
 }
 
 /// Every accepted fixture, cut in half as an interrupted copy leaves it, is refused
-/// as unreadable rather than catalogued with a length it cannot play. The exception
-/// the manifest allows: an MP3 without a Xing/VBRI frame count is indistinguishable
-/// from a shorter song, so it may be accepted, but with the length that is left.
+/// as unreadable rather than catalogued with a length it cannot play, except MPEG and raw
+/// AAC: their frames are counted, so a cut file is accepted with the length that is left,
+/// and an MP3 is reported as truncated when its header promised the whole.
 #[test]
 fn halved_fixtures_are_refused_or_shortened() {
+    let counted = |format| matches!(format, Format::Mp3 | Format::Mp2 | Format::Aac);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut failures = Vec::new();
-    let mut mp3s_refused = 0;
+    let mut mp3s_flagged = 0;
     for file in cadenza_fixtures::good_files().expect("fixture manifest") {
         let bytes = fs::read(file.absolute_path()).expect("fixture readable");
         let cut = dir.path().join("cut");
         fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
         match probe_file(&cut) {
-            Err(error) if error.code() == "unreadable_audio" => {
-                mp3s_refused += usize::from(file.format == Format::Mp3);
-            }
+            Err(error) if error.code() == "unreadable_audio" && !counted(file.format) => {}
             Err(error) => failures.push(format!("{}: {} ({error})", file.path, error.code())),
-            Ok(probe) if file.format == Format::Mp3 => {
+            Ok(probe) if counted(file.format) => {
                 // Tags and headers sit in the kept half, so a little over half remains.
                 let most = file.duration_ms * 55 / 100;
                 if probe.duration_ms > most {
@@ -307,6 +307,11 @@ fn halved_fixtures_are_refused_or_shortened() {
                         file.path, probe.duration_ms, file.duration_ms
                     ));
                 }
+                let truncated = probe
+                    .warnings
+                    .iter()
+                    .any(|warning| warning.code == WarningCode::Truncated);
+                mp3s_flagged += usize::from(truncated);
             }
             Ok(probe) => failures.push(format!(
                 "{}: accepted at half size, {} ms",
@@ -316,7 +321,7 @@ fn halved_fixtures_are_refused_or_shortened() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     assert!(
-        mp3s_refused >= 3,
-        "the VBR MP3s carry a frame count and must be refused"
+        mp3s_flagged >= 3,
+        "MP3s whose header promises their whole length must be flagged as truncated"
     );
 }

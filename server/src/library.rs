@@ -16,7 +16,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cadenza_api::{EpisodeMeta, PodcastId, SongId, TagOverrides, UploadedEpisode, UploadedSong};
+use cadenza_api::{
+    EpisodeMeta, IngestWarning, PodcastId, SongId, TagOverrides, UploadedEpisode, UploadedSong,
+};
 use cadenza_catalog::{Catalog, CatalogError, NewCover, NewEpisode, NewSong};
 use cadenza_media::{MediaError, Probe, Tags};
 use cadenza_store::{StagedBlob, StoreError};
@@ -147,10 +149,10 @@ pub async fn delete_song(app: &App, id: SongId) -> Result<(), LibraryError> {
 fn override_tags(overrides: &TagOverrides) -> Tags {
     Tags {
         title: overrides.title.clone(),
-        artist: overrides.artist.clone(),
+        artists: overrides.artist.iter().cloned().collect(),
         album: overrides.album.clone(),
         album_artist: None,
-        genre: overrides.genre.clone(),
+        genres: overrides.genre.iter().cloned().collect(),
         track: overrides.track,
         disc: overrides.disc,
         year: overrides.year,
@@ -175,6 +177,7 @@ where
             song,
             created: false,
             missing_tags: Vec::new(),
+            warnings: Vec::new(),
         });
     }
 
@@ -207,14 +210,18 @@ where
         if commit(app, &staged).await? {
             new_blobs.push(staged.hash.clone());
         }
+        let (artist, other_artists) = split_first(&tags.artists);
+        let (genre, other_genres) = split_first(&tags.genres);
         let new = NewSong {
             title: tags.title.clone(),
-            artist: tags.artist.clone(),
+            artist: artist.unwrap_or_default(),
+            other_artists,
             album_artist: tags.album_artist.clone(),
             album: tags.album.clone(),
             track: tags.track,
             disc: tags.disc,
-            genre: tags.genre.clone(),
+            genre,
+            other_genres,
             year: tags.year,
             duration_ms: probe.duration_ms,
             codec: probe.codec.name().to_string(),
@@ -236,7 +243,27 @@ where
         song,
         created,
         missing_tags: tags.missing.iter().map(|m| m.to_string()).collect(),
+        warnings: if created {
+            probe
+                .warnings
+                .iter()
+                .map(|warning| IngestWarning {
+                    code: warning.code.name().to_string(),
+                    message: warning.message.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
     })
+}
+
+/// The first of `values` and the rest, as the catalog keeps a song's artists and genres.
+fn split_first(values: &[String]) -> (Option<String>, Vec<String>) {
+    match values {
+        [] => (None, Vec::new()),
+        [first, rest @ ..] => (Some(first.clone()), rest.to_vec()),
+    }
 }
 
 pub async fn ingest_episode<S, E>(

@@ -164,7 +164,7 @@ async fn bad_uploads_are_refused_and_leave_nothing() {
             .await
             .expect_err(&bad.path);
         let expected = match bad.reason {
-            RejectReason::NotAudio => 415,
+            RejectReason::NotAudio | RejectReason::UnsupportedFormat => 415,
             RejectReason::Empty | RejectReason::Truncated | RejectReason::BogusTag => 422,
         };
         assert_eq!(err.status(), Some(expected), "{}: {err}", bad.path);

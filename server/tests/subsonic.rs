@@ -923,3 +923,61 @@ async fn listening_data_is_kept_per_user_and_ids_survive_a_restart() {
     f.json("deletePlaylist", &[("id", &list)]).await;
     assert_eq!(f.code("getPlaylist", &[("id", &list)]).await, 70);
 }
+
+/// The compilation fixture: one album filed under "Various Artists", songs crediting two
+/// artists and two genres each. OpenSubsonic clients get every artist and genre as lists
+/// (`artists`, `genres`) and the album's artist (`albumArtists`), and find and browse a
+/// song under either of its artists.
+#[tokio::test]
+async fn a_compilation_lists_every_artist_and_genre_and_is_browsed_under_each_artist() {
+    let f = fixture().await;
+    for name in [
+        "01 Two Voices.mp3",
+        "02 Shared Chorus.flac",
+        "03 Flagged.mp3",
+    ] {
+        upload(&f.admin, &good_file(&format!("Odd Couples/{name}"))).await;
+    }
+    let names = |list: &Value, key: &str| -> Vec<String> {
+        list[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key} list in {list}"))
+            .iter()
+            .map(|entry| entry["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+
+    let found = f
+        .json("search3", &[("query", "Two Voices"), ("artistCount", "0")])
+        .await;
+    let song = &found["searchResult3"]["song"][0];
+    assert_eq!(song["artist"], "Alpha Singer, Beta Singer", "{song}");
+    assert_eq!(song["displayArtist"], "Alpha Singer, Beta Singer", "{song}");
+    assert_eq!(names(song, "artists"), ["Alpha Singer", "Beta Singer"]);
+    assert_eq!(names(song, "albumArtists"), ["Various Artists"]);
+    assert_eq!(song["displayAlbumArtist"], "Various Artists", "{song}");
+    assert_eq!(names(song, "genres"), ["Rock", "Pop"]);
+
+    let album_id = song["albumId"].as_str().unwrap().to_string();
+    let album = &f.json("getAlbum", &[("id", &album_id)]).await["album"];
+    assert_eq!(album["artist"], "Various Artists", "{album}");
+    assert_eq!(names(album, "artists"), ["Various Artists"]);
+    assert_eq!(album["songCount"], 3, "{album}");
+
+    // Beta Singer's id, from the song's artists list, browses to both of her songs.
+    let beta = song["artists"][1]["id"].as_str().unwrap().to_string();
+    let artist = &f.json("getArtist", &[("id", &beta)]).await["artist"];
+    assert_eq!(artist["name"], "Beta Singer", "{artist}");
+    assert_eq!(names(artist, "album"), ["Odd Couples"]);
+    let found = f
+        .json("search3", &[("query", "Beta Singer"), ("artistCount", "0")])
+        .await;
+    let mut titles: Vec<&str> = found["searchResult3"]["song"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["title"].as_str().unwrap_or_default())
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["Shared Chorus", "Two Voices"]);
+}

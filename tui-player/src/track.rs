@@ -63,10 +63,13 @@ impl Track {
     pub fn format_hint(&self) -> &str {
         match self.codec.as_str() {
             "mp3" => "mp3",
+            "mp2" => "mp2",
             "flac" => "flac",
             "vorbis" | "opus" => "ogg",
             "aac" | "alac" | "m4a" => "m4a",
+            "adts" => "aac",
             "wav" | "pcm" => "wav",
+            "aiff" => "aiff",
             _ => &self.content_type,
         }
     }

@@ -95,10 +95,13 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 }
 
 /// Extensions of audio formats, supported or not: such a file that cannot be ingested
-/// is a failure worth reporting, not a stray file to ignore.
+/// is a failure worth reporting, not a stray file to ignore. (Audio recognised by its
+/// content fails too, whatever its name.)
 const AUDIO_EXTENSIONS: &[&str] = &[
-    "mp3", "mp2", "flac", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac", "wav", "wave", "aif",
-    "aiff", "alac", "ape", "wv", "wma", "mpc", "dsf", "dff",
+    "mp3", "mp2", "mp1", "flac", "ogg", "oga", "opus", "spx", "m4a", "m4b", "m4p", "mp4", "aac",
+    "wav", "wave", "w64", "aif", "aiff", "aifc", "caf", "alac", "ape", "wv", "wma", "mpc", "mp+",
+    "mpp", "dsf", "dff", "ac3", "eac3", "ec3", "tak", "ofr", "ofs", "tta", "mka", "webm", "amr",
+    "au", "snd", "mid", "midi",
 ];
 
 fn named_like_audio(path: &Path) -> bool {

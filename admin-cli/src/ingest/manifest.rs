@@ -161,9 +161,9 @@ impl Manifest {
             match key {
                 "path" => written = Some(value),
                 "title" => o.title = Some(value),
-                "artist" => o.artist = Some(value),
+                "artist" => o.artists = vec![value],
                 "album" => o.album = Some(value),
-                "genre" => o.genre = Some(value),
+                "genre" => o.genres = vec![value],
                 "track" => o.track = Some(parse_number(&value, "track", line)?),
                 "disc" => o.disc = Some(parse_number(&value, "disc", line)?),
                 "year" => o.year = Some(parse_year(&value, line)?),
@@ -283,7 +283,7 @@ mod tests {
         assert_eq!(m.len(), 2);
         let one = m.take(Path::new("/music/a/one.mp3")).unwrap();
         assert_eq!(one.title.as_deref(), Some("Hello, World"));
-        assert_eq!(one.artist.as_deref(), Some("Björk"));
+        assert_eq!(one.artists, ["Björk"]);
         assert_eq!(one.track, Some(3));
         assert_eq!(one.year, Some(1997));
         assert_eq!(one.album, None);
@@ -306,7 +306,7 @@ mod tests {
             (a.title.as_deref(), a.track, a.year),
             (Some("A"), Some(2), Some(2001))
         );
-        assert_eq!(a.genre, None);
+        assert!(a.genres.is_empty());
         assert_eq!(m.unused(), vec!["/abs/b.opus".to_string()]);
         assert_eq!(m.take(Path::new("/abs/b.opus")).unwrap().disc, Some(2));
     }

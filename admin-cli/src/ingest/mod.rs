@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
-use cadenza_api::{Client, ClientError, Song, TagOverrides};
-use cadenza_media::{Probe, ResolvedTags, Tags};
+use cadenza_api::{artist_credit, Client, ClientError, IngestWarning, Song, TagOverrides};
+use cadenza_media::{Probe, ResolvedTags, Tags, Warning};
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
@@ -234,6 +234,7 @@ impl Job {
             hash: Some(hash.clone()),
             tags: Some(local_tags(&resolved, &probe)),
             missing_tags: resolved.missing.iter().map(|t| t.to_string()).collect(),
+            warnings: probe.warnings.iter().map(wire_warning).collect(),
             ..FileReport::new(path, Status::WouldIngest, size)
         };
 
@@ -245,6 +246,7 @@ impl Job {
                 line.status = Status::Skipped;
                 line.song_id = status.song_id;
                 line.reason = Some("already on the server".into());
+                line.warnings.clear();
                 return (Done::File(Box::new(line)), 0);
             }
             Ok(status) => {
@@ -296,6 +298,7 @@ impl Job {
                 line.hash = Some(uploaded.song.hash.clone());
                 line.tags = Some(catalog_tags(&uploaded.song));
                 line.missing_tags = uploaded.missing_tags;
+                line.warnings = uploaded.warnings;
                 (Done::File(Box::new(line)), sent)
             }
             Err(err) => (self.request_failed(client, line, "upload", err).await, sent),
@@ -320,6 +323,7 @@ impl Job {
         }
         line.status = Status::Failed;
         line.song_id = None;
+        line.warnings.clear();
         line.reason = Some(match err {
             ClientError::Api { message, .. } => message,
             other => format!("{action} failed: {other}"),
@@ -332,9 +336,9 @@ impl Job {
 fn upload_overrides(tags: Tags, filename: Option<String>) -> TagOverrides {
     TagOverrides {
         title: tags.title,
-        artist: tags.artist,
+        artist: tags.artists.into_iter().next(),
         album: tags.album,
-        genre: tags.genre,
+        genre: tags.genres.into_iter().next(),
         track: tags.track,
         disc: tags.disc,
         year: tags.year,
@@ -345,9 +349,12 @@ fn upload_overrides(tags: Tags, filename: Option<String>) -> TagOverrides {
 fn local_tags(resolved: &ResolvedTags, probe: &Probe) -> ReportTags {
     ReportTags {
         title: resolved.title.clone(),
-        artist: resolved.artist.clone(),
+        artist: artist_credit(&resolved.artists),
+        artists: resolved.artists.clone(),
         album: resolved.album.clone(),
-        genre: resolved.genre.clone(),
+        album_artist: resolved.album_artist.clone(),
+        genre: resolved.genres.first().cloned(),
+        genres: resolved.genres.clone(),
         track: resolved.track,
         disc: resolved.disc,
         year: resolved.year,
@@ -357,16 +364,39 @@ fn local_tags(resolved: &ResolvedTags, probe: &Probe) -> ReportTags {
 }
 
 fn catalog_tags(song: &Song) -> ReportTags {
+    // A server older than the artist and genre lists sends only the first of each.
+    let artists = if song.artists.is_empty() {
+        vec![song.artist.clone()]
+    } else {
+        song.artists.iter().map(|a| a.name.clone()).collect()
+    };
+    let genres = if song.genres.is_empty() {
+        song.genre.iter().cloned().collect()
+    } else {
+        song.genres.clone()
+    };
     ReportTags {
         title: song.title.clone(),
         artist: song.artist.clone(),
+        artists,
         album: song.album.clone(),
+        // The upload answer names the album, not whom it is filed under.
+        album_artist: None,
         genre: song.genre.clone(),
+        genres,
         track: song.track,
         disc: song.disc,
         year: song.year,
         codec: song.codec.clone(),
         duration_ms: song.duration_ms,
+    }
+}
+
+/// A probe's warning as the server reports it, so dry runs and uploads report alike.
+fn wire_warning(warning: &Warning) -> IngestWarning {
+    IngestWarning {
+        code: warning.code.name().to_string(),
+        message: warning.message.clone(),
     }
 }
 

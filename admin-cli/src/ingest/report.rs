@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use cadenza_api::IngestWarning;
 use serde::Serialize;
 
 use crate::ui;
@@ -41,15 +42,24 @@ pub struct FileReport {
     /// Tags the file lacked, filled with fallbacks (title from the file name, "Unknown Artist").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing_tags: Vec<String>,
+    /// What is wrong with an accepted file (a damaged tag item, a truncated MP3, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<IngestWarning>,
 }
 
 /// The tags and format as the catalog has them (or, in a dry run, would have them).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportTags {
     pub title: String,
+    /// Every artist, joined as the catalog shows them.
     pub artist: String,
+    pub artists: Vec<String>,
     pub album: String,
+    /// Whom the album is filed under, when the file names someone (dry runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub album_artist: Option<String>,
     pub genre: Option<String>,
+    pub genres: Vec<String>,
     pub track: Option<u32>,
     pub disc: Option<u32>,
     pub year: Option<i32>,
@@ -68,6 +78,7 @@ impl FileReport {
             song_id: None,
             tags: None,
             missing_tags: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -123,6 +134,13 @@ pub struct MissingTags {
     pub tags: Vec<String>,
 }
 
+/// An accepted file with something to fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileWarnings {
+    pub path: String,
+    pub warnings: Vec<IngestWarning>,
+}
+
 /// Totals of a run; also its `--json` output.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
@@ -142,6 +160,8 @@ pub struct Summary {
     pub mb_per_sec: f64,
     pub failures: Vec<Failure>,
     pub missing_tags: Vec<MissingTags>,
+    /// Files accepted (or, in a dry run, that would be) with problems to fix.
+    pub warnings: Vec<FileWarnings>,
     /// Manifest entries that matched no file (a typo in the path?).
     pub manifest_unmatched: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,6 +193,12 @@ impl Summary {
             self.missing_tags.push(MissingTags {
                 path: line.path.clone(),
                 tags: line.missing_tags.clone(),
+            });
+        }
+        if !line.warnings.is_empty() {
+            self.warnings.push(FileWarnings {
+                path: line.path.clone(),
+                warnings: line.warnings.clone(),
             });
         }
     }
@@ -254,6 +280,23 @@ impl Summary {
                 self.report.is_some(),
             );
         }
+        if !self.warnings.is_empty() {
+            line(format!(
+                "Accepted with problems to fix ({}):",
+                self.warnings.len()
+            ));
+            for file in self.warnings.iter().take(LISTED) {
+                for warning in &file.warnings {
+                    line(format!("  {}: {}", file.path, warning.message));
+                }
+            }
+            more(
+                &mut line,
+                self.warnings.len(),
+                LISTED,
+                self.report.is_some(),
+            );
+        }
         if !self.manifest_unmatched.is_empty() {
             line(format!(
                 "Manifest entries that matched no file ({}): {}",
@@ -331,15 +374,27 @@ mod tests {
         s.record(&FileReport::new(Path::new("three.ogg"), Status::Skipped, 5));
         s.record(&FileReport::new(Path::new("cover.jpg"), Status::Ignored, 5));
         s.record(&FileReport::failed(Path::new("bad.mp3"), 3, "truncated"));
+        s.record(&FileReport {
+            warnings: vec![IngestWarning {
+                code: "tag_damaged".into(),
+                message: "a damaged tag item was skipped".into(),
+            }],
+            ..ingested("four.mp3", 0, &[])
+        });
         s.finish(Duration::from_secs(2));
-        assert_eq!((s.ingested, s.skipped, s.failed, s.ignored), (2, 1, 1, 1));
+        assert_eq!((s.ingested, s.skipped, s.failed, s.ignored), (3, 1, 1, 1));
         assert_eq!(s.bytes, 2_000_000);
-        assert_eq!(s.files_per_sec, 2.0);
+        assert_eq!(s.files_per_sec, 2.5);
         assert_eq!(s.mb_per_sec, 1.0);
         let text = s.render();
-        assert!(text.contains("Ingested 2 files"), "{text}");
+        assert!(text.contains("Ingested 3 files"), "{text}");
         assert!(text.contains("bad.mp3: truncated"), "{text}");
         assert!(text.contains("two.wav: title, artist"), "{text}");
+        assert!(
+            text.contains("Accepted with problems to fix (1):\n  four.mp3: a damaged tag item"),
+            "{text}"
+        );
+        assert_eq!(s.warnings[0].warnings[0].code, "tag_damaged");
         assert!(!text.contains("Interrupted"), "{text}");
     }
 

@@ -1,13 +1,21 @@
 //! Native FLAC: the metadata blocks must fit in the file, and the last frame must
-//! reach the total sample count STREAMINFO promises.
+//! reach the total sample count STREAMINFO promises. An embedded cue sheet is read for
+//! the report (the player is shown it as padding, see `decoder_input`).
 
 use std::io::{Read, Seek, SeekFrom};
 
 use symphonia::core::checksum::Crc8Ccitt;
 use symphonia::core::io::Monitor;
 
-use super::{read_window, truncated};
+use super::{read_window, truncated, Findings};
 use crate::error::MediaError;
+use crate::warning::{Warning, WarningCode};
+
+/// Metadata block type of a CUESHEET.
+pub(crate) const CUESHEET: u8 = 5;
+/// Largest cue sheet read for the report: 100 tracks with a few index points each
+/// take about 6 KiB.
+const MAX_CUESHEET: u64 = 64 * 1024;
 
 /// How much of the end of the file to search for the last frame header; FLAC frames
 /// are rarely above 16 KiB, so this sees several of them.
@@ -27,7 +35,7 @@ pub(super) fn check<R: Read + Seek>(
     reader: &mut R,
     start: u64,
     file_len: u64,
-) -> Result<(), MediaError> {
+) -> Result<Findings, MediaError> {
     reader.seek(SeekFrom::Start(start))?;
     let mut magic = [0u8; 4];
     reader
@@ -40,8 +48,16 @@ pub(super) fn check<R: Read + Seek>(
             "it ends after the FLAC metadata, before any audio frame",
         ));
     }
+    let findings = Findings {
+        warnings: metadata
+            .cue_tracks
+            .map(|tracks| cue_sheet_warning(&tracks, info.sample_rate))
+            .into_iter()
+            .collect(),
+        ..Findings::default()
+    };
     if info.total_samples == 0 {
-        return Ok(());
+        return Ok(findings);
     }
     let tail_start = file_len.saturating_sub(TAIL as u64).max(frames_start);
     let tail = read_window(reader, tail_start, (file_len - tail_start) as usize)?;
@@ -61,13 +77,23 @@ pub(super) fn check<R: Read + Seek>(
             millis(end)
         )));
     }
-    Ok(())
+    Ok(findings)
 }
 
 struct Metadata {
     info: StreamInfo,
     /// Where the audio frames begin.
     frames_start: u64,
+    /// The tracks of an embedded cue sheet, when it has one that reads.
+    cue_tracks: Option<Vec<CueTrack>>,
+}
+
+/// A track of an embedded cue sheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CueTrack {
+    number: u8,
+    /// First sample of the track.
+    offset: u64,
 }
 
 /// Reads every metadata block header. (A block holds at most 16 MiB by format, under
@@ -78,6 +104,7 @@ fn read_metadata<R: Read + Seek>(
     file_len: u64,
 ) -> Result<Metadata, MediaError> {
     let mut info = None;
+    let mut cue_tracks = None;
     loop {
         let mut header = [0u8; 4];
         reader
@@ -103,6 +130,10 @@ fn read_metadata<R: Read + Seek>(
             reader.read_exact(&mut body)?;
             info = Some(parse_stream_info(&body));
             reader.seek(SeekFrom::Start(body_start + len))?;
+        } else if kind == CUESHEET && len <= MAX_CUESHEET && cue_tracks.is_none() {
+            let mut body = vec![0u8; len as usize];
+            reader.read_exact(&mut body)?;
+            cue_tracks = parse_cue_tracks(&body);
         } else {
             reader.seek(SeekFrom::Current(len as i64))?;
         }
@@ -112,9 +143,58 @@ fn read_metadata<R: Read + Seek>(
             return Ok(Metadata {
                 info,
                 frames_start: position,
+                cue_tracks,
             });
         }
     }
+}
+
+/// The tracks of a CUESHEET block body (the lead-out, track 170, left out); `None` when
+/// it does not parse. Nothing is validated beyond the layout: the cue sheet is reported,
+/// never used for playback.
+fn parse_cue_tracks(body: &[u8]) -> Option<Vec<CueTrack>> {
+    // Catalog number (128), lead-in samples (8), flags (1), reserved (258).
+    const HEADER: usize = 128 + 8 + 1 + 258;
+    let count = *body.get(HEADER)?;
+    let mut at = HEADER + 1;
+    let mut tracks = Vec::new();
+    for _ in 0..count {
+        let offset = u64::from_be_bytes(body.get(at..at + 8)?.try_into().ok()?);
+        let number = *body.get(at + 8)?;
+        // Offset (8), number (1), ISRC (12), flags and reserved (14), index count (1).
+        let indices = usize::from(*body.get(at + 35)?);
+        at += 36 + indices * 12;
+        if number != 170 {
+            tracks.push(CueTrack { number, offset });
+        }
+    }
+    Some(tracks)
+}
+
+fn cue_sheet_warning(tracks: &[CueTrack], sample_rate: u32) -> Warning {
+    let starts: Vec<String> = tracks
+        .iter()
+        .map(|track| {
+            let millis = track.offset * 1000 / u64::from(sample_rate.max(1));
+            format!(
+                "{} at {}:{:02}.{:03}",
+                track.number,
+                millis / 60_000,
+                millis / 1000 % 60,
+                millis % 1000
+            )
+        })
+        .collect();
+    Warning::new(
+        WarningCode::CueSheet,
+        format!(
+            "it carries an embedded cue sheet of {} tracks (a whole-disc rip): it is \
+             catalogued as one song; split it into tracks (e.g. with shnsplit) to list them \
+             separately. Track starts: {}",
+            tracks.len(),
+            starts.join(", ")
+        ),
+    )
 }
 
 fn parse_stream_info(body: &[u8; 34]) -> StreamInfo {
@@ -270,6 +350,56 @@ mod tests {
         let mut bytes = vec![0xFF, 0xF8, 0xC9, 0x18, frame_number];
         bytes.push(crc8(&bytes));
         bytes
+    }
+
+    /// A CUESHEET body: CD-DA, one index point per track, lead-out last.
+    fn cue_sheet(tracks: &[(u8, u64)]) -> Vec<u8> {
+        let mut body = vec![0u8; 128 + 8];
+        body.push(0x80);
+        body.extend([0; 258]);
+        body.push(tracks.len() as u8 + 1);
+        for &(number, offset) in tracks.iter().chain(&[(170, 132_300)]) {
+            body.extend(offset.to_be_bytes());
+            body.push(number);
+            body.extend([0; 12 + 14]);
+            let indices = u8::from(number != 170);
+            body.push(indices);
+            body.extend(vec![0; 12 * usize::from(indices)]);
+        }
+        body
+    }
+
+    #[test]
+    fn cue_sheet_tracks_are_listed_without_the_lead_out() {
+        let body = cue_sheet(&[(1, 0), (2, 44_101), (3, 88_200)]);
+        let tracks = parse_cue_tracks(&body).unwrap();
+        assert_eq!(
+            tracks,
+            [
+                CueTrack {
+                    number: 1,
+                    offset: 0
+                },
+                CueTrack {
+                    number: 2,
+                    offset: 44_101
+                },
+                CueTrack {
+                    number: 3,
+                    offset: 88_200
+                },
+            ]
+        );
+        let warning = cue_sheet_warning(&tracks, 44_100);
+        assert_eq!(warning.code, WarningCode::CueSheet);
+        assert!(
+            warning
+                .message
+                .ends_with("1 at 0:00.000, 2 at 0:01.000, 3 at 0:02.000"),
+            "{}",
+            warning.message
+        );
+        assert_eq!(parse_cue_tracks(&body[..body.len() - 5]), None, "cut short");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! frame count, FLAC's total samples, a WAV data size), so tag readers report a
 //! duration the file cannot play. These checks compare promise and content.
 
+mod adts;
+mod aiff;
 mod flac;
 mod mp4;
 mod mpeg;
@@ -14,16 +16,20 @@ mod wav;
 
 use std::io::{self, Read, Seek, SeekFrom};
 
+pub(crate) use flac::CUESHEET;
+
 use crate::error::MediaError;
 use crate::id3v2::{self, TagHeader};
 use crate::probe::MAX_TAG_ITEM_BYTES;
 use crate::sniff::Container;
+use crate::warning::Warning;
 
 /// What the structural check measured on the way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Findings {
-    /// Length of an MPEG stream counted frame by frame, when no Xing/VBRI header
-    /// states it: exact where lofty estimates from the first frame's bitrate.
+    /// Length of an MPEG stream counted frame by frame, when that is the length to
+    /// store: there is no Xing/VBRI header (lofty would estimate from the first frame's
+    /// bitrate) or the header disagrees with the frames.
     pub counted_duration_ms: Option<u64>,
     /// Average bitrate of that stream (lofty reports the first frame's).
     pub counted_bitrate_kbps: Option<u32>,
@@ -31,6 +37,8 @@ pub(crate) struct Findings {
     pub skip_cover_art: bool,
     /// Bytes of the ID3v2 tag in front of the audio (0 without one).
     pub leading_tag_len: u64,
+    /// What is wrong without keeping the file out (a header promising more audio).
+    pub warnings: Vec<Warning>,
 }
 
 /// Checks the structure of an accepted container. `reader` may be anywhere.
@@ -43,9 +51,11 @@ pub(crate) fn check<R: Read + Seek>(
     let nothing = |result: Result<(), MediaError>| result.map(|()| Findings::default());
     let findings = match container {
         Container::Mpeg => mpeg::check(reader, audio_start, file_len),
-        Container::Flac => nothing(flac::check(reader, audio_start, file_len)),
+        Container::Flac => flac::check(reader, audio_start, file_len),
         Container::OggVorbis | Container::OggOpus => nothing(ogg::check(reader, file_len)),
         Container::Wav => nothing(wav::check(reader, file_len)),
+        Container::Aiff => nothing(aiff::check(reader, file_len)),
+        Container::Adts => adts::check(reader, audio_start, file_len),
         Container::Mp4 => nothing(mp4::check(reader, file_len)),
         other => Err(MediaError::unsupported(
             other.name(),
@@ -110,6 +120,51 @@ pub(crate) fn truncated(what: impl std::fmt::Display) -> MediaError {
         "the file is truncated: {what}; it was probably cut off while copying or \
          downloading, so copy or download it again"
     ))
+}
+
+/// Byte order of the chunk sizes of an IFF-style file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ByteOrder {
+    /// RIFF (WAV).
+    Little,
+    /// AIFF.
+    Big,
+}
+
+/// Walks the chunks of a RIFF or AIFF file after its 12-byte form header, handing each
+/// chunk's id and length to `each` with `reader` at the chunk's body. A chunk that runs
+/// past the end of the file means the file is truncated.
+pub(crate) fn walk_chunks<R: Read + Seek>(
+    reader: &mut R,
+    file_len: u64,
+    order: ByteOrder,
+    mut each: impl FnMut(&mut R, [u8; 4], u64) -> Result<(), MediaError>,
+) -> Result<(), MediaError> {
+    let mut position = 12;
+    while position + 8 <= file_len {
+        reader.seek(SeekFrom::Start(position))?;
+        let mut header = [0u8; 8];
+        reader.read_exact(&mut header)?;
+        let id = [header[0], header[1], header[2], header[3]];
+        let size = [header[4], header[5], header[6], header[7]];
+        let len = u64::from(match order {
+            ByteOrder::Little => u32::from_le_bytes(size),
+            ByteOrder::Big => u32::from_be_bytes(size),
+        });
+        let end = position + 8 + len;
+        if end > file_len {
+            let name = String::from_utf8_lossy(&id).trim_end().to_string();
+            return Err(truncated(format!(
+                "its {name:?} chunk claims {len} bytes but only {} are present (or the tool \
+                 that wrote it never finalised its header)",
+                file_len - position - 8
+            )));
+        }
+        each(reader, id, len)?;
+        // Chunks are padded to an even length.
+        position = end + (len & 1);
+    }
+    Ok(())
 }
 
 /// Reads up to `len` bytes starting at `offset` (fewer at the end of the file).

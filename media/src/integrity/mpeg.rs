@@ -1,5 +1,7 @@
 //! MPEG audio: walks the stream frame by frame (headers only) and compares the
-//! frames present with what the Xing/Info or VBRI header promises.
+//! frames present with what the Xing/Info or VBRI header promises. The frames win: a
+//! file is catalogued with the length it plays, and a header that disagrees is reported
+//! ("truncated" when most of the promised audio is missing).
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -7,6 +9,7 @@ use super::{read_window, skip, truncated, Findings};
 use crate::error::MediaError;
 use crate::mpeg::{read_summary, FrameHeader, Layer};
 use crate::sniff::find_mpeg_stream;
+use crate::warning::{Warning, WarningCode};
 
 /// How much to read when looking for the first frame or for lost sync.
 const WINDOW: usize = 64 * 1024;
@@ -14,7 +17,7 @@ const WINDOW: usize = 64 * 1024;
 const MAX_RESYNCS: u32 = 32;
 /// Frames an honest encoder's count may disagree with the stream by (LAME counts
 /// exactly; a cut through the very last frame loses one).
-const TOLERATED_MISSING_FRAMES: u64 = 2;
+const TOLERATED_FRAMES: u64 = 2;
 
 pub(super) fn check<R: Read + Seek>(
     reader: &mut R,
@@ -33,15 +36,10 @@ pub(super) fn check<R: Read + Seek>(
              really an MP3"
         )));
     };
-    if first.layer != Layer::Three {
-        let name = if first.layer == Layer::Two {
-            "MPEG Layer II (MP2)"
-        } else {
-            "MPEG Layer I (MP1)"
-        };
+    if first.layer == Layer::One {
         return Err(MediaError::unsupported(
-            name,
-            "the player decodes MPEG Layer III (MP3) only; convert it, e.g. \
+            "MPEG Layer I (MP1)",
+            "the player decodes MPEG Layers II and III (MP2, MP3) only; convert it, e.g. \
              `ffmpeg -i INPUT -c:a libmp3lame -q:a 2 OUTPUT.mp3`",
         ));
     }
@@ -56,35 +54,70 @@ pub(super) fn check<R: Read + Seek>(
     }
     let millis =
         |frames: u64| frames * u64::from(first.samples()) * 1000 / u64::from(first.sample_rate);
+    let counted_ms = millis(audio_frames);
+    // The frames are what plays, so their length is the one to store, whatever a header
+    // says. Where a header agrees with them, lofty's figure from it is kept: it also
+    // knows the encoder delay and padding.
+    let counted = Findings {
+        counted_duration_ms: Some(counted_ms),
+        counted_bitrate_kbps: (counted_ms > 0)
+            .then(|| u32::try_from(walk.bytes * 8 / counted_ms).unwrap_or(u32::MAX)),
+        ..Findings::default()
+    };
     let Some(promised) = summary.and_then(|summary| summary.frames) else {
-        // Without a frame count a shorter stream is indistinguishable from a shorter
-        // song; at least its length is what is really there.
-        let duration_ms = millis(audio_frames);
-        return Ok(Findings {
-            counted_duration_ms: Some(duration_ms),
-            counted_bitrate_kbps: (duration_ms > 0)
-                .then(|| u32::try_from(walk.bytes * 8 / duration_ms).unwrap_or(u32::MAX)),
-            ..Findings::default()
-        });
+        // Without a frame count a shorter stream is indistinguishable from a shorter song.
+        return Ok(counted);
     };
     let promised = u64::from(promised);
-    if audio_frames + TOLERATED_MISSING_FRAMES >= promised {
+    if audio_frames.abs_diff(promised) <= TOLERATED_FRAMES {
         return Ok(Findings::default());
     }
-    let what = format!(
-        "its header promises {promised} MPEG frames ({} ms) but only {audio_frames} ({} ms) \
-         are present",
-        millis(promised),
-        millis(audio_frames)
-    );
-    if walk.lost_sync_at.is_some() {
-        Err(MediaError::unreadable(format!(
-            "the MPEG stream is damaged: {what}, the rest is not audio; copy the file again or \
-             re-encode it from the source"
-        )))
+    let stored = format!("the {counted_ms} ms of audio present are catalogued");
+    let warning = if audio_frames > promised {
+        Warning::new(
+            WarningCode::LengthMismatch,
+            format!(
+                "its Xing/VBRI header says {} ms but its frames hold {counted_ms} ms (often \
+                 files joined without rewriting the header): {stored}; re-encode or fix the \
+                 header (e.g. `vbrfix`) to silence this",
+                millis(promised)
+            ),
+        )
     } else {
-        Err(truncated(what))
-    }
+        let code = if audio_frames * 2 < promised {
+            WarningCode::Truncated
+        } else {
+            WarningCode::LengthMismatch
+        };
+        let (what, cause) = match walk.lost_sync_at {
+            Some(at) => (
+                "the MPEG stream is damaged",
+                format!("the rest, from byte {at} on, is not audio"),
+            ),
+            None => (
+                "the file is truncated",
+                "it was probably cut off while copying or downloading".to_string(),
+            ),
+        };
+        let what = if code == WarningCode::Truncated {
+            what
+        } else {
+            "part of the promised audio is missing"
+        };
+        Warning::new(
+            code,
+            format!(
+                "{what}: its header promises {promised} MPEG frames ({} ms) but only \
+                 {audio_frames} ({counted_ms} ms) are there and {cause}; {stored}. Copy it \
+                 again or re-encode it from the source",
+                millis(promised)
+            ),
+        )
+    };
+    Ok(Findings {
+        warnings: vec![warning],
+        ..counted
+    })
 }
 
 fn first_frame(window: &[u8]) -> Option<(usize, FrameHeader)> {

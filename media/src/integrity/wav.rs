@@ -1,58 +1,38 @@
-//! RIFF/WAVE: every chunk must fit in the file, and the samples must be plain PCM
-//! or float, the encodings the player decodes.
+//! RIFF/WAVE: every chunk must fit in the file, and the samples must be in an encoding
+//! the player decodes: plain PCM, float, or G.711 A-law and µ-law (telephony recordings).
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
-use super::truncated;
+use super::{walk_chunks, ByteOrder};
 use crate::error::MediaError;
 
 const PCM: u16 = 0x0001;
 const IEEE_FLOAT: u16 = 0x0003;
+const ALAW: u16 = 0x0006;
+const MULAW: u16 = 0x0007;
 const EXTENSIBLE: u16 = 0xFFFE;
 
 pub(super) fn check<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<(), MediaError> {
-    let mut position = 12;
     let mut format = None;
     let mut has_data = false;
-    while position + 8 <= file_len {
-        reader.seek(SeekFrom::Start(position))?;
-        let mut header = [0u8; 8];
-        reader.read_exact(&mut header)?;
-        let id = [header[0], header[1], header[2], header[3]];
-        let len = u64::from(u32::from_le_bytes([
-            header[4], header[5], header[6], header[7],
-        ]));
-        let end = position + 8 + len;
-        if end > file_len {
-            let name = String::from_utf8_lossy(&id).trim_end().to_string();
-            return Err(if &id == b"data" {
-                truncated(format!(
-                    "its data chunk claims {len} bytes but only {} are present (or the tool \
-                     that wrote it never finalised the header)",
-                    file_len - position - 8
-                ))
-            } else {
-                truncated(format!("its {name:?} chunk runs past the end of the file"))
-            });
-        }
+    walk_chunks(reader, file_len, ByteOrder::Little, |reader, id, len| {
         match &id {
             b"fmt " => format = Some(read_format(reader, len)?),
             b"data" => has_data = true,
             _ => {}
         }
-        // Chunks are padded to an even length.
-        position = end + (len & 1);
-    }
+        Ok(())
+    })?;
     let Some(format) = format else {
         return Err(MediaError::unreadable(
             "the WAV file has no \"fmt \" chunk describing its samples; re-export it",
         ));
     };
-    if format != PCM && format != IEEE_FLOAT {
+    if ![PCM, IEEE_FLOAT, ALAW, MULAW].contains(&format) {
         return Err(MediaError::unsupported(
             format!("WAV with {} samples", format_name(format)),
-            "the player decodes only uncompressed PCM WAV; convert it to FLAC or PCM WAV, \
-             e.g. `ffmpeg -i INPUT -c:a flac OUTPUT.flac`",
+            "the player decodes only PCM, float, A-law and µ-law WAV; convert it to FLAC or \
+             PCM WAV, e.g. `ffmpeg -i INPUT -c:a flac OUTPUT.flac`",
         ));
     }
     if !has_data {
@@ -84,8 +64,6 @@ fn read_format<R: Read>(reader: &mut R, len: u64) -> Result<u16, MediaError> {
 fn format_name(tag: u16) -> String {
     match tag {
         0x0002 => "MS ADPCM".into(),
-        0x0006 => "A-law".into(),
-        0x0007 => "µ-law".into(),
         0x0011 => "IMA ADPCM".into(),
         0x0031 => "GSM 6.10".into(),
         0x0050 | 0x0055 => "MPEG".into(),
@@ -141,7 +119,9 @@ mod tests {
         let error = check_bytes(&wav(0x0055, 8, 8)).unwrap_err();
         assert_eq!(error.code(), "unsupported_format");
         assert!(
-            error.to_string().starts_with("WAV with MPEG samples"),
+            error
+                .to_string()
+                .starts_with("unsupported format WAV with MPEG samples"),
             "{error}"
         );
     }

@@ -42,13 +42,21 @@ pub type CatalogResult<T> = Result<T, CatalogError>;
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSong {
     pub title: String,
+    /// The first credited artist.
     pub artist: String,
-    /// Album artist when it differs from the track artist (compilations); the album is filed under it.
+    /// Artists credited after `artist`, in credit order ("A, B" shows both; the song is
+    /// found and browsed under each). Usually empty.
+    pub other_artists: Vec<String>,
+    /// Album artist when it differs from the track artist (compilations); the album is
+    /// filed under it. Without one it is filed under `artist`.
     pub album_artist: Option<String>,
     pub album: String,
     pub track: Option<u32>,
     pub disc: Option<u32>,
+    /// The first genre.
     pub genre: Option<String>,
+    /// Genres after `genre`, in tag order; the song is listed under each.
+    pub other_genres: Vec<String>,
     pub year: Option<i32>,
     pub duration_ms: u64,
     pub codec: String,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use cadenza_api::{Album, Artist, Episode, Playlist, Podcast, Song};
+use cadenza_api::{Album, Artist, ArtistId, Episode, Playlist, Podcast, Song};
 use cadenza_catalog::{Annotation, Item};
 use serde_json::{json, Value};
 
@@ -61,9 +61,34 @@ fn path(song: &Song) -> String {
     )
 }
 
-/// A song as `Child`.
+/// OpenSubsonic's `ArtistID3` list entry, as `artists` and `albumArtists` hold them.
+fn artist_ref(id: ArtistId, name: &str) -> Value {
+    json!({ "id": ids::artist(id), "name": name })
+}
+
+/// OpenSubsonic's `ItemGenre` list.
+fn item_genres<'a>(genres: impl IntoIterator<Item = &'a String>) -> Vec<Value> {
+    genres
+        .into_iter()
+        .map(|name| json!({ "name": name }))
+        .collect()
+}
+
+/// A song as `Child`. `artist` is every credited artist joined ("A, B"); OpenSubsonic
+/// clients read them one by one from `artists` (each browsable by its id), the album's
+/// artist from `albumArtists`, and every genre from `genres`.
 pub fn child(song: &Song, marks: &Marks) -> Value {
     let item = Item::Song(song.id);
+    let artists: Vec<Value> = song
+        .artists
+        .iter()
+        .map(|a| artist_ref(a.id, &a.name))
+        .collect();
+    let album_artists: Vec<Value> = song
+        .album_artist
+        .iter()
+        .map(|a| artist_ref(a.id, &a.name))
+        .collect();
     json!({
         "id": ids::song(song.id),
         "parent": ids::album(song.album_id),
@@ -92,6 +117,11 @@ pub fn child(song: &Song, marks: &Marks) -> Value {
         "mediaType": "song",
         "starred": marks.starred(item),
         "userRating": marks.rating(item),
+        "artists": artists,
+        "displayArtist": song.artist,
+        "albumArtists": album_artists,
+        "displayAlbumArtist": song.album_artist.as_ref().map(|a| &a.name),
+        "genres": item_genres(&song.genres),
     })
 }
 
@@ -115,6 +145,9 @@ pub fn album_id3(album: &Album, marks: &Marks) -> Value {
         "genre": album.genre,
         "starred": marks.starred(item),
         "userRating": marks.rating(item),
+        "artists": [artist_ref(album.artist_id, &album.artist)],
+        "displayArtist": album.artist,
+        "genres": item_genres(&album.genre),
     })
 }
 

@@ -5,10 +5,13 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use cadenza_media::DecoderInput;
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CodecRegistry, Decoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{
+    CodecRegistry, Decoder, DecoderOptions, CODEC_TYPE_MP3, CODEC_TYPE_NULL,
+};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo};
+use symphonia::core::formats::{FormatOptions, FormatReader, Packet, SeekMode, SeekTo};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
@@ -72,13 +75,24 @@ pub struct Decoded {
     failure: Option<String>,
     /// Set by a seek to the end: the track is over, though the reader is not.
     ended: bool,
+    /// Frames the gapless trimming cut from the end of an MP3 so far, and the most it
+    /// should: the encoder's padding (`None` for other codecs, whose containers state
+    /// exact lengths).
+    trimmed_at_end: u64,
+    padding: Option<u64>,
+    /// The stream goes on past the length its header states (MP3s joined without
+    /// rewriting the Xing header): play the rest rather than trimming it as padding. The
+    /// server catalogues such a file with the length of its frames.
+    header_short: bool,
 }
 
 impl Decoded {
     /// Probes `source` and prepares its first audio track. `hint` is a file extension or MIME
     /// type when known (it only speeds up probing).
     pub fn open(source: Box<dyn MediaSource>, hint: Option<&str>) -> Result<Self, DecodeError> {
-        let stream = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
+        // Shown as the server's upload check was shown it, so whatever it accepted opens.
+        let source = DecoderInput::new(source).map_err(|e| DecodeError::Io(e.to_string()))?;
+        let stream = MediaSourceStream::new(Box::new(source), MediaSourceStreamOptions::default());
         let mut probe_hint = Hint::new();
         if let Some(hint) = hint {
             if hint.contains('/') {
@@ -123,6 +137,10 @@ impl Decoded {
             skip_frames: 0,
             failure: None,
             ended: false,
+            trimmed_at_end: 0,
+            padding: (params.codec == CODEC_TYPE_MP3)
+                .then(|| u64::from(params.padding.unwrap_or(0))),
+            header_short: false,
         })
     }
 
@@ -148,7 +166,7 @@ impl Decoded {
             return None;
         }
         let range = loop {
-            let packet = match self.format.next_packet() {
+            let mut packet = match self.format.next_packet() {
                 Ok(packet) => packet,
                 Err(SymphoniaError::IoError(e))
                     if e.kind() == std::io::ErrorKind::UnexpectedEof =>
@@ -167,6 +185,7 @@ impl Decoded {
             if packet.track_id() != self.track_id {
                 continue;
             }
+            self.untrim_past_the_header(&mut packet);
             let decoded = match self.decoder.decode(&packet) {
                 Ok(decoded) => decoded,
                 // A damaged packet is skipped, as every player does.
@@ -204,15 +223,32 @@ impl Decoded {
         Some((self.spec, &samples.samples()[range.0..range.1]))
     }
 
+    /// Gapless MP3 playback trims what lies past the Xing header's length as encoder
+    /// padding; more than the padding means the header is short of the stream, and the
+    /// rest is audio.
+    fn untrim_past_the_header(&mut self, packet: &mut Packet) {
+        let Some(padding) = self.padding else { return };
+        if !self.header_short && packet.trim_end > 0 {
+            self.trimmed_at_end += u64::from(packet.trim_end);
+            self.header_short = self.trimmed_at_end > padding;
+        }
+        if self.header_short {
+            packet.dur += u64::from(packet.trim_end);
+            packet.trim_end = 0;
+        }
+    }
+
     /// Moves to `target` (clamped to the track); returns where playback now starts.
     /// Seeking to or past the end ends the track, as holding → on any player does: some
     /// demuxers (FLAC) refuse a seek to the very last sample.
     pub fn seek(&mut self, target: Duration) -> Result<Duration, DecodeError> {
-        if let Some(total) = self.duration.filter(|total| target >= *total) {
+        let past_the_end = |total: &Duration| target >= *total && !self.header_short;
+        if let Some(total) = self.duration.filter(past_the_end) {
             self.ended = true;
             return Ok(total);
         }
         self.ended = false;
+        self.trimmed_at_end = 0;
         let seeked = self.format.seek(
             SeekMode::Accurate,
             SeekTo::Time {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cadenza_api::{Album, Artist, Page, Playlist, SearchResults, Song, User};
+use cadenza_api::{Album, Artist, ArtistRef, Page, Playlist, SearchResults, Song, User};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -35,6 +35,12 @@ fn song(id: i64, title: &str, artist: &str, album: &str, ms: u64) -> Song {
         size: 13087,
         hash: "0".repeat(64),
         created_at: 0,
+        artists: vec![ArtistRef {
+            id: 1,
+            name: artist.into(),
+        }],
+        genres: vec!["Electronic".into()],
+        album_artist: None,
     }
 }
 

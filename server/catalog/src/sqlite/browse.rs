@@ -5,7 +5,8 @@
 
 use super::error::{not_found, Context};
 use super::rows::{
-    self, get_u64, ALBUM_COLUMNS, ALBUM_JOINS, ARTIST_COLUMNS, SONG_COLUMNS, SONG_JOINS,
+    self, artist_albums, get_u64, ALBUM_COLUMNS, ALBUM_JOINS, ARTIST_COLUMNS, SONG_COLUMNS,
+    SONG_JOINS,
 };
 use super::text::name_key;
 use crate::{BlobRef, CatalogError, CatalogResult};
@@ -85,7 +86,7 @@ pub(crate) fn artists(conn: &Connection, req: PageRequest) -> CatalogResult<Page
 }
 
 /// The artist, the albums filed under them or that they appear on (oldest first), and
-/// their most played songs of all time.
+/// their most played songs of all time (songs crediting them among others included).
 pub(crate) fn artist(conn: &Connection, id: ArtistId) -> CatalogResult<ArtistDetail> {
     let artist = conn
         .prepare_cached(&format!(
@@ -95,10 +96,9 @@ pub(crate) fn artist(conn: &Connection, id: ArtistId) -> CatalogResult<ArtistDet
         .ctx("reading an artist")?
         .ok_or_else(|| not_found("artist", id))?;
     let sql = format!(
-        "SELECT {ALBUM_COLUMNS} FROM albums al {ALBUM_JOINS} \
-         WHERE al.id IN (SELECT id FROM albums WHERE artist_id = ?1 \
-                         UNION SELECT album_id FROM songs WHERE artist_id = ?1) \
-         ORDER BY al.year IS NULL, al.year, al.title COLLATE NOCASE, al.id"
+        "SELECT {ALBUM_COLUMNS} FROM albums al {ALBUM_JOINS} WHERE al.id IN ({}) \
+         ORDER BY al.year IS NULL, al.year, al.title COLLATE NOCASE, al.id",
+        artist_albums!("?1")
     );
     let albums = rows::collect(
         conn,
@@ -110,6 +110,7 @@ pub(crate) fn artist(conn: &Connection, id: ArtistId) -> CatalogResult<ArtistDet
     let top: Vec<i64> = conn
         .prepare_cached(
             "SELECT s.id FROM songs s WHERE s.artist_id = ?1 \
+                OR s.id IN (SELECT song_id FROM song_artists WHERE artist_id = ?1) \
              ORDER BY (SELECT count(*) FROM plays WHERE song_id = s.id) DESC, \
                       s.title COLLATE NOCASE, s.id LIMIT ?2",
         )
@@ -161,9 +162,14 @@ pub(crate) fn genre_songs(
     let (genre_id, total) = found.ok_or_else(|| {
         CatalogError::NotFound(format!("genre \"{}\" does not exist", genre.trim()))
     })?;
+    // Two ordered runs merged: the songs whose first genre it is (by the genre index, in
+    // title order) and the few that list it later.
     let ids = rows::page_ids(
         conn,
-        "SELECT id FROM songs WHERE genre_id = ?1 ORDER BY title COLLATE NOCASE, id LIMIT ?2 OFFSET ?3",
+        "SELECT id, title FROM songs WHERE genre_id = ?1 \
+         UNION ALL SELECT s.id, s.title FROM song_genres sg JOIN songs s ON s.id = sg.song_id \
+             WHERE sg.genre_id = ?1 \
+         ORDER BY 2 COLLATE NOCASE, 1 LIMIT ?2 OFFSET ?3",
         &[&genre_id],
         req,
         "listing a genre's songs",

@@ -1,7 +1,8 @@
 //! Loading many songs at once (fixture catalogs, imports) and rebuilding the search index.
 
 use super::error::Context;
-use super::library::{index_song, insert_song, Indexing, Inserted, Names};
+use super::library::{credit_text, index_song, insert_song, Indexing, Inserted, Names};
+use super::rows::{get_json, other_artists, other_genres};
 use super::text::fts_text;
 use crate::{CatalogError, CatalogResult, NewSong};
 use cadenza_api::{SongId, UserId};
@@ -44,10 +45,16 @@ pub(crate) fn insert_songs(
     Ok(report)
 }
 
-/// A song's id and the text its full-text row holds.
-const SONG_TEXT: &str = "SELECT s.id, s.title, ar.name, al.title, g.name FROM songs s \
-    JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
-    LEFT JOIN genres g ON g.id = s.genre_id";
+/// A song's id and the text its full-text row holds (its other artists and genres as the
+/// JSON arrays of `rows::other_artists` and `rows::other_genres`).
+const SONG_TEXT: &str = concat!(
+    "SELECT s.id, s.title, ar.name, al.title, g.name, ",
+    other_artists!(),
+    ", ",
+    other_genres!(),
+    " FROM songs s JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
+     LEFT JOIN genres g ON g.id = s.genre_id"
+);
 
 /// Adds the full-text rows of these songs, newest first. Song rowids are negated ids (see
 /// `search::song_rowid`), and FTS5 writes a segment whenever a rowid is lower than the one
@@ -71,14 +78,20 @@ fn index_songs(conn: &Connection, mut ids: Vec<SongId>) -> CatalogResult<()> {
 /// Indexes one row of [`SONG_TEXT`].
 fn index_row(conn: &Connection, r: &rusqlite::Row<'_>) -> CatalogResult<()> {
     let doing = "indexing songs for search";
+    let mut artists = vec![r.get::<_, String>(2).ctx(doing)?];
+    let others: Vec<(i64, String)> = get_json(r, 5).ctx(doing)?;
+    artists.extend(others.into_iter().map(|(_, name)| name));
     let genre: Option<String> = r.get(4).ctx(doing)?;
+    let other_genres: Vec<String> = get_json(r, 6).ctx(doing)?;
+    let genres: Vec<String> = genre.into_iter().chain(other_genres).collect();
+    let (artists, genres) = credit_text(&artists, &genres);
     index_song(
         conn,
         r.get(0).ctx(doing)?,
         &r.get::<_, String>(1).ctx(doing)?,
-        &r.get::<_, String>(2).ctx(doing)?,
+        &artists,
         &r.get::<_, String>(3).ctx(doing)?,
-        genre.as_deref(),
+        genres.as_deref(),
     )
 }
 

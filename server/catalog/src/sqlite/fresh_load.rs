@@ -16,7 +16,7 @@
 
 use super::bulk;
 use super::error::{to_i64, Context};
-use super::library::{self, tags};
+use super::library::{self, tags, Credits};
 use super::pool;
 use super::schema;
 use super::text::name_key;
@@ -190,7 +190,7 @@ impl FreshLoad {
                 cover: filled.cover || song.cover.is_some(),
             };
         }
-        library::insert_song_row(
+        let id = library::insert_song_row(
             conn,
             song,
             &library::SongRow {
@@ -202,7 +202,20 @@ impl FreshLoad {
                 size,
             },
             now,
-        )
+        )?;
+        let mut others = Vec::with_capacity(tags.other_artists.len());
+        for name in &tags.other_artists {
+            others.push(self.artists.id(conn, name, create_artist)?);
+        }
+        library::insert_credits(conn, Credits::Artists, id, artist_id, &others)?;
+        if let Some(first) = genre_id {
+            let mut others = Vec::with_capacity(tags.other_genres.len());
+            for name in &tags.other_genres {
+                others.push(self.genres.id(conn, name, create_genre)?);
+            }
+            library::insert_credits(conn, Credits::Genres, id, first, &others)?;
+        }
+        Ok(id)
     }
 
     fn album(&mut self, artist_id: i64, title: &str, now: i64) -> CatalogResult<i64> {
@@ -260,10 +273,14 @@ impl FreshLoad {
                  (SELECT album_id, count(*) AS n, sum(duration_ms) AS ms FROM songs \
                   GROUP BY album_id) AS t WHERE albums.id = t.album_id; \
              UPDATE artists SET song_count = t.n FROM \
-                 (SELECT artist_id, count(*) AS n FROM songs GROUP BY artist_id) AS t \
+                 (SELECT artist_id, count(*) AS n FROM \
+                      (SELECT artist_id FROM songs UNION ALL SELECT artist_id FROM song_artists) \
+                  GROUP BY artist_id) AS t \
                  WHERE artists.id = t.artist_id; \
              UPDATE genres SET song_count = t.n FROM \
-                 (SELECT genre_id, count(*) AS n FROM songs WHERE genre_id IS NOT NULL \
+                 (SELECT genre_id, count(*) AS n FROM \
+                      (SELECT genre_id FROM songs WHERE genre_id IS NOT NULL \
+                       UNION ALL SELECT genre_id FROM song_genres) \
                   GROUP BY genre_id) AS t WHERE genres.id = t.genre_id;",
         )
         .ctx("counting songs per album, artist and genre")?;
@@ -408,6 +425,9 @@ mod tests {
         songs[3].cover = Some(cover(1));
         songs[4].year = Some(1997);
         songs[5].genre = Some("Ambient".into());
+        songs[6].other_artists = vec!["Guest Star".into(), "坂本龍一".into()];
+        songs[6].genre = Some("Ambient".into());
+        songs[6].other_genres = vec!["Drone".into()];
         let loaded = load(dir.path(), &songs);
         let uploaded = SqliteCatalog::open_in_memory().unwrap();
         for s in &songs {
@@ -427,16 +447,19 @@ mod tests {
         for id in 1..=2 {
             assert_eq!(loaded.album(id).unwrap(), uploaded.album(id).unwrap());
         }
-        for q in ["track 7", "bjork", "龍一", "ambient", "album"] {
+        for q in [
+            "track 7", "bjork", "龍一", "ambient", "album", "guest", "drone",
+        ] {
             assert_eq!(
                 loaded.search(q, SearchType::All, page, 0).unwrap(),
                 uploaded.search(q, SearchType::All, page, 0).unwrap(),
                 "searching {q}"
             );
         }
-        // The file is an ordinary WAL catalog with the current schema.
+        // The file is an ordinary WAL catalog with the current schema (the guest star is
+        // the third artist).
         let stats = loaded.stats(10).unwrap();
-        assert_eq!((stats.songs, stats.albums, stats.artists), (40, 2, 2));
+        assert_eq!((stats.songs, stats.albums, stats.artists), (40, 2, 3));
     }
 
     #[test]

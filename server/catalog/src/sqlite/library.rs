@@ -3,7 +3,7 @@
 use super::error::{not_found, to_i64, Context};
 use super::text::{check_hash, fts_text, name_key, optional, required, MAX_NAME_CHARS};
 use crate::{CatalogResult, NewSong};
-use cadenza_api::SongId;
+use cadenza_api::{artist_credit, SongId};
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
 
@@ -34,18 +34,59 @@ pub(crate) enum Indexing {
 pub(crate) struct Tags {
     pub(crate) title: String,
     pub(crate) artist: String,
+    /// Blank names dropped.
+    pub(crate) other_artists: Vec<String>,
     pub(crate) album_artist: Option<String>,
     pub(crate) album: String,
     pub(crate) genre: Option<String>,
+    /// Blank names dropped; empty without a first genre.
+    pub(crate) other_genres: Vec<String>,
+}
+
+impl Tags {
+    fn search_text(&self) -> (String, Option<String>) {
+        let artists: Vec<&String> = std::iter::once(&self.artist)
+            .chain(&self.other_artists)
+            .collect();
+        let genres: Vec<&String> = self.genre.iter().chain(&self.other_genres).collect();
+        credit_text(&artists, &genres)
+    }
+}
+
+/// The text a song's full-text row holds for its artists and for its genres (every one
+/// of each, so it is found under any), the genres `None` when it has none.
+pub(crate) fn credit_text<A: AsRef<str>, G: AsRef<str>>(
+    artists: &[A],
+    genres: &[G],
+) -> (String, Option<String>) {
+    (
+        artist_credit(artists),
+        (!genres.is_empty()).then(|| artist_credit(genres)),
+    )
+}
+
+/// Every name of `names` that is not blank, checked like `what`.
+fn all_optional(what: &str, names: &[String]) -> CatalogResult<Vec<String>> {
+    let checked = names
+        .iter()
+        .map(|name| optional(what, Some(name), MAX_NAME_CHARS));
+    checked.filter_map(Result::transpose).collect()
 }
 
 pub(crate) fn tags(song: &NewSong) -> CatalogResult<Tags> {
+    let genre = optional("genre", song.genre.as_deref(), MAX_NAME_CHARS)?;
     let tags = Tags {
         title: required("song title", &song.title, MAX_NAME_CHARS)?,
         artist: required("artist name", &song.artist, MAX_NAME_CHARS)?,
+        other_artists: all_optional("artist name", &song.other_artists)?,
         album_artist: optional("album artist", song.album_artist.as_deref(), MAX_NAME_CHARS)?,
         album: required("album title", &song.album, MAX_NAME_CHARS)?,
-        genre: optional("genre", song.genre.as_deref(), MAX_NAME_CHARS)?,
+        other_genres: if genre.is_some() {
+            all_optional("genre", &song.other_genres)?
+        } else {
+            Vec::new()
+        },
+        genre,
     };
     required("codec", &song.codec, 64)?;
     required("content type", &song.content_type, 255)?;
@@ -159,17 +200,88 @@ pub(crate) fn insert_song(
 
     fill_album(conn, album_id, song, genre_id, cover_size)?;
 
+    let others = tags
+        .other_artists
+        .iter()
+        .map(|name| names.artist(conn, name))
+        .collect::<CatalogResult<Vec<_>>>()?;
+    insert_credits(conn, Credits::Artists, id, artist_id, &others)?;
+    if let Some(first) = genre_id {
+        let others = tags
+            .other_genres
+            .iter()
+            .map(|name| names.genre(conn, name))
+            .collect::<CatalogResult<Vec<_>>>()?;
+        insert_credits(conn, Credits::Genres, id, first, &others)?;
+    }
+
     if indexing == Indexing::Now {
+        let (artists, genres) = tags.search_text();
         index_song(
             conn,
             id,
             &tags.title,
-            &tags.artist,
+            &artists,
             &tags.album,
-            tags.genre.as_deref(),
+            genres.as_deref(),
         )?;
     }
     Ok(Inserted::Created(id))
+}
+
+/// A list a song credits several entries of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credits {
+    /// `song_artists`, after `songs.artist_id`.
+    Artists,
+    /// `song_genres`, after `songs.genre_id`.
+    Genres,
+}
+
+impl Credits {
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Credits::Artists => ("song_artists", "artist_id"),
+            Credits::Genres => ("song_genres", "genre_id"),
+        }
+    }
+}
+
+/// Records the entries a song credits after its `first` (kept on the `songs` row), in
+/// order, each once.
+pub(crate) fn insert_credits(
+    conn: &Connection,
+    credits: Credits,
+    song: SongId,
+    first: i64,
+    others: &[i64],
+) -> CatalogResult<()> {
+    let (table, column) = credits.table();
+    let mut credited = vec![first];
+    for &id in others {
+        if credited.contains(&id) {
+            continue;
+        }
+        credited.push(id);
+        conn.prepare_cached(&format!(
+            "INSERT INTO {table} (song_id, position, {column}) VALUES (?1, ?2, ?3)"
+        ))
+        .and_then(|mut s| s.execute((song, credited.len() as i64 - 1, id)))
+        .ctx("crediting a song")?;
+    }
+    Ok(())
+}
+
+/// The entries a song credits after its first.
+fn other_credits(conn: &Connection, credits: Credits, song: SongId) -> CatalogResult<Vec<i64>> {
+    let (table, column) = credits.table();
+    super::rows::collect(
+        conn,
+        &format!("SELECT {column} FROM {table} WHERE song_id = ?1 ORDER BY position"),
+        song,
+        |r| r.get(0),
+        "reading a song's credits",
+    )
 }
 
 /// Gives the album the song's year, genre and cover where it has none yet.
@@ -335,8 +447,11 @@ pub(crate) fn delete_song(conn: &Connection, id: SongId) -> CatalogResult<Vec<St
         |r| r.get(0),
         "finding playlists with the song",
     )?;
+    let other_artists = other_credits(conn, Credits::Artists, id)?;
+    let other_genres = other_credits(conn, Credits::Genres, id)?;
 
-    // Cascades remove its playlist entries and plays; triggers fix counters and search.
+    // Cascades remove its playlist entries, plays and credits; triggers fix counters and
+    // search.
     conn.prepare_cached("DELETE FROM songs WHERE id = ?1")
         .and_then(|mut s| s.execute([id]))
         .ctx("deleting a song")?;
@@ -364,10 +479,10 @@ pub(crate) fn delete_song(conn: &Connection, id: SongId) -> CatalogResult<Vec<St
     } else {
         refresh_album(conn, album_id)?;
     }
-    for artist in [artist_id, album_artist] {
+    for artist in [artist_id, album_artist].into_iter().chain(other_artists) {
         delete_artist_if_empty(conn, artist)?;
     }
-    if let Some(genre) = genre_id {
+    for genre in genre_id.into_iter().chain(other_genres) {
         conn.prepare_cached(
             "DELETE FROM genres WHERE id = ?1 AND song_count = 0 \
              AND NOT EXISTS (SELECT 1 FROM albums WHERE genre_id = ?1)",
@@ -485,6 +600,80 @@ mod tests {
         let singer = cat.artist(a.artist_id).unwrap();
         assert_eq!(singer.albums.len(), 1);
         assert_eq!(singer.artist.album_count, 1);
+    }
+
+    #[test]
+    fn a_song_with_several_artists_and_genres_shows_and_lists_under_each() {
+        let cat = memory();
+        let mut duet = song(1, "Two Voices", "Alpha Singer", "Odd Couples");
+        duet.other_artists = vec!["Beta Singer".into(), " ".into(), "alpha singer".into()];
+        duet.album_artist = Some("Various Artists".into());
+        duet.genre = Some("Rock".into());
+        duet.other_genres = vec!["Pop".into()];
+        let (s, _) = cat.insert_song(&duet, 0).unwrap();
+        assert_eq!(s.artist, "Alpha Singer, Beta Singer");
+        let names: Vec<&str> = s.artists.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Alpha Singer", "Beta Singer"],
+            "blank and repeated names drop"
+        );
+        assert_eq!(s.artists[0].id, s.artist_id);
+        assert_eq!(
+            (s.genre.as_deref(), s.genres.as_slice()),
+            (
+                Some("Rock"),
+                ["Rock".to_string(), "Pop".to_string()].as_slice()
+            )
+        );
+        let beta = s.artists[1].id;
+
+        // Found under either artist, listed on both artist pages with the album.
+        for query in ["alpha", "beta", "pop"] {
+            let found = cat
+                .search(query, Default::default(), Default::default(), 0)
+                .unwrap();
+            assert_eq!(found.songs.items, std::slice::from_ref(&s), "{query}");
+        }
+        for artist in [s.artist_id, beta] {
+            let page = cat.artist(artist).unwrap();
+            assert_eq!(page.top_songs, std::slice::from_ref(&s));
+            assert_eq!(page.albums.len(), 1);
+            assert_eq!(page.albums[0].artist, "Various Artists");
+            assert_eq!((page.artist.song_count, page.artist.album_count), (1, 1));
+        }
+        for genre in ["Rock", "pop"] {
+            let songs = cat.genre_songs(genre, Default::default()).unwrap();
+            assert_eq!((songs.items, songs.total), (vec![s.clone()], 1), "{genre}");
+        }
+
+        // Deleting the song leaves no artist or genre without songs behind.
+        cat.delete_song(s.id).unwrap();
+        assert_eq!(cat.artists(Default::default()).unwrap().total, 0);
+        assert!(cat.genres().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_featured_artist_keeps_their_own_songs_when_a_duet_goes() {
+        let cat = memory();
+        let (solo, _) = cat
+            .insert_song(&song(1, "Solo", "Beta Singer", "Own"), 0)
+            .unwrap();
+        let mut duet = song(2, "Duet", "Alpha Singer", "Shared");
+        duet.other_artists = vec!["Beta Singer".into()];
+        let (duet, _) = cat.insert_song(&duet, 0).unwrap();
+        assert_eq!(
+            duet.artists[1].id, solo.artist_id,
+            "one artist row per name"
+        );
+        assert_eq!(cat.artist(solo.artist_id).unwrap().artist.song_count, 2);
+        cat.delete_song(duet.id).unwrap();
+        let beta = cat.artist(solo.artist_id).unwrap();
+        assert_eq!((beta.artist.song_count, beta.albums.len()), (1, 1));
+        assert!(
+            cat.artist(duet.artist_id).is_err(),
+            "Alpha had only the duet"
+        );
     }
 
     #[test]

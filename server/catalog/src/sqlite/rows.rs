@@ -3,7 +3,9 @@
 
 use super::error::{not_found, Context};
 use crate::{BlobRef, CatalogResult};
-use cadenza_api::{Album, Artist, Page, PageRequest, Playlist, Podcast, Song};
+use cadenza_api::{
+    artist_credit, Album, Artist, ArtistRef, Page, PageRequest, Playlist, Podcast, Song,
+};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -72,25 +74,62 @@ pub(crate) fn get_opt_u64(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<
 
 // ------------------------------------------------------------------ songs
 
-pub(crate) const SONG_COLUMNS: &str = "s.id, s.title, ar.name, s.artist_id, al.title, s.album_id, \
-     s.track, s.disc, g.name, s.year, s.duration_ms, s.codec, s.content_type, s.bitrate, \
-     s.sample_rate, s.channels, s.size, s.hash, s.created_at";
+/// The artists a song `s` credits after its first, as a JSON array of `[id, name]` in
+/// credit order (`[]` for most songs).
+macro_rules! other_artists {
+    () => {
+        "(SELECT json_group_array(json_array(sa.artist_id, x.name) ORDER BY sa.position) \
+          FROM song_artists sa JOIN artists x ON x.id = sa.artist_id WHERE sa.song_id = s.id)"
+    };
+}
+/// The genres of a song `s` after its first, as a JSON array of names in tag order.
+macro_rules! other_genres {
+    () => {
+        "(SELECT json_group_array(x.name ORDER BY sg.position) \
+          FROM song_genres sg JOIN genres x ON x.id = sg.genre_id WHERE sg.song_id = s.id)"
+    };
+}
+pub(crate) use {other_artists, other_genres};
 
-/// `FROM` clause matching [`SONG_COLUMNS`]: a song with its artist, album and genre names.
+pub(crate) const SONG_COLUMNS: &str = concat!(
+    "s.id, s.title, ar.name, s.artist_id, al.title, s.album_id, \
+     s.track, s.disc, g.name, s.year, s.duration_ms, s.codec, s.content_type, s.bitrate, \
+     s.sample_rate, s.channels, s.size, s.hash, s.created_at, ",
+    other_artists!(),
+    ", ",
+    other_genres!(),
+    ", al.artist_id, aa.name"
+);
+
+/// `FROM` clause matching [`SONG_COLUMNS`]: a song with its artist, album (and its
+/// artist) and genre names.
 pub(crate) const SONG_JOINS: &str = "JOIN artists ar ON ar.id = s.artist_id \
-     JOIN albums al ON al.id = s.album_id LEFT JOIN genres g ON g.id = s.genre_id";
+     JOIN albums al ON al.id = s.album_id JOIN artists aa ON aa.id = al.artist_id \
+     LEFT JOIN genres g ON g.id = s.genre_id";
 
 pub(crate) fn song_from_row(row: &Row<'_>) -> rusqlite::Result<Song> {
+    let first = ArtistRef {
+        id: row.get(3)?,
+        name: row.get(2)?,
+    };
+    let others: Vec<(i64, String)> = get_json(row, 19)?;
+    let artists: Vec<ArtistRef> = std::iter::once(first)
+        .chain(others.into_iter().map(|(id, name)| ArtistRef { id, name }))
+        .collect();
+    let names: Vec<&str> = artists.iter().map(|a| a.name.as_str()).collect();
+    let genre: Option<String> = row.get(8)?;
+    let other_genres: Vec<String> = get_json(row, 20)?;
     Ok(Song {
         id: row.get(0)?,
         title: row.get(1)?,
-        artist: row.get(2)?,
+        artist: artist_credit(&names),
         artist_id: row.get(3)?,
         album: row.get(4)?,
         album_id: row.get(5)?,
         track: row.get(6)?,
         disc: row.get(7)?,
-        genre: row.get(8)?,
+        genres: genre.iter().cloned().chain(other_genres).collect(),
+        genre,
         year: row.get(9)?,
         duration_ms: get_u64(row, 10)?,
         codec: row.get(11)?,
@@ -101,7 +140,22 @@ pub(crate) fn song_from_row(row: &Row<'_>) -> rusqlite::Result<Song> {
         size: get_u64(row, 16)?,
         hash: row.get(17)?,
         created_at: row.get(18)?,
+        artists,
+        album_artist: Some(ArtistRef {
+            id: row.get(21)?,
+            name: row.get(22)?,
+        }),
     })
+}
+
+/// A JSON column (see [`other_artists`]) read into `T`.
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(idx)?;
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, e.into()))
 }
 
 pub(crate) fn song(conn: &Connection, id: i64) -> CatalogResult<Option<Song>> {
@@ -159,11 +213,28 @@ pub(crate) fn albums_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<Vec
 
 // ------------------------------------------------------------------ artists
 
+/// The albums of artist `?` (`$artist`): filed under them or with a song crediting them.
+macro_rules! artist_albums {
+    ($artist:literal) => {
+        concat!(
+            "SELECT id FROM albums WHERE artist_id = ",
+            $artist,
+            " UNION SELECT album_id FROM songs WHERE artist_id = ",
+            $artist,
+            " UNION SELECT s.album_id FROM song_artists sa JOIN songs s ON s.id = sa.song_id \
+             WHERE sa.artist_id = ",
+            $artist
+        )
+    };
+}
+pub(crate) use artist_albums;
+
 /// An artist's albums are those filed under them plus those they appear on.
-pub(crate) const ARTIST_COLUMNS: &str = "a.id, a.name, \
-     (SELECT count(*) FROM (SELECT id FROM albums WHERE artist_id = a.id \
-                            UNION SELECT album_id FROM songs WHERE artist_id = a.id)), \
-     a.song_count";
+pub(crate) const ARTIST_COLUMNS: &str = concat!(
+    "a.id, a.name, (SELECT count(*) FROM (",
+    artist_albums!("a.id"),
+    ")), a.song_count"
+);
 
 pub(crate) fn artist_from_row(row: &Row<'_>) -> rusqlite::Result<Artist> {
     Ok(Artist {
@@ -314,8 +385,8 @@ pub(crate) fn collect<T, P: rusqlite::ToSql>(
     rows.collect::<rusqlite::Result<Vec<T>>>().ctx(doing)
 }
 
-/// Ids of one page: `sql` must select a single id column and take `LIMIT ?1 OFFSET ?2`
-/// after any parameters in `params`.
+/// Ids of one page: `sql` must select the id as its first column and take
+/// `LIMIT ?1 OFFSET ?2` after any parameters in `params`.
 pub(crate) fn page_ids(
     conn: &Connection,
     sql: &str,

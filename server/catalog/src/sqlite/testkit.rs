@@ -13,11 +13,13 @@ pub(crate) fn song(n: u64, title: &str, artist: &str, album: &str) -> NewSong {
     NewSong {
         title: title.into(),
         artist: artist.into(),
+        other_artists: Vec::new(),
         album_artist: None,
         album: album.into(),
         track: None,
         disc: None,
         genre: None,
+        other_genres: Vec::new(),
         year: None,
         duration_ms: 180_000,
         codec: "mp3".into(),
