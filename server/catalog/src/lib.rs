@@ -4,7 +4,11 @@
 //! added beside [`sqlite::SqliteCatalog`] without touching them. Methods are synchronous
 //! (rusqlite is); async callers run them on the blocking pool.
 
+mod paging;
+mod query;
 mod sqlite;
+mod text;
+mod validate;
 pub use sqlite::{truncate_write_ahead_log, BulkInsert, FreshLoad, NewPlay, SqliteCatalog};
 
 use cadenza_api::{
@@ -34,6 +38,16 @@ pub enum CatalogError {
 }
 
 pub type CatalogResult<T> = Result<T, CatalogError>;
+
+/// `song 42 does not exist`.
+pub(crate) fn not_found(kind: &str, id: i64) -> CatalogError {
+    CatalogError::NotFound(format!("{kind} {id} does not exist"))
+}
+
+/// Converts a size or duration for storage; both backends store signed 64-bit integers.
+pub(crate) fn to_i64(what: &str, value: u64) -> CatalogResult<i64> {
+    i64::try_from(value).map_err(|_| CatalogError::Invalid(format!("{what} {value} is too large")))
+}
 
 /// A song about to be added: tags already resolved (overrides and fallbacks applied).
 #[derive(Debug, Clone, PartialEq)]

@@ -18,7 +18,6 @@ mod rows;
 mod schema;
 mod search;
 mod stats;
-mod text;
 mod users;
 
 #[cfg(test)]
@@ -27,6 +26,7 @@ mod testkit;
 pub use bulk::{truncate_write_ahead_log, BulkInsert, NewPlay};
 pub use fresh_load::FreshLoad;
 
+use crate::text;
 use crate::{
     BlobRef, Catalog, CatalogResult, CatalogStats, NewEpisode, NewSong, PlayOutcome,
     UserCredentials,
@@ -232,7 +232,7 @@ impl Catalog for SqliteCatalog {
         // Two readers at once halve a broad search's latency; each half is one read
         // transaction (a page and its total agree; groups may see different snapshots).
         // This thread holds no connection while it waits, so the pool cannot deadlock.
-        let [first, second] = search::ALL_HALVES;
+        let [first, second] = crate::query::ALL_HALVES;
         let (first, second) = std::thread::scope(|s| {
             let there = s.spawn(|| {
                 self.pool
@@ -246,7 +246,7 @@ impl Catalog for SqliteCatalog {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (here, there)
         });
-        Ok(search::join_halves(first?, second?))
+        Ok(crate::query::join_halves(first?, second?))
     }
 
     // ---- plays

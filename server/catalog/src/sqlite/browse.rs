@@ -287,7 +287,7 @@ mod tests {
                 offset: 0,
             })
             .unwrap();
-        assert_eq!((huge.items.len(), huge.limit), (5, super::rows::MAX_PAGE));
+        assert_eq!((huge.items.len(), huge.limit), (5, crate::paging::MAX_PAGE));
 
         let albums = cat
             .albums(PageRequest {

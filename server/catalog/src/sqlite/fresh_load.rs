@@ -16,10 +16,11 @@
 
 use super::bulk;
 use super::error::{to_i64, Context};
-use super::library::{self, tags};
+use super::library;
 use super::pool;
 use super::schema;
 use super::text::name_key;
+use crate::validate::tags;
 use crate::{CatalogError, CatalogResult, NewSong};
 use cadenza_api::SongId;
 use rusqlite::Connection;

@@ -1,7 +1,8 @@
 //! Adding and deleting songs, with the artists, albums and genres they hang from.
 
 use super::error::{not_found, to_i64, Context};
-use super::text::{check_hash, fts_text, name_key, optional, required, MAX_NAME_CHARS};
+use super::text::{fts_text, name_key};
+use crate::validate::tags;
 use crate::{CatalogResult, NewSong};
 use cadenza_api::SongId;
 use rusqlite::{Connection, OptionalExtension};
@@ -28,33 +29,6 @@ pub(crate) struct Names {
 pub(crate) enum Indexing {
     Now,
     Deferred,
-}
-
-/// Validated text fields of a song.
-pub(crate) struct Tags {
-    pub(crate) title: String,
-    pub(crate) artist: String,
-    pub(crate) album_artist: Option<String>,
-    pub(crate) album: String,
-    pub(crate) genre: Option<String>,
-}
-
-pub(crate) fn tags(song: &NewSong) -> CatalogResult<Tags> {
-    let tags = Tags {
-        title: required("song title", &song.title, MAX_NAME_CHARS)?,
-        artist: required("artist name", &song.artist, MAX_NAME_CHARS)?,
-        album_artist: optional("album artist", song.album_artist.as_deref(), MAX_NAME_CHARS)?,
-        album: required("album title", &song.album, MAX_NAME_CHARS)?,
-        genre: optional("genre", song.genre.as_deref(), MAX_NAME_CHARS)?,
-    };
-    required("codec", &song.codec, 64)?;
-    required("content type", &song.content_type, 255)?;
-    check_hash("song hash", &song.hash)?;
-    if let Some(cover) = &song.cover {
-        check_hash("cover hash", &cover.hash)?;
-        required("cover content type", &cover.content_type, 255)?;
-    }
-    Ok(tags)
 }
 
 /// The first song stored with these bytes (songs may share a blob; uploads never add a

@@ -3,18 +3,14 @@
 
 use super::error::{not_found, Context};
 use super::rows::{self, PLAYLIST_COLUMNS, PLAYLIST_JOINS, SONG_COLUMNS, SONG_JOINS};
-use super::text::{fts_text, required};
+use super::text::fts_text;
 use super::users::ensure_user;
-use crate::{CatalogError, CatalogResult};
+use crate::{validate, CatalogResult};
 use cadenza_api::{
     CreatePlaylist, Page, PageRequest, Playlist, PlaylistDetail, PlaylistId, SongId,
     UpdatePlaylist, UserId,
 };
 use rusqlite::{Connection, OptionalExtension};
-
-const MAX_PLAYLIST_NAME_CHARS: usize = 200;
-/// Keeps one playlist (and its detail response) a sane size.
-pub(crate) const MAX_PLAYLIST_TRACKS: usize = 10_000;
 
 pub(crate) fn playlists(
     conn: &Connection,
@@ -68,7 +64,7 @@ pub(crate) fn create_playlist(
     new: &CreatePlaylist,
     now: i64,
 ) -> CatalogResult<Playlist> {
-    let name = required("playlist name", &new.name, MAX_PLAYLIST_NAME_CHARS)?;
+    let name = validate::playlist_name(&new.name)?;
     ensure_user(conn, owner)?;
     conn.prepare_cached(
         "INSERT INTO playlists (owner_id, name, public, created_at, updated_at) \
@@ -92,7 +88,7 @@ pub(crate) fn update_playlist(
     let name = update
         .name
         .as_deref()
-        .map(|n| required("playlist name", n, MAX_PLAYLIST_NAME_CHARS))
+        .map(validate::playlist_name)
         .transpose()?;
     conn.prepare_cached(
         "UPDATE playlists SET name = coalesce(?2, name), public = coalesce(?3, public), \
@@ -131,21 +127,7 @@ pub(crate) fn add_tracks(
 ) -> CatalogResult<PlaylistDetail> {
     owned(conn, id, viewer)?;
     let len = track_count(conn, id)?;
-    let at = match position {
-        None => len,
-        Some(p) if u64::from(p) <= len => u64::from(p),
-        Some(p) => {
-            return Err(CatalogError::Invalid(format!(
-            "position {p} is out of range: playlist {id} has {len} tracks, so insert at 0..={len}"
-        )))
-        }
-    };
-    if len as usize + songs.len() > MAX_PLAYLIST_TRACKS {
-        return Err(CatalogError::Invalid(format!(
-            "playlist {id} would have {} tracks; the limit is {MAX_PLAYLIST_TRACKS}",
-            len as usize + songs.len()
-        )));
-    }
+    let at = validate::insert_position(id, position, len, songs.len())?;
     let mut exists = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM songs WHERE id = ?1)")
         .ctx("checking songs")?;
@@ -271,19 +253,7 @@ fn track_count(conn: &Connection, id: PlaylistId) -> CatalogResult<u64> {
 }
 
 fn check_position(conn: &Connection, id: PlaylistId, position: u32) -> CatalogResult<()> {
-    let len = track_count(conn, id)?;
-    if u64::from(position) < len {
-        Ok(())
-    } else if len == 0 {
-        Err(CatalogError::Invalid(format!(
-            "position {position} is out of range: playlist {id} is empty"
-        )))
-    } else {
-        Err(CatalogError::Invalid(format!(
-            "position {position} is out of range: playlist {id} has {len} tracks (0..={})",
-            len - 1
-        )))
-    }
+    validate::check_position(id, position, track_count(conn, id)?)
 }
 
 /// The playlist if `viewer` may see it; others' private playlists do not exist for them.
@@ -308,13 +278,7 @@ fn owned(conn: &Connection, id: PlaylistId, viewer: UserId) -> CatalogResult<()>
         .prepare_cached("SELECT owner_id, public FROM playlists WHERE id = ?1")
         .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .ctx("reading a playlist")?;
-    match row {
-        Some((owner, _)) if owner == viewer => Ok(()),
-        Some((_, true)) => Err(CatalogError::Forbidden(format!(
-            "playlist {id} belongs to another user; only its owner can change it"
-        ))),
-        _ => Err(not_found("playlist", id)),
-    }
+    validate::owner_check(id, viewer, row)
 }
 
 #[cfg(test)]

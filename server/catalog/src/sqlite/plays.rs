@@ -3,7 +3,7 @@
 use super::error::{not_found, to_i64, Context};
 use super::rows;
 use super::users::ensure_user;
-use crate::{CatalogError, CatalogResult, PlayOutcome};
+use crate::{validate, CatalogResult, PlayOutcome};
 use cadenza_api::{HotEntry, RecordPlay, SongId, UserId};
 use rusqlite::{Connection, OptionalExtension};
 
@@ -19,12 +19,9 @@ pub(crate) fn report_play(
 ) -> CatalogResult<PlayOutcome> {
     let play_id = play.play_id.as_deref();
     if let Some(id) = play_id {
-        check_play_id(id)?;
+        validate::play_id(id)?;
     }
-    let at = match play.played_at {
-        Some(at) => check_played_at(at, now)?,
-        None => now,
-    };
+    let at = validate::played_at(play, now)?;
     if insert_play(conn, user, play.song_id, play.played_ms, at, play_id)? {
         return Ok(PlayOutcome::Recorded);
     }
@@ -34,54 +31,13 @@ pub(crate) fn report_play(
         .and_then(|mut s| s.query_row((user, play_id), |r| r.get(0)).optional())
         .ctx("looking up an earlier report")?;
     match earlier {
-        Some(song) if song != play.song_id => Err(CatalogError::Conflict(format!(
-            "play_id {} was already reported for song {song}, not song {}; make a new id \
-             for every play",
+        Some(song) if song != play.song_id => Err(validate::play_id_reused(
             play_id.unwrap_or_default(),
-            play.song_id
-        ))),
+            song,
+            play.song_id,
+        )),
         _ => Ok(PlayOutcome::AlreadyRecorded),
     }
-}
-
-fn check_play_id(id: &str) -> CatalogResult<()> {
-    let (min, max) = (RecordPlay::PLAY_ID_MIN_LEN, RecordPlay::PLAY_ID_MAX_LEN);
-    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    if (min..=max).contains(&id.len()) && id.chars().all(allowed) {
-        return Ok(());
-    }
-    // Echo a short id back; a long one would only flood the message.
-    let got = if id.len() <= max {
-        format!("{id:?}")
-    } else {
-        format!("{} bytes", id.len())
-    };
-    Err(CatalogError::Invalid(format!(
-        "play_id must be {min} to {max} ASCII letters, digits, '-' or '_' (one random id \
-         per play, e.g. 32 hex characters), got {got}"
-    )))
-}
-
-/// `played_at` if it lies within the accepted window around `now`.
-fn check_played_at(at: i64, now: i64) -> CatalogResult<i64> {
-    let ahead = at.saturating_sub(now);
-    if ahead > RecordPlay::MAX_AHEAD_SECS {
-        return Err(CatalogError::Invalid(format!(
-            "played_at {at} is {ahead} s ahead of the server's clock (at most {} s is \
-             accepted); check the client's clock",
-            RecordPlay::MAX_AHEAD_SECS
-        )));
-    }
-    let age = now.saturating_sub(at);
-    if age > RecordPlay::MAX_AGE_SECS {
-        return Err(CatalogError::Invalid(format!(
-            "played_at {at} is {} days before the server's clock; plays older than {} days \
-             are not accepted",
-            age / 86_400,
-            RecordPlay::MAX_AGE_SECS / 86_400
-        )));
-    }
-    Ok(at)
 }
 
 /// Files a play at `at` as given (see [`crate::Catalog::record_play`]).

@@ -2,17 +2,14 @@
 
 use super::error::{not_found, to_i64, Context};
 use super::rows::{self, get_opt_u64, get_u64, PODCAST_COLUMNS};
-use super::text::{check_hash, fts_text, optional, required, MAX_NAME_CHARS};
+use super::text::fts_text;
 use super::users::ensure_user;
+use crate::validate;
 use crate::{BlobRef, CatalogResult, NewEpisode};
 use cadenza_api::{
     CreatePodcast, Episode, EpisodeId, Page, PageRequest, Podcast, PodcastDetail, PodcastId, UserId,
 };
 use rusqlite::{Connection, OptionalExtension, Row};
-
-const MAX_DESCRIPTION_CHARS: usize = 20_000;
-const MAX_URL_CHARS: usize = 2_000;
-const MAX_GUID_CHARS: usize = 2_000;
 
 /// Episode columns; `?2` in the query must be the viewer, for their resume position.
 const EPISODE_COLUMNS: &str = "e.id, e.podcast_id, e.guid, e.title, e.description, \
@@ -41,14 +38,12 @@ pub(crate) fn create_podcast(
     new: &CreatePodcast,
     now: i64,
 ) -> CatalogResult<(Podcast, bool)> {
-    let title = required("podcast title", &new.title, MAX_NAME_CHARS)?;
-    let author = optional("podcast author", new.author.as_deref(), MAX_NAME_CHARS)?;
-    let description = optional(
-        "podcast description",
-        new.description.as_deref(),
-        MAX_DESCRIPTION_CHARS,
-    )?;
-    let feed_url = optional("feed URL", new.feed_url.as_deref(), MAX_URL_CHARS)?;
+    let validate::PodcastFields {
+        title,
+        author,
+        description,
+        feed_url,
+    } = validate::podcast(new)?;
     if let Some(url) = &feed_url {
         let existing: Option<PodcastId> = conn
             .prepare_cached("SELECT id FROM podcasts WHERE feed_url = ?1")
@@ -128,18 +123,13 @@ pub(crate) fn insert_episode(
     new: &NewEpisode,
     now: i64,
 ) -> CatalogResult<(Episode, bool)> {
-    let guid = required("episode guid", &new.guid, MAX_GUID_CHARS)?;
-    let title = required("episode title", &new.title, MAX_NAME_CHARS)?;
-    let description = optional(
-        "episode description",
-        new.description.as_deref(),
-        MAX_DESCRIPTION_CHARS,
-    )?;
-    required("codec", &new.codec, 64)?;
-    required("content type", &new.content_type, 255)?;
-    check_hash("episode hash", &new.hash)?;
-    let duration_ms = to_i64("duration", new.duration_ms)?;
-    let size = to_i64("size", new.size)?;
+    let validate::EpisodeFields {
+        guid,
+        title,
+        description,
+        duration_ms,
+        size,
+    } = validate::episode(new)?;
     let podcast_exists: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM podcasts WHERE id = ?1)")
         .and_then(|mut s| s.query_row([podcast], |r| r.get(0)))

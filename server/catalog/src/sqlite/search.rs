@@ -8,44 +8,16 @@
 
 use super::error::Context;
 use super::rows::{self, count, page_ids, total_from_page};
-use super::text::{fts_text, is_cjk};
+use crate::query::{self, group, Matches, Total, RANK_WINDOW};
 use crate::CatalogResult;
-use cadenza_api::{Page, PageRequest, SearchResults, SearchType, UserId};
+use cadenza_api::{PageRequest, SearchResults, SearchType, UserId};
 use rusqlite::Connection;
 
-/// Words of a query that are looked up; the rest are ignored.
-pub(crate) const MAX_QUERY_TOKENS: usize = 16;
-/// Longest word looked up; longer ones are cut (nothing in a catalog is that long).
-pub(crate) const MAX_TOKEN_CHARS: usize = 48;
-
-/// The FTS5 MATCH expression for user text, or `None` when it holds no word to look for.
-///
-/// A word is a run of letters and digits (combining marks included, so a decomposed `ö`
-/// stays inside its word); everything else separates words. Each word becomes a quoted
-/// prefix term, `"beat"*`, and the terms are ANDed. CJK runs are spaced out like the
-/// indexed text, so `"龍 一"*` matches inside `坂本龍一`. A word that starts another word
-/// of the query (`m` in `mi m`, a repeated word) adds nothing but work, so it is dropped.
+/// The FTS5 MATCH expression for user text, or `None` when it holds no word to look for:
+/// each of [`query::terms`] as a quoted prefix term, `"beat"*`, ANDed.
 pub(crate) fn match_expression(query: &str) -> Option<String> {
-    let words: Vec<String> = words(query)
-        .take(MAX_QUERY_TOKENS)
-        .map(|w| w.chars().take(MAX_TOKEN_CHARS).collect())
-        .collect();
-    let folded: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    let implied = |i: usize| {
-        folded.iter().enumerate().any(|(j, other)| {
-            j != i && other.starts_with(&folded[i]) && (other.len() > folded[i].len() || j < i)
-        })
-    };
     let mut expr = String::new();
-    for (i, word) in words.iter().enumerate() {
-        if implied(i) {
-            continue;
-        }
-        let word = if word.chars().any(is_cjk) {
-            fts_text(word)
-        } else {
-            word.clone()
-        };
+    for word in query::terms(query) {
         if !expr.is_empty() {
             expr.push(' ');
         }
@@ -56,63 +28,7 @@ pub(crate) fn match_expression(query: &str) -> Option<String> {
     (!expr.is_empty()).then_some(expr)
 }
 
-fn words(query: &str) -> impl Iterator<Item = &str> {
-    query
-        .split(|c: char| !(c.is_alphanumeric() || is_combining_mark(c)))
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-}
-
-fn is_combining_mark(c: char) -> bool {
-    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
-}
-
-/// How many of the newest matches are scored when a query matches more.
-///
-/// Ordering by score means scoring every row ordered (about a microsecond each, see
-/// rank.rs), so ranking all 300,000 songs a one-letter prefix matches in a million would
-/// take a third of a second. Queries matching at most this many rows (nearly every query of
-/// three letters or more) are ranked exactly; broader ones rank their newest `RANK_WINDOW`
-/// matches, which is what a user still typing sees anyway.
-pub(crate) const RANK_WINDOW: u64 = 2_000;
-
-/// Most matches a group's total counts. Counting is a walk over every match: 47 ms for the
-/// 300,000 songs of `t` in a million, against 0.6 ms for stopping at 10,000. Broader
-/// searches report this total with `total_is_lower_bound` set ("10,000+"); paging past
-/// it still works.
-pub(crate) const TOTAL_CAP: u64 = 10_000;
-
-/// How many matches a group has: exact, or at least `count` when counting stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Total {
-    count: u64,
-    lower_bound: bool,
-}
-
-impl Total {
-    fn exact(count: u64) -> Total {
-        Total {
-            count,
-            lower_bound: false,
-        }
-    }
-
-    /// `counted` matches found by a count that stopped after `TOTAL_CAP + 1`.
-    fn capped(counted: u64) -> Total {
-        Total {
-            count: counted.min(TOTAL_CAP),
-            lower_bound: counted > TOTAL_CAP,
-        }
-    }
-}
-
-fn group<T>(items: Vec<T>, total: Total, req: PageRequest) -> Page<T> {
-    Page {
-        total_is_lower_bound: total.lower_bound,
-        ..rows::page(items, total.count, req)
-    }
-}
-
-/// A full-text table searched by [`ranked`].
+/// A full-text table searched through [`query::ranked`].
 struct Indexed {
     table: &'static str,
     /// Column weights for `cadenza_rank`: a title hit counts most.
@@ -182,24 +98,6 @@ pub(crate) fn song_rowid(id: i64) -> i64 {
     SONGS.id(id)
 }
 
-/// The groups of a `type=all` search, split in two halves of similar cost that run on two
-/// connections at once (on a million songs a broad word costs each of songs, artists and
-/// albums 2–3 ms, and a multi-word query mostly costs songs).
-pub(crate) const ALL_HALVES: [&[SearchType]; 2] = [
-    &[SearchType::Song, SearchType::Playlist, SearchType::Podcast],
-    &[SearchType::Artist, SearchType::Album],
-];
-
-/// The results of an `All` search from its two [`ALL_HALVES`].
-pub(crate) fn join_halves(first: SearchResults, second: SearchResults) -> SearchResults {
-    SearchResults {
-        songs: first.songs,
-        playlists: first.playlists,
-        podcasts: first.podcasts,
-        ..second
-    }
-}
-
 /// Searches the groups listed in `groups` (for `All`, every group); the others come back as
 /// empty pages.
 pub(crate) fn search(
@@ -255,125 +153,81 @@ pub(crate) fn search(
     })
 }
 
-/// One page of rowids from a full-text table, best first, and the number of matches
-/// (counted up to [`TOTAL_CAP`]).
-///
-/// The order is: the newest [`RANK_WINDOW`] matches by score, then any older matches newest
-/// first. That order is the same whichever page is asked for, so pages never overlap or
-/// skip. The window query scores only its rows, and how many it holds and the oldest among
-/// them tell the rest: a window that is not full holds every match, and a full one means
-/// only the matches older than its oldest row still need counting. Either way no match is
-/// walked twice, which matters when common words make the AND walk long.
+/// The matches of an FTS5 expression in one full-text table.
+struct Fts<'a> {
+    conn: &'a Connection,
+    fts: &'a Indexed,
+    expr: &'a str,
+}
+
+const SEARCHING: &str = "searching the catalog";
+
+impl Matches for Fts<'_> {
+    /// Scored by `cadenza_rank_top` (see rank.rs: it saves most column-length lookups).
+    ///
+    /// Sorting happens in [`query::ranked`] rather than in SQL: an `ORDER BY score` over a
+    /// subquery that also reports its size makes SQLite copy the window into temporary
+    /// b-trees, which cost as much as scoring it.
+    fn window(&mut self, wanted: u64) -> CatalogResult<Vec<(f64, i64)>> {
+        let (table, weights, newest_first) =
+            (self.fts.table, self.fts.weights, self.fts.newest_first());
+        let sql = format!(
+            "SELECT cadenza_rank_top({table}, ?2, {weights}), rowid FROM {table} \
+             WHERE {table} MATCH ?1 ORDER BY rowid {newest_first} LIMIT {RANK_WINDOW}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(SEARCHING)?;
+        let mut rows = stmt.query((self.expr, wanted as i64)).ctx(SEARCHING)?;
+        let mut scored = Vec::new();
+        while let Some(r) = rows.next().ctx(SEARCHING)? {
+            let rowid = r.get(1).ctx(SEARCHING)?;
+            scored.push((r.get(0).ctx(SEARCHING)?, self.fts.id(rowid)));
+        }
+        Ok(scored)
+    }
+
+    fn count_older(&mut self, id: i64, limit: u64) -> CatalogResult<u64> {
+        let (table, older) = (self.fts.table, self.fts.older_than());
+        let sql = format!(
+            "SELECT count(*) FROM \
+               (SELECT 1 FROM {table} WHERE {table} MATCH ?1 AND rowid {older} ?2 LIMIT ?3)"
+        );
+        let (rowid, limit) = (self.fts.id(id), limit as i64);
+        count(self.conn, &sql, &[&self.expr, &rowid, &limit], SEARCHING)
+    }
+
+    fn count(&mut self, limit: u64) -> CatalogResult<u64> {
+        let table = self.fts.table;
+        let sql =
+            format!("SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ?1 LIMIT ?2)");
+        count(self.conn, &sql, &[&self.expr, &(limit as i64)], SEARCHING)
+    }
+
+    fn newest(&mut self, limit: u64, offset: u64) -> CatalogResult<Vec<i64>> {
+        let (table, newest_first) = (self.fts.table, self.fts.newest_first());
+        let sql = format!(
+            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 \
+             ORDER BY rowid {newest_first} LIMIT ?2 OFFSET ?3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(SEARCHING)?;
+        let rows = stmt
+            .query_map((self.expr, limit as i64, offset as i64), |r| {
+                r.get::<_, i64>(0)
+            })
+            .ctx(SEARCHING)?;
+        rows.map(|rowid| rowid.map(|r| self.fts.id(r)))
+            .collect::<rusqlite::Result<_>>()
+            .ctx(SEARCHING)
+    }
+}
+
+/// One page of ids from a full-text table, best first, with the number of matches.
 fn ranked(
     conn: &Connection,
     fts: &Indexed,
     expr: &str,
     req: PageRequest,
 ) -> CatalogResult<(Vec<i64>, Total)> {
-    let doing = "searching the catalog";
-    let (offset, limit) = (u64::from(req.offset), u64::from(req.limit));
-    let (table, newest_first) = (fts.table, fts.newest_first());
-    let mut ids = Vec::new();
-    // Matches in the window and the oldest id among them.
-    let mut window: Option<(u64, i64)> = None;
-    if offset < RANK_WINDOW {
-        let scored = window_scores(conn, fts, expr, offset + limit)?;
-        window = Some((scored.len() as u64, scored.last().map_or(0, |s| s.1)));
-        let end = (offset + limit).min(scored.len() as u64) as usize;
-        ids = best(scored, end).split_off((offset as usize).min(end));
-    }
-    // Counts stop one past the cap, so exactly TOTAL_CAP matches still count as exact.
-    let total = match window {
-        Some((n, _)) if n < RANK_WINDOW => Total::exact(n),
-        Some((n, oldest)) => {
-            let older = fts.older_than();
-            let sql = format!(
-                "SELECT count(*) FROM \
-                   (SELECT 1 FROM {table} WHERE {table} MATCH ?1 AND rowid {older} ?2 LIMIT ?3)"
-            );
-            let rest = (TOTAL_CAP + 1).saturating_sub(n) as i64;
-            let oldest = fts.id(oldest);
-            Total::capped(n + count(conn, &sql, &[&expr, &oldest, &rest], doing)?)
-        }
-        // Past the window: count from scratch.
-        None => {
-            let sql = format!(
-                "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ?1 LIMIT ?2)"
-            );
-            let cap = (TOTAL_CAP + 1) as i64;
-            Total::capped(count(conn, &sql, &[&expr, &cap], doing)?)
-        }
-    };
-    let end = offset + limit;
-    if end > RANK_WINDOW && total.count > RANK_WINDOW {
-        let from = offset.max(RANK_WINDOW);
-        let sql = format!(
-            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 \
-             ORDER BY rowid {newest_first} LIMIT ?2 OFFSET ?3"
-        );
-        let mut stmt = conn.prepare_cached(&sql).ctx(doing)?;
-        let older = stmt
-            .query_map((expr, (end - from) as i64, from as i64), |r| {
-                r.get::<_, i64>(0)
-            })
-            .ctx(doing)?;
-        for rowid in older {
-            ids.push(fts.id(rowid.ctx(doing)?));
-        }
-    }
-    let total = if total.lower_bound {
-        // A page past the cap proves more matches than it.
-        Total {
-            count: total.count.max(offset + ids.len() as u64),
-            ..total
-        }
-    } else {
-        total
-    };
-    Ok((ids, total))
-}
-
-/// `(score, id)` of the newest [`RANK_WINDOW`] matches, newest first. Only matches that
-/// may be among the best `wanted` get their score; the others score +infinity (see
-/// `cadenza_rank_top` in rank.rs: it saves most column-length lookups).
-///
-/// Sorting happens here rather than in SQL: an `ORDER BY score` over a subquery that also
-/// reports its size makes SQLite copy the window into temporary b-trees, which cost as
-/// much as scoring it.
-fn window_scores(
-    conn: &Connection,
-    fts: &Indexed,
-    expr: &str,
-    wanted: u64,
-) -> CatalogResult<Vec<(f64, i64)>> {
-    let doing = "searching the catalog";
-    let (table, weights, newest_first) = (fts.table, fts.weights, fts.newest_first());
-    let sql = format!(
-        "SELECT cadenza_rank_top({table}, ?2, {weights}), rowid FROM {table} \
-         WHERE {table} MATCH ?1 ORDER BY rowid {newest_first} LIMIT {RANK_WINDOW}"
-    );
-    let mut stmt = conn.prepare_cached(&sql).ctx(doing)?;
-    let mut rows = stmt.query((expr, wanted as i64)).ctx(doing)?;
-    let mut scored = Vec::new();
-    while let Some(r) = rows.next().ctx(doing)? {
-        scored.push((r.get(0).ctx(doing)?, fts.id(r.get(1).ctx(doing)?)));
-    }
-    Ok(scored)
-}
-
-/// The rowids of the `n` best-scored entries, best first: lower scores first, equal
-/// scores newest first.
-fn best(mut scored: Vec<(f64, i64)>, n: usize) -> Vec<i64> {
-    let order = |a: &(f64, i64), b: &(f64, i64)| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1));
-    if n == 0 {
-        return Vec::new();
-    }
-    if n < scored.len() {
-        scored.select_nth_unstable_by(n - 1, order);
-        scored.truncate(n);
-    }
-    scored.sort_unstable_by(order);
-    scored.into_iter().map(|(_, id)| id).collect()
+    query::ranked(&mut Fts { conn, fts, expr }, req)
 }
 
 /// Playlists matching, restricted to public ones and the viewer's own. There are few
@@ -410,9 +264,10 @@ fn visible_playlists(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::TOTAL_CAP;
     use crate::sqlite::testkit::{memory, song, user};
     use crate::{Catalog, SqliteCatalog};
-    use cadenza_api::{CreatePlaylist, CreatePodcast};
+    use cadenza_api::{CreatePlaylist, CreatePodcast, Page};
 
     fn titles(cat: &SqliteCatalog, q: &str) -> Vec<String> {
         let r = cat
@@ -423,43 +278,17 @@ mod tests {
 
     #[test]
     fn user_text_becomes_quoted_prefix_terms() {
-        assert_eq!(match_expression("beat").as_deref(), Some(r#""beat"*"#));
         assert_eq!(
             match_expression("  Let it  be ").as_deref(),
             Some(r#""Let"* "it"* "be"*"#)
         );
         assert_eq!(
-            match_expression(r#"AND( "x" NEAR(a b) -y a:b ^c *"#).as_deref(),
-            Some(r#""AND"* "x"* "NEAR"* "b"* "y"* "c"*"#),
-            "`a` starts `AND`, the second `b` repeats the first"
-        );
-        // Repeats and words that start another word are implied by it.
-        assert_eq!(
-            match_expression("Mi mi M k").as_deref(),
-            Some(r#""Mi"* "k"*"#)
-        );
-        assert_eq!(match_expression("the the").as_deref(), Some(r#""the"*"#));
-        assert_eq!(
             match_expression("坂本龍一").as_deref(),
             Some(r#""坂 本 龍 一"*"#)
         );
-        assert_eq!(
-            match_expression("bjo\u{308}rk").as_deref(),
-            Some("\"bjo\u{308}rk\"*")
-        );
-        for nothing in ["", "   ", "\"\"", "***", "🎵🎶", "-:^()", "\u{0}"] {
+        for nothing in ["", "\"\"", "🎵🎶", "\u{0}"] {
             assert_eq!(match_expression(nothing), None, "{nothing:?}");
         }
-        let long: String = (0..2_000).map(|i| format!("x{i}y ")).collect();
-        assert_eq!(
-            match_expression(&long).unwrap().matches('*').count(),
-            MAX_QUERY_TOKENS
-        );
-        let one_huge = "x".repeat(10_000);
-        assert_eq!(
-            match_expression(&one_huge).unwrap().len(),
-            MAX_TOKEN_CHARS + 3
-        );
     }
 
     fn library() -> SqliteCatalog {
@@ -688,15 +517,6 @@ mod tests {
             }
         }
         assert_eq!(seen.len() as u64, n + 1);
-    }
-
-    #[test]
-    fn the_best_scores_come_first_and_ties_go_newest_first() {
-        let scored = vec![(2.0, 1), (1.0, 2), (2.0, 3), (-1.0, 4), (1.0, 5)];
-        assert_eq!(best(scored.clone(), 5), [4, 5, 2, 3, 1]);
-        assert_eq!(best(scored.clone(), 3), [4, 5, 2]);
-        assert_eq!(best(scored.clone(), 1), [4]);
-        assert!(best(scored, 0).is_empty());
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! Users and their session tokens.
 
 use super::error::{not_found, Context};
-use super::text::{name_key, required};
-use crate::{CatalogError, CatalogResult, UserCredentials};
+use super::text::name_key;
+use crate::{validate, CatalogError, CatalogResult, UserCredentials};
 use cadenza_api::{Role, User, UserId};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 
-const MAX_USERNAME_CHARS: usize = 64;
 const USER_COLUMNS: &str = "id, username, role, created_at";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
@@ -30,15 +29,7 @@ pub(crate) fn create_user(
     role: Role,
     now: i64,
 ) -> CatalogResult<User> {
-    let username = required("username", username, MAX_USERNAME_CHARS)?;
-    if username.chars().any(char::is_control) {
-        return Err(CatalogError::Invalid(
-            "username contains control characters".into(),
-        ));
-    }
-    if password_hash.is_empty() {
-        return Err(CatalogError::Invalid("password hash is empty".into()));
-    }
+    let username = validate::new_user(username, password_hash)?;
     let key = name_key(&username);
     let taken: Option<String> = conn
         .prepare_cached("SELECT username FROM users WHERE username_key = ?1")
@@ -129,9 +120,7 @@ pub(crate) fn set_role(conn: &Connection, id: UserId, role: Role) -> CatalogResu
 }
 
 pub(crate) fn set_password_hash(conn: &Connection, id: UserId, hash: &str) -> CatalogResult<()> {
-    if hash.is_empty() {
-        return Err(CatalogError::Invalid("password hash is empty".into()));
-    }
+    validate::password_hash(hash)?;
     let changed = conn
         .prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute((id, hash)))
@@ -163,9 +152,7 @@ pub(crate) fn insert_token(
     user: UserId,
     expires_at: i64,
 ) -> CatalogResult<()> {
-    if token_hash.is_empty() {
-        return Err(CatalogError::Invalid("token hash is empty".into()));
-    }
+    validate::token_hash(token_hash)?;
     ensure_user(conn, user)?;
     conn.prepare_cached("INSERT INTO tokens (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)")
         .and_then(|mut s| s.execute((token_hash, user, expires_at)))

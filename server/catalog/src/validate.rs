@@ -1,0 +1,225 @@
+//! The checks every backend makes before it writes: what a user, song, playlist, podcast,
+//! episode or play report must look like, each failure naming the field.
+
+use crate::text::{check_hash, optional, required, MAX_NAME_CHARS};
+use crate::{not_found, to_i64, CatalogError, CatalogResult, NewEpisode, NewSong};
+use cadenza_api::{CreatePodcast, RecordPlay};
+
+const MAX_USERNAME_CHARS: usize = 64;
+const MAX_PLAYLIST_NAME_CHARS: usize = 200;
+/// Keeps one playlist (and its detail response) a sane size.
+pub(crate) const MAX_PLAYLIST_TRACKS: usize = 10_000;
+const MAX_DESCRIPTION_CHARS: usize = 20_000;
+const MAX_URL_CHARS: usize = 2_000;
+const MAX_GUID_CHARS: usize = 2_000;
+
+/// A new account's username, trimmed, and a check of its password hash.
+pub(crate) fn new_user(username: &str, password_hash: &str) -> CatalogResult<String> {
+    let username = required("username", username, MAX_USERNAME_CHARS)?;
+    if username.chars().any(char::is_control) {
+        return Err(CatalogError::Invalid(
+            "username contains control characters".into(),
+        ));
+    }
+    self::password_hash(password_hash)?;
+    Ok(username)
+}
+
+pub(crate) fn password_hash(hash: &str) -> CatalogResult<()> {
+    if hash.is_empty() {
+        return Err(CatalogError::Invalid("password hash is empty".into()));
+    }
+    Ok(())
+}
+
+pub(crate) fn token_hash(hash: &str) -> CatalogResult<()> {
+    if hash.is_empty() {
+        return Err(CatalogError::Invalid("token hash is empty".into()));
+    }
+    Ok(())
+}
+
+/// Validated text fields of a song.
+pub(crate) struct Tags {
+    pub(crate) title: String,
+    pub(crate) artist: String,
+    pub(crate) album_artist: Option<String>,
+    pub(crate) album: String,
+    pub(crate) genre: Option<String>,
+}
+
+pub(crate) fn tags(song: &NewSong) -> CatalogResult<Tags> {
+    let tags = Tags {
+        title: required("song title", &song.title, MAX_NAME_CHARS)?,
+        artist: required("artist name", &song.artist, MAX_NAME_CHARS)?,
+        album_artist: optional("album artist", song.album_artist.as_deref(), MAX_NAME_CHARS)?,
+        album: required("album title", &song.album, MAX_NAME_CHARS)?,
+        genre: optional("genre", song.genre.as_deref(), MAX_NAME_CHARS)?,
+    };
+    required("codec", &song.codec, 64)?;
+    required("content type", &song.content_type, 255)?;
+    check_hash("song hash", &song.hash)?;
+    if let Some(cover) = &song.cover {
+        check_hash("cover hash", &cover.hash)?;
+        required("cover content type", &cover.content_type, 255)?;
+    }
+    Ok(tags)
+}
+
+/// A playlist name, trimmed.
+pub(crate) fn playlist_name(name: &str) -> CatalogResult<String> {
+    required("playlist name", name, MAX_PLAYLIST_NAME_CHARS)
+}
+
+/// Validated fields of a new podcast.
+pub(crate) struct PodcastFields {
+    pub(crate) title: String,
+    pub(crate) author: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) feed_url: Option<String>,
+}
+
+pub(crate) fn podcast(new: &CreatePodcast) -> CatalogResult<PodcastFields> {
+    Ok(PodcastFields {
+        title: required("podcast title", &new.title, MAX_NAME_CHARS)?,
+        author: optional("podcast author", new.author.as_deref(), MAX_NAME_CHARS)?,
+        description: optional(
+            "podcast description",
+            new.description.as_deref(),
+            MAX_DESCRIPTION_CHARS,
+        )?,
+        feed_url: optional("feed URL", new.feed_url.as_deref(), MAX_URL_CHARS)?,
+    })
+}
+
+/// Validated fields of a new episode.
+pub(crate) struct EpisodeFields {
+    pub(crate) guid: String,
+    pub(crate) title: String,
+    pub(crate) description: Option<String>,
+    pub(crate) duration_ms: i64,
+    pub(crate) size: i64,
+}
+
+pub(crate) fn episode(new: &NewEpisode) -> CatalogResult<EpisodeFields> {
+    let fields = EpisodeFields {
+        guid: required("episode guid", &new.guid, MAX_GUID_CHARS)?,
+        title: required("episode title", &new.title, MAX_NAME_CHARS)?,
+        description: optional(
+            "episode description",
+            new.description.as_deref(),
+            MAX_DESCRIPTION_CHARS,
+        )?,
+        duration_ms: to_i64("duration", new.duration_ms)?,
+        size: to_i64("size", new.size)?,
+    };
+    required("codec", &new.codec, 64)?;
+    required("content type", &new.content_type, 255)?;
+    check_hash("episode hash", &new.hash)?;
+    Ok(fields)
+}
+
+/// A client's play id (see [`RecordPlay::PLAY_ID_MIN_LEN`]).
+pub(crate) fn play_id(id: &str) -> CatalogResult<()> {
+    let (min, max) = (RecordPlay::PLAY_ID_MIN_LEN, RecordPlay::PLAY_ID_MAX_LEN);
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if (min..=max).contains(&id.len()) && id.chars().all(allowed) {
+        return Ok(());
+    }
+    // Echo a short id back; a long one would only flood the message.
+    let got = if id.len() <= max {
+        format!("{id:?}")
+    } else {
+        format!("{} bytes", id.len())
+    };
+    Err(CatalogError::Invalid(format!(
+        "play_id must be {min} to {max} ASCII letters, digits, '-' or '_' (one random id \
+         per play, e.g. 32 hex characters), got {got}"
+    )))
+}
+
+/// When a reported play is filed: `played_at` if it lies within the accepted window
+/// around `now`, else `now` without one.
+pub(crate) fn played_at(play: &RecordPlay, now: i64) -> CatalogResult<i64> {
+    let Some(at) = play.played_at else {
+        return Ok(now);
+    };
+    let ahead = at.saturating_sub(now);
+    if ahead > RecordPlay::MAX_AHEAD_SECS {
+        return Err(CatalogError::Invalid(format!(
+            "played_at {at} is {ahead} s ahead of the server's clock (at most {} s is \
+             accepted); check the client's clock",
+            RecordPlay::MAX_AHEAD_SECS
+        )));
+    }
+    let age = now.saturating_sub(at);
+    if age > RecordPlay::MAX_AGE_SECS {
+        return Err(CatalogError::Invalid(format!(
+            "played_at {at} is {} days before the server's clock; plays older than {} days \
+             are not accepted",
+            age / 86_400,
+            RecordPlay::MAX_AGE_SECS / 86_400
+        )));
+    }
+    Ok(at)
+}
+
+/// The error of a play that reuses a `play_id` the user reported for another song.
+pub(crate) fn play_id_reused(play_id: &str, earlier: i64, song: i64) -> CatalogError {
+    CatalogError::Conflict(format!(
+        "play_id {play_id} was already reported for song {earlier}, not song {song}; make a \
+         new id for every play"
+    ))
+}
+
+/// A playlist position past the end: `len` tracks, `at` asked for.
+pub(crate) fn check_position(id: i64, position: u32, len: u64) -> CatalogResult<()> {
+    if u64::from(position) < len {
+        Ok(())
+    } else if len == 0 {
+        Err(CatalogError::Invalid(format!(
+            "position {position} is out of range: playlist {id} is empty"
+        )))
+    } else {
+        Err(CatalogError::Invalid(format!(
+            "position {position} is out of range: playlist {id} has {len} tracks (0..={})",
+            len - 1
+        )))
+    }
+}
+
+/// Where tracks added at `position` (append when `None`) go in a playlist of `len`, and
+/// whether `adding` more fit.
+pub(crate) fn insert_position(
+    id: i64,
+    position: Option<u32>,
+    len: u64,
+    adding: usize,
+) -> CatalogResult<u64> {
+    let at = match position {
+        None => len,
+        Some(p) if u64::from(p) <= len => u64::from(p),
+        Some(p) => return Err(CatalogError::Invalid(format!(
+            "position {p} is out of range: playlist {id} has {len} tracks, so insert at 0..={len}"
+        ))),
+    };
+    if len as usize + adding > MAX_PLAYLIST_TRACKS {
+        return Err(CatalogError::Invalid(format!(
+            "playlist {id} would have {} tracks; the limit is {MAX_PLAYLIST_TRACKS}",
+            len as usize + adding
+        )));
+    }
+    Ok(at)
+}
+
+/// Who may change a playlist: its owner. Others get `Forbidden` when it is public (they
+/// may see it) and `NotFound` otherwise (a private playlist does not exist for them).
+pub(crate) fn owner_check(id: i64, viewer: i64, found: Option<(i64, bool)>) -> CatalogResult<()> {
+    match found {
+        Some((owner, _)) if owner == viewer => Ok(()),
+        Some((_, true)) => Err(CatalogError::Forbidden(format!(
+            "playlist {id} belongs to another user; only its owner can change it"
+        ))),
+        _ => Err(not_found("playlist", id)),
+    }
+}
