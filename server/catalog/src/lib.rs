@@ -1,14 +1,19 @@
 //! The catalog: songs, albums, artists, genres, users, tokens, playlists, podcasts and plays.
 //!
-//! HTTP handlers and services see only the [`Catalog`] trait, so a PostgreSQL backend can be
-//! added beside [`sqlite::SqliteCatalog`] without touching them. Methods are synchronous
-//! (rusqlite is); async callers run them on the blocking pool.
+//! HTTP handlers and services see only the [`Catalog`] trait, implemented by
+//! [`SqliteCatalog`] (one file, the zero-setup default) and [`PgCatalog`] (PostgreSQL, a
+//! primary with streaming read replicas). Methods are synchronous (both clients are); async
+//! callers run them on the blocking pool.
 
+#[cfg(test)]
+mod behaviour;
 mod paging;
+mod pg;
 mod query;
 mod sqlite;
 mod text;
 mod validate;
+pub use pg::{redacted, PgCatalog, PgOptions, HEALTH_CHECK_EVERY, READ_ONLY_RETRY_SECS};
 pub use sqlite::{truncate_write_ahead_log, BulkInsert, FreshLoad, NewPlay, SqliteCatalog};
 
 use cadenza_api::{
@@ -35,6 +40,13 @@ pub enum CatalogError {
     Invalid(String),
     #[error("catalog storage failed: {0}")]
     Storage(String),
+    /// The catalog can be read but not written: its primary database does not answer (it
+    /// is down or unreachable). Nothing was changed; the write may be tried again later.
+    #[error("the catalog is read-only for now: {0}")]
+    ReadOnly(String),
+    /// No catalog database answers at all.
+    #[error("the catalog database does not answer: {0}")]
+    Unavailable(String),
 }
 
 pub type CatalogResult<T> = Result<T, CatalogError>;
@@ -138,6 +150,22 @@ pub struct CatalogStats {
     pub largest_artists: Vec<(Artist, u64)>,
 }
 
+/// One database behind the catalog, as `/readyz` and `/metrics` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogNode {
+    /// `host:port/database` (never a password).
+    pub name: String,
+    pub primary: bool,
+    pub up: bool,
+    /// Replicas: how far behind the primary, in seconds, when known.
+    pub lag_seconds: Option<f64>,
+    /// Whether catalog reads go to it now (a replica that is down, too far behind, or has
+    /// not replayed this server's last write does not serve them).
+    pub serving_reads: bool,
+    /// Why it is down.
+    pub error: Option<String>,
+}
+
 /// What became of a reported play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlayOutcome {
@@ -154,6 +182,12 @@ pub trait Catalog: Send + Sync + 'static {
     // ---- health
     /// A cheap query that proves the catalog answers (for `/readyz`).
     fn ping(&self) -> CatalogResult<()>;
+
+    /// The databases behind the catalog and their health, primary first; empty for a
+    /// catalog in one file, which has no such parts.
+    fn nodes(&self) -> Vec<CatalogNode> {
+        Vec::new()
+    }
 
     // ---- users and tokens
     fn create_user(&self, username: &str, password_hash: &str, role: Role) -> CatalogResult<User>;

@@ -23,6 +23,7 @@ mod users;
 #[cfg(test)]
 mod testkit;
 
+pub(crate) use bulk::at_index;
 pub use bulk::{truncate_write_ahead_log, BulkInsert, NewPlay};
 pub use fresh_load::FreshLoad;
 

@@ -199,9 +199,11 @@ pub(crate) fn insert_position(
     let at = match position {
         None => len,
         Some(p) if u64::from(p) <= len => u64::from(p),
-        Some(p) => return Err(CatalogError::Invalid(format!(
+        Some(p) => {
+            return Err(CatalogError::Invalid(format!(
             "position {p} is out of range: playlist {id} has {len} tracks, so insert at 0..={len}"
-        ))),
+        )))
+        }
     };
     if len as usize + adding > MAX_PLAYLIST_TRACKS {
         return Err(CatalogError::Invalid(format!(
