@@ -230,15 +230,13 @@ impl PgCatalog {
 fn unreachable(name: &str, e: &postgres::Error) -> CatalogError {
     let why = error::describe(e);
     let hint = if why.contains("does not exist") && why.contains("database") {
-        " (create it: CREATE DATABASE <name> ENCODING 'UTF8' TEMPLATE template0;)"
+        "; create it with CREATE DATABASE <name> ENCODING 'UTF8' TEMPLATE template0"
     } else if why.contains("password") {
-        " (check the user and password in the connection string)"
+        "; check the user and password in the connection string"
     } else {
-        " (is PostgreSQL running there, and is the address right?)"
+        "; is PostgreSQL running there, and is the address right?"
     };
-    CatalogError::Unavailable(format!(
-        "cannot connect to the catalog database {name}: {why}{hint}"
-    ))
+    CatalogError::Unavailable(format!("cannot connect to {name}: {why}{hint}"))
 }
 
 /// Unix seconds now, for the few writes whose trait method takes no `now`.

@@ -9,7 +9,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::{ctx, json, respond, ApiResult, Ctx};
+use super::{ctx, json, respond, ApiError, ApiResult, Ctx};
 use crate::app::App;
 use crate::metrics::{Kind, Sample};
 
@@ -37,11 +37,15 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
             false
         }
     };
+    let nodes = cx.db(|c| Ok::<_, ApiError>(c.nodes())).await?;
+    let catalog_read_only = nodes.iter().any(|n| n.primary && !n.up);
     let store = &cx.app.store;
     let reachable = store.reachable_volumes().await;
     let readiness = Readiness {
         ready: catalog && reachable >= store.quorum(),
         catalog,
+        catalog_read_only,
+        catalog_databases: nodes.iter().map(crate::catalog_health::database).collect(),
         volumes_reachable: reachable as u32,
         volumes_total: store.volume_count() as u32,
         quorum: store.quorum() as u32,
@@ -115,7 +119,10 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             c.repaired_replicas,
         ),
     ];
-    let mut response = cx.app.metrics.render(&extra).into_response();
+    let nodes = cx.db(|c| Ok::<_, ApiError>(c.nodes())).await?;
+    let mut text = cx.app.metrics.render(&extra);
+    text.push_str(&crate::catalog_health::metrics(&nodes));
+    let mut response = text.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
         warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
