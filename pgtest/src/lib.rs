@@ -212,6 +212,11 @@ impl Cluster {
         self.primary.port
     }
 
+    /// How many replicas there are (running or stopped).
+    pub fn replicas(&self) -> usize {
+        lock(&self.replicas).len()
+    }
+
     pub fn replica_port(&self, replica: usize) -> u16 {
         lock(&self.replicas)[replica].port
     }
@@ -248,8 +253,10 @@ impl Cluster {
 
     /// Runs SQL on the primary's `database` as the superuser.
     pub fn execute_in(&self, database: &str, sql: &str) -> io::Result<()> {
-        let mut client = connect(self.primary.port, database)?;
-        client.batch_execute(sql).map_err(io::Error::other)
+        off_runtime(|| {
+            let mut client = connect(self.primary.port, database)?;
+            client.batch_execute(sql).map_err(io::Error::other)
+        })
     }
 
     /// Stops the primary (fast shutdown: sessions are cut, nothing committed is lost).
@@ -273,6 +280,10 @@ impl Cluster {
     /// Waits until every running replica has replayed everything the primary has written
     /// so far.
     pub fn wait_for_replicas(&self) -> io::Result<()> {
+        off_runtime(|| self.wait_for_replicas_here())
+    }
+
+    fn wait_for_replicas_here(&self) -> io::Result<()> {
         let mut primary = connect(self.primary.port, "postgres")?;
         let target: String = primary
             .query_one("SELECT pg_current_wal_lsn()::text", &[])
@@ -352,6 +363,16 @@ fn connect(port: u16, database: &str) -> io::Result<postgres::Client> {
         .dbname(database)
         .connect(postgres::NoTls)
         .map_err(|e| io::Error::other(format!("connecting to 127.0.0.1:{port}: {e}")))
+}
+
+/// Runs `f` on a thread of its own: the synchronous client starts a runtime of its own,
+/// which tokio refuses inside an async test.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -491,7 +512,7 @@ impl Node {
         *process = Some(Process { pid, waiter });
         let deadline = Instant::now() + START_DEADLINE;
         loop {
-            if connect(self.port, "postgres").is_ok() {
+            if off_runtime(|| connect(self.port, "postgres").is_ok()) {
                 return Ok(());
             }
             let exited = process.as_ref().is_none_or(|p| p.waiter.is_finished());

@@ -52,18 +52,18 @@ pub struct Server {
 impl Server {
     /// A fresh server on an empty temp data dir.
     pub fn start() -> Server {
-        Server::start_with(&[])
+        Server::start_with(&[] as &[&str])
     }
 
     /// A fresh server with extra command-line flags (e.g. `--max-upload-bytes`).
-    pub fn start_with(extra_args: &[&str]) -> Server {
+    pub fn start_with(extra_args: &[impl AsRef<str>]) -> Server {
         let temp = tempfile::tempdir().expect("create a temp data dir");
         let data_dir = temp.path().join("data");
         let mut server = Server {
             child: None,
             url: String::new(),
             data_dir,
-            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            extra_args: extra_args.iter().map(|s| s.as_ref().to_string()).collect(),
             _temp: Some(temp),
         };
         server.spawn();
@@ -195,6 +195,18 @@ pub fn admin_cli(server: &Server, token: &str, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run cadenza-admin")
+}
+
+/// Flags that put a server's catalog in a new database of `cluster`, reading from all its
+/// replicas.
+pub fn postgres_args(cluster: &cadenza_pgtest::Cluster) -> Vec<String> {
+    let database = cluster.create_database().expect("a test database");
+    let mut args = vec!["--catalog".to_string(), cluster.primary_url(&database)];
+    for replica in 0..cluster.replicas() {
+        args.push("--catalog-replica".into());
+        args.push(cluster.replica_url(replica, &database));
+    }
+    args
 }
 
 /// The fixture folder of real audio files.
