@@ -46,6 +46,8 @@ pub struct Server {
     /// The data dir; kept across [`Server::restart`].
     pub data_dir: PathBuf,
     extra_args: Vec<String>,
+    /// Where stderr (the log) goes, when captured ([`Server::start_logging`]).
+    log: Option<PathBuf>,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -57,6 +59,15 @@ impl Server {
 
     /// A fresh server with extra command-line flags (e.g. `--max-upload-bytes`).
     pub fn start_with(extra_args: &[impl AsRef<str>]) -> Server {
+        Server::start_in(extra_args, false)
+    }
+
+    /// Like [`Server::start_with`], with the log (stderr, at `info`) kept for [`Server::log`].
+    pub fn start_logging(extra_args: &[impl AsRef<str>]) -> Server {
+        Server::start_in(extra_args, true)
+    }
+
+    fn start_in(extra_args: &[impl AsRef<str>], logging: bool) -> Server {
         let temp = tempfile::tempdir().expect("create a temp data dir");
         let data_dir = temp.path().join("data");
         let mut server = Server {
@@ -64,10 +75,19 @@ impl Server {
             url: String::new(),
             data_dir,
             extra_args: extra_args.iter().map(|s| s.as_ref().to_string()).collect(),
+            log: logging.then(|| temp.path().join("server.log")),
             _temp: Some(temp),
         };
         server.spawn();
         server
+    }
+
+    /// Everything the server logged so far (empty unless started by [`Server::start_logging`]).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default()
     }
 
     /// Stops the server (SIGTERM, then kill) and starts it again on the same data dir.
@@ -84,7 +104,8 @@ impl Server {
     }
 
     fn spawn(&mut self) {
-        let mut child = Command::new(bin("cadenza-server"))
+        let mut command = Command::new(bin("cadenza-server"));
+        command
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["--listen", "127.0.0.1:0"])
@@ -96,9 +117,16 @@ impl Server {
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start cadenza-server");
+            .stderr(Stdio::inherit());
+        if let Some(path) = &self.log {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("open the server log");
+            command.env("RUST_LOG", "info").stderr(log);
+        }
+        let mut child = command.spawn().expect("start cadenza-server");
         let stdout = child.stdout.take().expect("piped stdout");
         self.child = Some(child);
         self.url = wait_for_listen_line(stdout);

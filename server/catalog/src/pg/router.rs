@@ -309,24 +309,23 @@ impl Router {
         }
         stale.sort_by_key(|(lag, _)| *lag);
         let stale = stale.into_iter().map(|(_, node)| node);
+        // Every database that is up is a candidate: the last ones answer when the better
+        // ones fail mid-request (a stale answer beats none).
         let mut nodes = Vec::with_capacity(n + 1);
         match scope {
             Scope::Catalog => {
                 nodes.extend(fresh);
                 if primary_up {
                     nodes.push(&self.primary);
-                } else {
-                    // The primary is down: a lagging replica is better than no answer.
-                    nodes.extend(stale);
                 }
+                nodes.extend(stale);
             }
             Scope::Own => {
                 if primary_up {
                     nodes.push(&self.primary);
-                } else {
-                    nodes.extend(fresh);
-                    nodes.extend(stale);
                 }
+                nodes.extend(fresh);
+                nodes.extend(stale);
             }
         }
         nodes
