@@ -26,13 +26,16 @@ fn role(node: &CatalogNode) -> &'static str {
     }
 }
 
+/// A gauge's value for one database, if it has one.
+type Gauge = fn(&CatalogNode) -> Option<f64>;
+
 /// Prometheus text lines: up, serving reads and lag for each database.
 pub fn metrics(nodes: &[CatalogNode]) -> String {
     let mut out = String::new();
     if nodes.is_empty() {
         return out;
     }
-    let gauges: [(&str, &str, fn(&CatalogNode) -> Option<f64>); 3] = [
+    let gauges: [(&str, &str, Gauge); 3] = [
         (
             "cadenza_catalog_database_up",
             "Whether a catalog database answered its last health check.",
