@@ -49,6 +49,7 @@ pub enum ConfigError {
     after_help = "Settings come from a TOML file (--config), then CADENZA_* environment variables, \
 then these flags; later ones win. The file keys are the flag names with `_` for `-` \
 (e.g. max_upload = \"512MiB\", volumes = [\"vol1=/mnt/a\", \"vol2=/mnt/b\"]). \
+To move a SQLite catalog into PostgreSQL: `cadenza-server catalog copy --from sqlite:PATH --to postgres://...`. \
 Secrets are read only from the file or the environment: admin_password / CADENZA_ADMIN_PASSWORD \
 (the first admin's password) and secret / CADENZA_SECRET (share-link signing key, which must be \
 the same on every copy of the server behind a load balancer)."

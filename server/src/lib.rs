@@ -10,6 +10,7 @@ pub mod allocator;
 pub mod app;
 pub mod auth;
 pub mod blob_cache;
+pub mod catalog_command;
 pub mod catalog_health;
 pub mod config;
 pub mod http;

@@ -96,6 +96,12 @@ impl Server {
         self.spawn();
     }
 
+    /// Restarts the server on the same data dir with other flags (e.g. another catalog).
+    pub fn restart_with(&mut self, extra_args: &[impl AsRef<str>]) {
+        self.extra_args = extra_args.iter().map(|s| s.as_ref().to_string()).collect();
+        self.restart();
+    }
+
     /// Stops the server gracefully (SIGTERM), killing it if it does not exit in 10 s.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

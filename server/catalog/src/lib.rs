@@ -7,12 +7,14 @@
 
 #[cfg(test)]
 mod behaviour;
+mod copy;
 mod paging;
 mod pg;
 mod query;
 mod sqlite;
 mod text;
 mod validate;
+pub use copy::{copy_sqlite_to_postgres, CopyError, CopyReport};
 pub use pg::{redacted, PgCatalog, PgOptions, HEALTH_CHECK_EVERY, READ_ONLY_RETRY_SECS};
 pub use sqlite::{truncate_write_ahead_log, BulkInsert, FreshLoad, NewPlay, SqliteCatalog};
 

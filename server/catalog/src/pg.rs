@@ -44,8 +44,8 @@
 //! outside tool (Patroni, pg_auto_failover) the primary is found again by reconnecting.
 
 mod browse;
-mod connect;
-mod error;
+pub(crate) mod connect;
+pub(crate) mod error;
 mod library;
 mod playlists;
 mod plays;
@@ -54,7 +54,7 @@ mod pool;
 mod router;
 mod rows;
 mod schema;
-mod search;
+pub(crate) mod search;
 mod stats;
 mod users;
 

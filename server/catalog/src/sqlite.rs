@@ -26,6 +26,7 @@ mod testkit;
 pub(crate) use bulk::at_index;
 pub use bulk::{truncate_write_ahead_log, BulkInsert, NewPlay};
 pub use fresh_load::FreshLoad;
+pub(crate) use schema::SCHEMA_VERSION;
 
 use crate::text;
 use crate::{
