@@ -239,6 +239,9 @@ const TABLES: &[Table] = &[
     },
 ];
 
+/// A source row's values and the index text of its search document's fields.
+type SourceRow = (Vec<Value>, Vec<String>);
+
 /// One value of a row, as both databases can hold it.
 #[derive(Debug, Clone, PartialEq)]
 enum Value {
@@ -433,7 +436,7 @@ fn read_batch(
     conn: &rusqlite::Connection,
     table: &Table,
     after: Option<&[Value]>,
-) -> Result<Vec<(Vec<Value>, Vec<String>)>, CopyError> {
+) -> Result<Vec<SourceRow>, CopyError> {
     let n = table.columns.len();
     let document = if table.document.is_empty() {
         String::new()
@@ -517,7 +520,7 @@ fn key_of(table: &Table, row: &[Value]) -> Vec<Value> {
 fn insert_batch(
     tx: &mut postgres::Transaction<'_>,
     table: &Table,
-    rows: &[(Vec<Value>, Vec<String>)],
+    rows: &[SourceRow],
 ) -> Result<u64, postgres::Error> {
     // One array per column, unnested into rows: one statement per batch.
     let mut ints: Vec<Vec<Option<i64>>> = Vec::new();
