@@ -509,3 +509,86 @@ impl Catalog for PgCatalog {
         self.read(|tx| stats::stats(tx, now))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::behaviour::song;
+    use std::time::Instant;
+
+    /// Polls `check` until it holds (the health check runs twice a second).
+    fn eventually(what: &str, check: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !check() {
+            assert!(Instant::now() < deadline, "{what} did not happen in 60 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn a_lagging_replica_is_skipped_and_a_users_own_writes_read_back_everywhere() {
+        if cadenza_pgtest::skip("the replica lag test") {
+            return;
+        }
+        let cluster = cadenza_pgtest::Cluster::start_with_replicas(1).unwrap();
+        let database = cluster.create_database().unwrap();
+        let options = PgOptions {
+            replicas: vec![cluster.replica_url(0, &database)],
+            max_replica_lag: Duration::from_secs(1),
+            connections: 2,
+            ..PgOptions::new(cluster.primary_url(&database))
+        };
+        // Two copies of the server on the same databases.
+        let (a, b) = (
+            PgCatalog::open(&options).unwrap(),
+            PgCatalog::open(&options).unwrap(),
+        );
+        let serving = |cat: &PgCatalog| cat.nodes()[1].serving_reads;
+        eventually("the replica serving a's reads", || serving(&a));
+        let mut replica =
+            postgres::Client::connect(&cluster.replica_url(0, "postgres"), postgres::NoTls)
+                .unwrap();
+        replica
+            .batch_execute("SELECT pg_wal_replay_pause()")
+            .unwrap();
+
+        // b writes while the replica stands still.
+        let carol = b
+            .create_user("carol", "$argon2id$c", Role::Listener)
+            .unwrap();
+        let list = b
+            .create_playlist(
+                carol.id,
+                &CreatePlaylist {
+                    name: "Mine".into(),
+                    public: false,
+                },
+                1,
+            )
+            .unwrap();
+        let (new, _) = b.insert_song(&song(1, "Fresh", "New", "Songs"), 1).unwrap();
+        // a sees carol's own writes at once: they are read from the primary...
+        assert_eq!(a.credentials("carol").unwrap().unwrap().user.id, carol.id);
+        assert_eq!(
+            a.playlists(carol.id, PageRequest::default()).unwrap().items[0].id,
+            list.id
+        );
+        // ...and a link to the new song works although the replica lacks it.
+        assert_eq!(a.song(new.id).unwrap().title, "Fresh");
+        // Once the replica is further behind than max_replica_lag it serves nothing.
+        eventually("the replica counted as lagging", || {
+            let node = &a.nodes()[1];
+            node.up && !node.serving_reads && node.lag_seconds.is_some_and(|l| l > 1.0)
+        });
+        assert_eq!(
+            a.songs(PageRequest::default()).unwrap().total,
+            1,
+            "read on the primary"
+        );
+        replica
+            .batch_execute("SELECT pg_wal_replay_resume()")
+            .unwrap();
+        eventually("the replica serving reads again", || serving(&a));
+        assert_eq!(a.songs(PageRequest::default()).unwrap().total, 1);
+    }
+}
