@@ -15,7 +15,9 @@ mod sqlite;
 mod text;
 mod validate;
 pub use copy::{copy_sqlite_to_postgres, CopyError, CopyReport};
-pub use pg::{redacted, PgCatalog, PgOptions, HEALTH_CHECK_EVERY, READ_ONLY_RETRY_SECS};
+pub use pg::{
+    redacted, PgCatalog, PgFreshLoad, PgOptions, HEALTH_CHECK_EVERY, READ_ONLY_RETRY_SECS,
+};
 pub use sqlite::{truncate_write_ahead_log, BulkInsert, FreshLoad, NewPlay, SqliteCatalog};
 
 use cadenza_api::{

@@ -46,6 +46,7 @@
 mod browse;
 pub(crate) mod connect;
 pub(crate) mod error;
+mod fresh_load;
 mod library;
 mod playlists;
 mod plays;
@@ -58,6 +59,7 @@ pub(crate) mod search;
 mod stats;
 mod users;
 
+pub use fresh_load::PgFreshLoad;
 pub use router::CHECK_EVERY as HEALTH_CHECK_EVERY;
 pub use router::READ_ONLY_RETRY_SECS;
 
@@ -197,6 +199,39 @@ impl PgCatalog {
                 }
             }
             Ok(report)
+        })
+    }
+
+    /// Records many plays in one transaction and one statement (listening history imports,
+    /// synthetic catalogs); a play naming a missing user or song fails them all.
+    pub fn bulk_record_plays(&self, plays: &[crate::NewPlay]) -> CatalogResult<()> {
+        let users: Vec<i64> = plays.iter().map(|p| p.user).collect();
+        let songs: Vec<i64> = plays.iter().map(|p| p.song).collect();
+        let heard = plays
+            .iter()
+            .map(|p| {
+                p.played_ms
+                    .map(|ms| crate::to_i64("played_ms", ms))
+                    .transpose()
+            })
+            .collect::<CatalogResult<Vec<_>>>()?;
+        let at: Vec<i64> = plays.iter().map(|p| p.at).collect();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO plays (user_id, song_id, played_ms, at) \
+                 SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[])",
+                &[&users, &songs, &heard, &at],
+            )
+            .map_err(|e| match e.code() {
+                Some(code) if *code == postgres::error::SqlState::FOREIGN_KEY_VIOLATION => {
+                    CatalogError::NotFound(format!(
+                        "a play names a user or song that does not exist ({})",
+                        error::describe(&e)
+                    ))
+                }
+                _ => error::storage("recording plays", &e),
+            })
+            .map(drop)
         })
     }
 
