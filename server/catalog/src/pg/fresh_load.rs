@@ -10,8 +10,8 @@
 //!   cover an album sees stay) and written at the end.
 //! - The songs' indexes, foreign keys and counting trigger are off during the load and made
 //!   again by [`finish`](PgFreshLoad::finish): one sort or one join each instead of a
-//!   million index insertions or look-ups, and the counters filled by one aggregate per
-//!   table.
+//!   million index insertions or look-ups. Counters are counted in memory and written with
+//!   the names (updating them afterwards rewrote every album with its index entries).
 
 use super::error::{describe, Context};
 use super::search::index_text;
@@ -41,6 +41,9 @@ struct Names {
     keyed: HashMap<String, i64>,
     /// (id, name as first spelled, key) in id order.
     rows: Vec<(i64, String, String)>,
+    /// Songs counted for each, by id - 1 (counters are written with the rows: updating
+    /// them afterwards would rewrite every row and its search index entries).
+    songs: Vec<i64>,
 }
 
 struct AlbumRow {
@@ -52,6 +55,8 @@ struct AlbumRow {
     genre_id: Option<i64>,
     cover: Option<(String, i64, String)>,
     created_at: i64,
+    songs: i64,
+    duration_ms: i64,
 }
 
 impl Names {
@@ -62,8 +67,13 @@ impl Names {
         }
         let id = self.rows.len() as i64 + 1;
         self.rows.push((id, name.to_string(), key.clone()));
+        self.songs.push(0);
         self.keyed.insert(key, id);
         id
+    }
+
+    fn count(&mut self, id: i64) {
+        self.songs[(id - 1) as usize] += 1;
     }
 }
 
@@ -195,9 +205,13 @@ impl PgFreshLoad {
         let duration_ms = to_i64("duration", song.duration_ms)?;
         let size = to_i64("size", song.size)?;
         let artist_id = self.artists.id(&tags.artist);
+        self.artists.count(artist_id);
         let album_artist = tags.album_artist.as_deref().unwrap_or(&tags.artist);
         let album_artist_id = self.artists.id(album_artist);
         let genre_id = tags.genre.as_deref().map(|g| self.genres.id(g));
+        if let Some(genre) = genre_id {
+            self.genres.count(genre);
+        }
         let album_key = (album_artist_id, name_key(&tags.album));
         let album_id = match self.albums.get(&album_key) {
             Some(&id) => id,
@@ -211,6 +225,8 @@ impl PgFreshLoad {
                     genre_id: None,
                     cover: None,
                     created_at: now,
+                    songs: 0,
+                    duration_ms: 0,
                 });
                 let id = self.album_rows.len() as i64;
                 self.albums.insert(album_key, id);
@@ -218,6 +234,8 @@ impl PgFreshLoad {
             }
         };
         let album = &mut self.album_rows[(album_id - 1) as usize];
+        album.songs += 1;
+        album.duration_ms += duration_ms;
         album.year = album.year.or(song.year.map(i64::from));
         album.genre_id = album.genre_id.or(genre_id);
         if album.cover.is_none() {
@@ -275,18 +293,19 @@ impl PgFreshLoad {
         let documents: Vec<String> = artist_names.iter().map(|n| index_text(n)).collect();
         self.client
             .execute(
-                "INSERT INTO artists (id, name, name_key, search) \
-                 SELECT id, name, key, cadenza_document(doc) \
-                 FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[]) u (id, name, key, doc)",
-                &[&ids, &artist_names, &keys, &documents],
+                "INSERT INTO artists (id, name, name_key, song_count, search) \
+                 SELECT id, name, key, songs, cadenza_document(doc) \
+                 FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[]) \
+                      u (id, name, key, songs, doc)",
+                &[&ids, &artist_names, &keys, &self.artists.songs, &documents],
             )
             .ctx(doing)?;
         let (ids, genre_names, keys) = names(&self.genres.rows);
         self.client
             .execute(
-                "INSERT INTO genres (id, name, name_key) \
-                 SELECT * FROM unnest($1::int8[], $2::text[], $3::text[])",
-                &[&ids, &genre_names, &keys],
+                "INSERT INTO genres (id, name, name_key, song_count) \
+                 SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[])",
+                &[&ids, &genre_names, &keys, &self.genres.songs],
             )
             .ctx(doing)?;
         let albums = &self.album_rows;
@@ -309,37 +328,28 @@ impl PgFreshLoad {
             .map(|a| a.cover.as_ref().map(|c| c.2.as_str()))
             .collect();
         let created: Vec<i64> = albums.iter().map(|a| a.created_at).collect();
+        let counts: Vec<i64> = albums.iter().map(|a| a.songs).collect();
+        let durations: Vec<i64> = albums.iter().map(|a| a.duration_ms).collect();
         let title_docs: Vec<String> = albums.iter().map(|a| index_text(&a.title)).collect();
         let artist_docs: Vec<String> = albums.iter().map(|a| index_text(&a.artist_name)).collect();
         self.client
             .execute(
                 "INSERT INTO albums (id, title, title_key, artist_id, year, genre_id, cover_hash, \
-                 cover_size, cover_content_type, created_at, search) \
-                 SELECT id, title, key, artist, year, genre, hash, size, type, created, \
+                 cover_size, cover_content_type, created_at, song_count, duration_ms, search) \
+                 SELECT id, title, key, artist, year, genre, hash, size, type, created, songs, ms, \
                         cadenza_document(tdoc, adoc) \
                  FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
                              $6::int8[], $7::text[], $8::int8[], $9::text[], $10::int8[], \
-                             $11::text[], $12::text[]) \
-                      u (id, title, key, artist, year, genre, hash, size, type, created, tdoc, adoc)",
+                             $11::int8[], $12::int8[], $13::text[], $14::text[]) \
+                      u (id, title, key, artist, year, genre, hash, size, type, created, songs, ms, \
+                         tdoc, adoc)",
                 &[
                     &ids, &titles, &keys, &artists, &years, &genres, &cover_hashes, &cover_sizes,
-                    &cover_types, &created, &title_docs, &artist_docs,
+                    &cover_types, &created, &counts, &durations, &title_docs, &artist_docs,
                 ],
             )
             .ctx(doing)?;
-        self.client
-            .batch_execute(
-                "UPDATE albums SET song_count = t.n, duration_ms = t.ms FROM \
-                     (SELECT album_id, count(*) AS n, sum(duration_ms) AS ms FROM songs \
-                      GROUP BY album_id) AS t WHERE albums.id = t.album_id; \
-                 UPDATE artists SET song_count = t.n FROM \
-                     (SELECT artist_id, count(*) AS n FROM songs GROUP BY artist_id) AS t \
-                     WHERE artists.id = t.artist_id; \
-                 UPDATE genres SET song_count = t.n FROM \
-                     (SELECT genre_id, count(*) AS n FROM songs WHERE genre_id IS NOT NULL \
-                      GROUP BY genre_id) AS t WHERE genres.id = t.genre_id;",
-            )
-            .ctx("counting songs per album, artist and genre")?;
+
         for sql in std::mem::take(&mut self.deferred) {
             self.client
                 .batch_execute(&sql)
