@@ -151,6 +151,31 @@ pub(crate) fn cover(n: u64) -> NewCover {
     }
 }
 
+/// Checks that `loaded` (filled by a fresh load) lists the same songs, albums, artists and
+/// genres as a catalog built by uploading `songs` one by one at `now`; returns that one.
+pub(crate) fn assert_lists_like_uploads(
+    loaded: &dyn Catalog,
+    songs: &[NewSong],
+    now: i64,
+) -> SqliteCatalog {
+    let uploaded = SqliteCatalog::open_in_memory().unwrap();
+    for s in songs {
+        uploaded.insert_song(s, now).unwrap();
+    }
+    let page = cadenza_api::PageRequest {
+        limit: 100,
+        offset: 0,
+    };
+    assert_eq!(loaded.songs(page).unwrap(), uploaded.songs(page).unwrap());
+    assert_eq!(loaded.albums(page).unwrap(), uploaded.albums(page).unwrap());
+    assert_eq!(
+        loaded.artists(page).unwrap(),
+        uploaded.artists(page).unwrap()
+    );
+    assert_eq!(loaded.genres().unwrap(), uploaded.genres().unwrap());
+    uploaded
+}
+
 pub(crate) fn user(cat: &dyn Catalog, name: &str) -> UserId {
     cat.create_user(name, "$argon2id$fake", Role::Listener)
         .unwrap()
