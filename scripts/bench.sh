@@ -572,7 +572,12 @@ if wants postgres; then
     [ -x "$pg_bin/initdb" ] || die "PostgreSQL is not installed; run scripts/setup.sh"
     pg=$tmp/pg
     mkdir -p "$pg"
-    [ "$(id -u)" = 0 ] && chown postgres "$pg"
+    if [ "$(id -u)" = 0 ]; then
+        # PostgreSQL runs as `postgres` (initdb refuses root): it needs its folder, and a
+        # way through the private temporary folder to it.
+        chown postgres "$pg"
+        chmod o+x "$tmp"
+    fi
     p1=$(free_port) p2=$(free_port)
     pg_as "$pg_bin/initdb" -D "$pg/primary" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
         >"$pg/initdb.log" 2>&1 || { cat "$pg/initdb.log" >&2; die "initdb failed"; }
