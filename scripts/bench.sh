@@ -596,6 +596,12 @@ if wants postgres; then
     row "PostgreSQL: catalog copy of $songs songs from SQLite (s)" "$(calc "($t1 - $t0) / 1000000000" 1)" "-" "-" "-" "-"
     pg_as "$pg_bin/psql" -h 127.0.0.1 -p "$p1" -U postgres -qc "VACUUM ANALYZE" cadenza
 
+    # The SQLite side: the main server, again if the benchmarks before stopped it.
+    if [ -z "${main_pid:-}" ] || ! kill -0 "$main_pid" 2>/dev/null; then
+        start_server main "$catalog_data"
+        main_pid=$server_pid main_url=$server_url
+        token=$(login "$main_url" password)
+    fi
     start_server pg "$catalog_data" --catalog "$primary_url" --catalog-replica "$replica_url"
     pg_pid=$server_pid pg_url=$server_url
     ptoken=$(login "$pg_url" password)
@@ -668,6 +674,7 @@ if wants postgres; then
     max_lag=$(sort -g "$tmp/lag" | tail -n 1)
     row "replica lag under the play-report load, max of /readyz samples (s)" "${max_lag:-nan}" "-" "-" "< 5 (max_replica_lag)" "$(verdict "${max_lag:-nan}" '<' 5)"
     stop "$pg_pid"
+    stop "$main_pid"
 fi
 
 # ---------------------------------------------------------------- the table
