@@ -650,7 +650,7 @@ if wants postgres; then
             if [ "$side" = pg ] && [ "$kind" = plays ]; then
                 # Replica lag under this load, from /readyz twice a second.
                 (while [ ! -e "$tmp/lag-stop" ]; do
-                    curl -sf "$pg_url/readyz" | sed -n 's/.*"role":"replica","up":true,"lag_seconds":\([0-9.e+-]*\).*/\1/p'
+                    { curl -sf "$pg_url/readyz"; echo; } | sed -n 's/.*"role":"replica","up":true,"lag_seconds":\([0-9.e+-]*\).*/\1/p'
                     sleep 0.5
                 done) >"$tmp/lag" &
                 sampler=$!
