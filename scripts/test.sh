@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, then every unit and end-to-end test.
-# The end-to-end tests in tests/ run the workspace's binaries, so they are built first
-# (`cargo test` builds only the binaries of packages that have integration tests).
+# The end-to-end tests run the workspace's binaries and build them on first use; building
+# them here first keeps that compile output out of the test run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,7 +1,10 @@
 //! `songs show|delete`.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use cadenza_api::{Client, Song};
+use cadenza_units::format_clock;
 
 use crate::cli::SongsCommand;
 use crate::errors::Outcome;
@@ -63,7 +66,10 @@ fn print(s: &Song) {
     );
     field("genre", optional(s.genre.clone()));
     field("year", optional(s.year.map(|y| y.to_string())));
-    field("duration", ui::duration_ms(s.duration_ms));
+    field(
+        "duration",
+        format_clock(Duration::from_millis(s.duration_ms)),
+    );
     let mut format = format!("{} ({})", s.codec, s.content_type);
     if let Some(kbps) = s.bitrate_kbps {
         format.push_str(&format!(", {kbps} kbit/s"));

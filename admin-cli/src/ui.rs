@@ -162,7 +162,6 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
     Ok(())
 }
 
-/// `1536` → `1.5 KiB`.
 /// `one` when `n` is 1, else `many`: "1 song", "2 songs".
 pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
@@ -177,56 +176,17 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", plural(n, one, many))
 }
 
+/// `1536` → `1.50 KiB`.
 pub fn bytes(n: u64) -> String {
     indicatif::BinaryBytes(n).to_string()
 }
 
-/// `125_000` ms → `2:05`; hours when needed.
-pub fn duration_ms(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
 /// Unix seconds → `2024-05-01 12:00 UTC`.
 pub fn timestamp(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    let (y, mo, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{mo:02}-{d:02} {:02}:{:02} UTC",
-        of_day / 3600,
-        of_day / 60 % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// (year, month, day) → days since 1970-01-01; the inverse of [`civil_from_days`].
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    match chrono::DateTime::from_timestamp(secs, 0) {
+        Some(time) => time.format("%Y-%m-%d %H:%M UTC").to_string(),
+        None => format!("{secs} (seconds since 1970, out of range)"),
+    }
 }
 
 #[cfg(test)]
@@ -244,21 +204,12 @@ mod tests {
     }
 
     #[test]
-    fn durations_read_like_a_player() {
-        assert_eq!(duration_ms(3_030), "0:03");
-        assert_eq!(duration_ms(125_000), "2:05");
-        assert_eq!(duration_ms(3_725_000), "1:02:05");
-    }
-
-    #[test]
-    fn dates_round_trip() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        for days in [-800_000, -1, 0, 59, 60, 11_016, 19_000, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
+    fn timestamps_are_utc() {
+        assert_eq!(timestamp(0), "1970-01-01 00:00 UTC");
+        assert_eq!(timestamp(-1), "1969-12-31 23:59 UTC");
+        assert_eq!(timestamp(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(timestamp(1_700_000_000), "2023-11-14 22:13 UTC");
+        assert!(timestamp(i64::MAX).contains("out of range"));
     }
 
     #[test]

@@ -2,11 +2,13 @@
 //! orchestration (processes, baselines, the table); this binary does what needs precise
 //! timing or the catalog's own code.
 
+mod calls;
 mod latency;
 mod queries;
-mod rng;
 mod search;
 mod start;
+#[cfg(test)]
+mod test_support;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -64,6 +66,22 @@ enum Cmd {
         /// Which groups Cadenza searches (the server's `type`); `all` is what the player asks.
         #[arg(long, value_enum, default_value_t = search::Group::All)]
         r#type: search::Group,
+    },
+    /// Time the catalog's other calls in process, one line per case: pages and details,
+    /// song lookups, as-you-type and hostile searches, the hot chart, stats (wall and
+    /// thread CPU time, p50 and p99).
+    Calls {
+        /// The catalog database (DATA_DIR/catalog.sqlite).
+        #[arg(long)]
+        db: PathBuf,
+        /// Calls per case (stats: 3).
+        #[arg(long, default_value_t = 200)]
+        calls: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Also time recording plays: adds `--calls` plays by the first account.
+        #[arg(long)]
+        writes: bool,
     },
     /// Print what Cadenza's search returns for each query, one line each (total and ids of
     /// every group), to compare two builds' results.
@@ -173,6 +191,16 @@ fn main() -> anyhow::Result<()> {
                 mid(|p| p.summary.max)?,
                 mid(|p| p.summary.mean)?,
             );
+        }
+        Cmd::Calls {
+            db,
+            calls,
+            seed,
+            writes,
+        } => {
+            for case in calls::run(&db, calls, seed, writes)? {
+                println!("{case}");
+            }
         }
         Cmd::Results {
             db,

@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 
-use crate::rng::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -97,8 +98,8 @@ impl Sampler {
         })
     }
 
-    fn row(&self, rng: &mut Rng) -> anyhow::Result<Row> {
-        let id = self.min_id + rng.below((self.max_id - self.min_id + 1) as u64) as i64;
+    fn row(&self, rng: &mut ChaCha8Rng) -> anyhow::Result<Row> {
+        let id = rng.random_range(self.min_id..=self.max_id);
         let row = self
             .conn
             .query_row(
@@ -124,7 +125,7 @@ impl Sampler {
     /// catalog without such names).
     fn name_with(
         &self,
-        rng: &mut Rng,
+        rng: &mut ChaCha8Rng,
         want: impl Fn(&str) -> bool,
     ) -> anyhow::Result<Option<String>> {
         for _ in 0..500 {
@@ -141,7 +142,7 @@ impl Sampler {
 /// `count` queries from the catalog at `db`; the same catalog and seed give the same list.
 pub fn generate(db: &Path, count: usize, seed: u64) -> anyhow::Result<Vec<String>> {
     let sampler = Sampler::open(db)?;
-    let mut rng = Rng::new(seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut queries = Vec::with_capacity(count);
     let mut i = 0usize;
     while queries.len() < count {
@@ -163,13 +164,13 @@ pub fn generate(db: &Path, count: usize, seed: u64) -> anyhow::Result<Vec<String
     Ok(queries)
 }
 
-fn one(s: &Sampler, rng: &mut Rng, kind: Kind) -> anyhow::Result<Option<String>> {
+fn one(s: &Sampler, rng: &mut ChaCha8Rng, kind: Kind) -> anyhow::Result<Option<String>> {
     let q = match kind {
         Kind::TitlePrefix => {
             let row = s.row(rng)?;
             words(&row.title)
                 .first()
-                .map(|w| prefix(w, 3 + rng.below(4) as usize))
+                .map(|w| prefix(w, rng.random_range(3..7)))
         }
         Kind::FullTitle => Some(s.row(rng)?.title),
         Kind::Artist => Some(s.row(rng)?.artist),
@@ -185,7 +186,7 @@ fn one(s: &Sampler, rng: &mut Rng, kind: Kind) -> anyhow::Result<Option<String>>
         Kind::AlbumPrefix => {
             let row = s.row(rng)?;
             let mut w = words(&row.album);
-            let last = w.pop().map(|l| prefix(&l, 2 + rng.below(3) as usize));
+            let last = w.pop().map(|l| prefix(&l, rng.random_range(2..5)));
             w.extend(last);
             Some(w.join(" "))
         }
@@ -201,7 +202,7 @@ fn one(s: &Sampler, rng: &mut Rng, kind: Kind) -> anyhow::Result<Option<String>>
                     let ws = words(&name);
                     let candidates: Vec<&String> = ws.iter().filter(|w| long(w)).collect();
                     Some(misspell(
-                        candidates[rng.below(candidates.len() as u64) as usize],
+                        candidates[rng.random_range(0..candidates.len())],
                         rng,
                     ))
                 }
@@ -219,12 +220,12 @@ fn one(s: &Sampler, rng: &mut Rng, kind: Kind) -> anyhow::Result<Option<String>>
             let row = s.row(rng)?;
             words(&row.artist)
                 .first()
-                .map(|w| prefix(w, 1 + rng.below(2) as usize))
+                .map(|w| prefix(w, rng.random_range(1..3)))
         }
     };
     // Most people type in lower case.
     Ok(q.map(|q| {
-        if rng.below(10) < 7 {
+        if rng.random_range(0..10) < 7 {
             q.to_lowercase()
         } else {
             q
@@ -244,16 +245,16 @@ fn prefix(word: &str, chars: usize) -> String {
 }
 
 /// One typing slip: two neighbours swapped, a letter dropped, doubled or replaced.
-fn misspell(word: &str, rng: &mut Rng) -> String {
+fn misspell(word: &str, rng: &mut ChaCha8Rng) -> String {
     let mut c: Vec<char> = word.chars().collect();
     // Keep the first letter: people rarely get that wrong.
-    let at = 1 + rng.below((c.len() - 2) as u64) as usize;
-    match rng.below(4) {
+    let at = rng.random_range(1..c.len() - 1);
+    match rng.random_range(0..4) {
         0 if c[at] != c[at + 1] => c.swap(at, at + 1),
         2 => c.insert(at, c[at]),
         3 => {
             let vowels: Vec<char> = "aeiouy".chars().filter(|&v| v != c[at]).collect();
-            c[at] = *rng.pick(&vowels);
+            c[at] = vowels[rng.random_range(0..vowels.len())];
         }
         _ => {
             c.remove(at);
@@ -376,7 +377,7 @@ mod tests {
 
     #[test]
     fn typing_slips_and_accents() {
-        let mut rng = Rng::new(1);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
         for _ in 0..50 {
             let m = misspell("station", &mut rng);
             assert_ne!(m, "station");

@@ -256,7 +256,7 @@ fn gcd(a: usize, b: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cadenza_catalog::NewSong;
+    use crate::test_support::song;
 
     #[test]
     fn samples_are_distinct_and_spread() {
@@ -281,29 +281,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("catalog.sqlite");
         let cat = SqliteCatalog::open(&db).unwrap();
-        let song = |n: u8, title: &str, artist: &str| NewSong {
-            title: title.into(),
-            artist: artist.into(),
-            album_artist: None,
-            album: "Album".into(),
-            track: None,
-            disc: None,
-            genre: None,
-            year: None,
-            duration_ms: 1000,
-            codec: "mp3".into(),
-            content_type: "audio/mpeg".into(),
-            bitrate_kbps: None,
-            sample_rate: None,
-            channels: None,
-            size: 10,
-            hash: format!("{n:064x}"),
-            cover: None,
-        };
         cat.bulk_insert_songs(
             &[
-                song(1, "Crazy Train", "Ozzy"),
-                song(2, "Glass", "Brave Hero"),
+                song(1, "Crazy Train", "Ozzy", None),
+                song(2, "Glass", "Brave Hero", None),
             ],
             0,
         )

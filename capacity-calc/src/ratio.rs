@@ -8,6 +8,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use cadenza_units::Decimal;
+
 /// A reduced fraction `num / den` with `den > 0`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ratio {
@@ -174,53 +176,8 @@ impl Ratio {
     /// Parses a plain non-negative decimal: `42`, `0.9`, `1e9`, `2.5E-3`,
     /// `1_000_000`. Units and signs are handled by the caller.
     pub fn parse_decimal(text: &str) -> Result<Ratio, String> {
-        let cleaned: String = text.chars().filter(|&c| c != '_').collect();
-        if cleaned.is_empty() {
-            return Err("is empty".to_string());
-        }
-        let (mantissa, exponent) = match cleaned.find(['e', 'E']) {
-            Some(at) => {
-                let exp_text = &cleaned[at + 1..];
-                let exp: i32 = exp_text
-                    .parse()
-                    .map_err(|_| format!("has a bad exponent '{exp_text}'"))?;
-                (&cleaned[..at], exp)
-            }
-            None => (cleaned.as_str(), 0),
-        };
-        let (int_part, frac_part) = match mantissa.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (mantissa, ""),
-        };
-        if int_part.is_empty() && frac_part.is_empty() {
-            return Err("has no digits".to_string());
-        }
-        if !int_part
-            .chars()
-            .chain(frac_part.chars())
-            .all(|c| c.is_ascii_digit())
-        {
-            return Err("is not a number".to_string());
-        }
-        let too_big = || "is too large".to_string();
-        let mut num: u128 = 0;
-        for c in int_part.chars().chain(frac_part.chars()) {
-            num = num
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(u128::from(c as u8 - b'0')))
-                .ok_or_else(too_big)?;
-        }
-        let shift = exponent - frac_part.len() as i32;
-        if shift >= 0 {
-            let scale = 10u128.checked_pow(shift as u32).ok_or_else(too_big)?;
-            num = num.checked_mul(scale).ok_or_else(too_big)?;
-            Ok(Ratio::integer(num))
-        } else {
-            let scale = 10u128
-                .checked_pow(shift.unsigned_abs())
-                .ok_or_else(|| "has too many decimal places".to_string())?;
-            Ratio::new(num, scale).ok_or_else(too_big)
-        }
+        let (num, den) = Decimal::parse(text)?.fraction();
+        Ratio::new(num, den).ok_or_else(|| "is too large".to_string())
     }
 
     /// Exact value of a finite, non-negative `f64` as written in its shortest

@@ -2,9 +2,13 @@
 //! `1B`, `90%`, `3m30s`) into exact base-unit values, and rendering results
 //! in readable units.
 //!
-//! Byte prefixes are SI (1 KB = 1000 B) unless written with an `i`
-//! (1 KiB = 1024 B); output uses SI unless [`ByteUnits::Iec`] is asked for.
-//! Rates are always SI (network convention: 10 Gbit/s = 10^10 bit/s).
+//! Sizes and durations are read by `cadenza-units`, so they are typed the same
+//! way here as in every other Cadenza program: byte prefixes are SI
+//! (1 KB = 1000 B) unless written with an `i` (1 KiB = 1024 B). Output uses SI
+//! unless [`ByteUnits::Iec`] is asked for. Rates are always SI (network
+//! convention: 10 Gbit/s = 10^10 bit/s).
+
+use cadenza_units::split_number;
 
 use crate::ratio::{parse_fraction, Ratio};
 
@@ -112,16 +116,14 @@ impl Unit {
             Unit::Count | Unit::Servers | Unit::Nodes => {
                 "give a count such as 1000000, 1_000_000, 1e6, 1M or 1B"
             }
-            Unit::Bytes | Unit::BytesPerDay => {
-                "give a size such as 5MB, 5 MiB, 1.5TB or 5000000 (bytes)"
-            }
+            Unit::Bytes | Unit::BytesPerDay => cadenza_units::SIZE_HINT,
             Unit::BitsPerSecond => "give a rate such as 160kbps, 160 kbit/s, 10Gbit/s or 1.25 GB/s",
             Unit::PerSecond => "give a rate such as 5000, 5k or 5000/s",
             Unit::PerDay => "give a number per day such as 20 or 12.5",
             Unit::Share => "give a ratio between 0 and 1, e.g. 0.9 or 90%",
             Unit::GrowthRate => "give a yearly rate such as 20% or 0.2",
             Unit::Factor => "give a factor such as 3, 3x or 1.5",
-            Unit::Seconds => "give a duration such as 210, 210s, 3.5min, 3m30s or 3:30",
+            Unit::Seconds => cadenza_units::DURATION_HINT,
             Unit::Years => "give a whole number of years, e.g. 3",
         }
     }
@@ -129,23 +131,17 @@ impl Unit {
     /// Parses typed text into the base unit (bytes, bit/s, seconds, a plain
     /// ratio). The error is a phrase about `text`, ending with examples.
     pub fn parse(self, text: &str) -> Result<Ratio, String> {
-        let trimmed = text.trim();
-        let problem = if trimmed.is_empty() {
-            Err("is empty".to_string())
-        } else if trimmed.starts_with(['-', '−']) {
-            Err("is negative".to_string())
-        } else if trimmed.contains(',') {
-            Err("uses commas; write 1_000_000 or 1e6 instead".to_string())
-        } else {
-            self.parse_non_negative(trimmed)
-        };
-        problem.map_err(|problem| format!("'{trimmed}' {problem}; {}", self.examples()))
+        cadenza_units::plain(text)
+            .and_then(|trimmed| self.parse_non_negative(trimmed))
+            .map_err(|problem| format!("'{}' {problem}; {}", text.trim(), self.examples()))
     }
 
     fn parse_non_negative(self, text: &str) -> Result<Ratio, String> {
         match self {
             Unit::Count | Unit::Servers | Unit::Nodes => whole(parse_count(text)?),
-            Unit::Bytes | Unit::BytesPerDay => parse_bytes(text),
+            Unit::Bytes | Unit::BytesPerDay => cadenza_units::parse_size(text)
+                .map(Ratio::integer)
+                .map_err(|e| e.problem().to_string()),
             Unit::BitsPerSecond => whole(parse_bitrate(text)?),
             Unit::PerSecond => {
                 let text = strip_any_suffix(text, &["req/s", "rps", "/s"]);
@@ -156,7 +152,9 @@ impl Unit {
                 parse_share(strip_any_suffix(text, &["/year", "/yr"]))
             }
             Unit::Factor => parse_fraction(strip_any_suffix(text, &["x", "X", "×"])),
-            Unit::Seconds => parse_duration(text),
+            Unit::Seconds => cadenza_units::parse_duration(text)
+                .map(|d| Ratio::new(d.as_nanos(), 1_000_000_000).expect("10^9 is not zero"))
+                .map_err(|e| e.problem().to_string()),
             Unit::Years => whole(parse_fraction(strip_any_suffix(
                 text,
                 &["years", "year", "yrs", "yr", "y"],
@@ -236,32 +234,6 @@ fn strip_any_suffix<'a>(text: &'a str, suffixes: &[&str]) -> &'a str {
         .trim_end()
 }
 
-/// Splits `"1.5 MiB"` into `("1.5", "MiB")`. An exponent is part of the
-/// number only when digits follow it, so `5EB` is five exabytes.
-fn split_number(text: &str) -> (&str, &str) {
-    let bytes = text.as_bytes();
-    let mut end = 0;
-    while end < bytes.len()
-        && (bytes[end].is_ascii_digit() || bytes[end] == b'.' || bytes[end] == b'_')
-    {
-        end += 1;
-    }
-    if end < bytes.len() && (bytes[end] == b'e' || bytes[end] == b'E') {
-        let mut exp = end + 1;
-        if exp < bytes.len() && (bytes[exp] == b'+' || bytes[exp] == b'-') {
-            exp += 1;
-        }
-        let digits_start = exp;
-        while exp < bytes.len() && bytes[exp].is_ascii_digit() {
-            exp += 1;
-        }
-        if exp > digits_start {
-            end = exp;
-        }
-    }
-    (&text[..end], text[end..].trim())
-}
-
 fn number(text: &str) -> Result<Ratio, String> {
     let text = text.replace('+', "");
     if text.contains(',') {
@@ -305,42 +277,6 @@ fn prefix_power(letter: char) -> Option<u32> {
     }
 }
 
-/// `(base, power)` for a byte unit such as `MB` (1000, 2) or `MiB` (1024, 2).
-fn byte_unit(unit: &str) -> Result<(u128, u32), String> {
-    let lower = unit.to_ascii_lowercase();
-    if unit.is_empty() || unit == "B" || lower == "byte" || lower == "bytes" {
-        return Ok((1000, 0));
-    }
-    let mut chars = unit.chars();
-    let first = chars.next().unwrap_or('B');
-    let rest = chars.as_str();
-    let unknown = || format!("has an unknown unit '{unit}'");
-    let power = prefix_power(first).ok_or_else(unknown)?;
-    match rest {
-        "B" => Ok((1000, power)),
-        "iB" | "IB" => Ok((1024, power)),
-        "b" | "ib" | "bit" | "bits" => Err(format!(
-            "is in bits ('{unit}'); sizes are bytes: write {}B",
-            first.to_ascii_uppercase()
-        )),
-        _ => Err(unknown()),
-    }
-}
-
-fn parse_bytes(text: &str) -> Result<Ratio, String> {
-    let (digits, unit) = split_number(text);
-    let (base, power) = byte_unit(unit)?;
-    let value = scale(number(digits)?, base.pow(power))?;
-    if value.is_integer() {
-        Ok(value)
-    } else {
-        Err(format!(
-            "is {} bytes, not a whole number of bytes",
-            value.round_to_string(3)
-        ))
-    }
-}
-
 fn parse_bitrate(text: &str) -> Result<Ratio, String> {
     let (digits, unit) = split_number(text);
     let mut chars = unit.chars();
@@ -373,46 +309,6 @@ fn parse_share(text: &str) -> Result<Ratio, String> {
             }
         }
     }
-}
-
-fn parse_duration(text: &str) -> Result<Ratio, String> {
-    if text.contains(':') {
-        // m:ss or h:mm:ss
-        let mut total = Ratio::ZERO;
-        for part in text.split(':') {
-            total = scale(total, 60)?
-                .checked_add(number(part.trim())?)
-                .ok_or_else(|| "is too large".to_string())?;
-        }
-        return Ok(total);
-    }
-    let mut rest = text;
-    let mut total = Ratio::ZERO;
-    while !rest.is_empty() {
-        let (digits, tail) = split_number(rest);
-        if digits.is_empty() {
-            return Err(format!("has '{rest}' where a number was expected"));
-        }
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, next) = tail.split_at(unit_len);
-        let seconds: u128 = match unit.trim() {
-            "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60,
-            "h" | "hr" | "hour" | "hours" => 3600,
-            other => {
-                return Err(format!(
-                    "has an unknown time unit '{other}' (use s, min or h)"
-                ))
-            }
-        };
-        total = total
-            .checked_add(scale(number(digits)?, seconds)?)
-            .ok_or_else(|| "is too large".to_string())?;
-        rest = next.trim_start();
-    }
-    Ok(total)
 }
 
 /// `1234567` → `"1,234,567"` (with `sep`).

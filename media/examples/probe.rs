@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use cadenza_api::TagOverrides;
-use cadenza_media::{probe_file, resolve_tags};
+use cadenza_media::{probe_file, resolve_tags, Tags};
 
 fn main() {
     let mut refused = false;
@@ -13,7 +12,7 @@ fn main() {
         match probe_file(path) {
             Ok(probe) => {
                 let name = path.file_name().and_then(|name| name.to_str());
-                let tags = resolve_tags(&probe.tags, &TagOverrides::default(), name);
+                let tags = resolve_tags(&probe.tags, &Tags::default(), name);
                 println!(
                     "{}: {} {} ms, {:?} kbit/s, {:?} Hz, {:?} ch | {} - {} - {} | track {:?} disc {:?} year {:?} genre {:?} | cover {:?} | missing {:?}",
                     path.display(),
@@ -35,12 +34,7 @@ fn main() {
             }
             Err(error) => {
                 refused = true;
-                println!(
-                    "{}: REFUSED {} {}: {error}",
-                    path.display(),
-                    error.http_status(),
-                    error.code()
-                );
+                println!("{}: REFUSED {}: {error}", path.display(), error.code());
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Why a file was refused, with the HTTP status the server answers with.
+//! Why a file was refused.
 
 use std::io;
 
@@ -26,15 +26,6 @@ pub enum MediaError {
 }
 
 impl MediaError {
-    /// The status the server answers an upload of this file with.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            MediaError::NotAudio { .. } | MediaError::Unsupported { .. } => 415,
-            MediaError::Empty | MediaError::Unreadable { .. } => 422,
-            MediaError::Io(_) => 500,
-        }
-    }
-
     /// Stable machine-readable code for the JSON error body and ingest reports.
     pub fn code(&self) -> &'static str {
         match self {
@@ -74,12 +65,6 @@ mod tests {
             MediaError::unreadable("the file is cut short; copy it again"),
             MediaError::Io(io::Error::new(io::ErrorKind::PermissionDenied, "denied")),
         ]
-    }
-
-    #[test]
-    fn http_status_mapping() {
-        let statuses: Vec<u16> = all().iter().map(MediaError::http_status).collect();
-        assert_eq!(statuses, [422, 415, 415, 422, 500]);
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Reading audio files for Cadenza: format detection by content, completeness and
 //! playability checks, tags, duration and embedded cover art.
 //!
-//! Shared by the server (which validates uploads with [`probe_file`] and answers
-//! [`MediaError::http_status`]) and the admin CLI (which reads tags locally for
-//! dry runs and reports). The rule both enforce: whatever the server accepts, the
+//! Shared by the server (which validates uploads with [`probe_file`] and answers a
+//! refusal with the status its error layer gives each [`MediaError`]) and the admin CLI
+//! (which reads tags locally for dry runs and reports). The rule both enforce: whatever the server accepts, the
 //! player must play. [`Codec`] lists what that is.
 //!
 //! A probe runs four stages, each refusing with its own [`MediaError`]:

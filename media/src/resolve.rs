@@ -1,8 +1,6 @@
 //! The tags a song is catalogued under: the uploader's overrides, then the file's
 //! tags, then fallbacks that are flagged as missing.
 
-use cadenza_api::TagOverrides;
-
 use crate::tags::{clean, Tags};
 
 pub const UNKNOWN_ARTIST: &str = "Unknown Artist";
@@ -25,12 +23,11 @@ pub struct ResolvedTags {
     pub missing: Vec<&'static str>,
 }
 
-/// Overrides win, then tags, then fallbacks: the title from the file name (without
-/// its extension and a leading track number such as `01 ` or `01 - `), "Unknown
-/// Artist", "Unknown Album". Whitespace and NULs are trimmed everywhere and empty
-/// strings count as missing. `filename` (a name or a path) defaults to
-/// `overrides.filename`.
-pub fn resolve_tags(tags: &Tags, overrides: &TagOverrides, filename: Option<&str>) -> ResolvedTags {
+/// Overrides (what the uploader typed, as tags) win, then the file's tags, then
+/// fallbacks: the title from `filename` (a name or a path, without its extension and a
+/// leading track number such as `01 ` or `01 - `), "Unknown Artist", "Unknown Album".
+/// Whitespace and NULs are trimmed everywhere and empty strings count as missing.
+pub fn resolve_tags(tags: &Tags, overrides: &Tags, filename: Option<&str>) -> ResolvedTags {
     let pick = |over: &Option<String>, tag: &Option<String>| {
         over.as_deref()
             .and_then(clean)
@@ -44,7 +41,6 @@ pub fn resolve_tags(tags: &Tags, overrides: &TagOverrides, filename: Option<&str
                 fallback()
             })
         };
-    let filename = filename.or(overrides.filename.as_deref());
     let title = or_fallback(pick(&overrides.title, &tags.title), "title", &|| {
         filename
             .and_then(title_from_filename)
@@ -61,7 +57,7 @@ pub fn resolve_tags(tags: &Tags, overrides: &TagOverrides, filename: Option<&str
         title,
         artist,
         album,
-        album_artist: tags.album_artist.as_deref().and_then(clean),
+        album_artist: pick(&overrides.album_artist, &tags.album_artist),
         genre: pick(&overrides.genre, &tags.genre),
         track: overrides
             .track
@@ -139,7 +135,7 @@ mod tests {
 
     #[test]
     fn tags_are_used_when_present() {
-        let resolved = resolve_tags(&tags(), &TagOverrides::default(), Some("x.mp3"));
+        let resolved = resolve_tags(&tags(), &Tags::default(), Some("x.mp3"));
         assert_eq!(resolved.title, "Glacier Hum");
         assert_eq!(resolved.artist, "Björk");
         assert_eq!(resolved.album, "Frequency Garden");
@@ -154,15 +150,15 @@ mod tests {
 
     #[test]
     fn overrides_win() {
-        let overrides = TagOverrides {
+        let overrides = Tags {
             title: Some("  New Title ".into()),
             artist: Some("坂本龍一".into()),
             album: Some("".into()),
+            album_artist: None,
             genre: Some("Ambient".into()),
             track: Some(7),
             disc: Some(2),
             year: Some(1985),
-            filename: None,
         };
         let resolved = resolve_tags(&tags(), &overrides, None);
         assert_eq!(resolved.title, "New Title");
@@ -181,7 +177,7 @@ mod tests {
     fn fallbacks_are_flagged() {
         let resolved = resolve_tags(
             &Tags::default(),
-            &TagOverrides::default(),
+            &Tags::default(),
             Some("/music/Unsorted/field recording 03.wav"),
         );
         assert_eq!(resolved.title, "field recording 03");
@@ -200,7 +196,7 @@ mod tests {
             track: Some(0),
             ..Tags::default()
         };
-        let resolved = resolve_tags(&blank, &TagOverrides::default(), Some("02 - Song.flac"));
+        let resolved = resolve_tags(&blank, &Tags::default(), Some("02 - Song.flac"));
         assert_eq!(resolved.title, "Song");
         assert_eq!(resolved.artist, UNKNOWN_ARTIST);
         assert_eq!(resolved.album, "Album");
@@ -209,19 +205,20 @@ mod tests {
     }
 
     #[test]
-    fn filename_from_overrides_and_last_resort() {
-        let overrides = TagOverrides {
-            filename: Some("C:\\Music\\01 Busy Signal.mp3".into()),
-            ..TagOverrides::default()
-        };
+    fn filename_and_last_resort() {
         assert_eq!(
-            resolve_tags(&Tags::default(), &overrides, None).title,
+            resolve_tags(
+                &Tags::default(),
+                &Tags::default(),
+                Some("C:\\Music\\01 Busy Signal.mp3")
+            )
+            .title,
             "Busy Signal"
         );
-        let resolved = resolve_tags(&Tags::default(), &TagOverrides::default(), None);
+        let resolved = resolve_tags(&Tags::default(), &Tags::default(), None);
         assert_eq!(resolved.title, UNKNOWN_TITLE);
         assert_eq!(
-            resolve_tags(&Tags::default(), &TagOverrides::default(), Some(".mp3")).title,
+            resolve_tags(&Tags::default(), &Tags::default(), Some(".mp3")).title,
             ".mp3"
         );
     }

@@ -38,7 +38,6 @@ fn undecodable_audio_is_refused_with_its_name() {
     for (name, code, words) in cases {
         match probe_file(&data(name)) {
             Err(error) if error.code() == code && error.to_string().contains(words) => {
-                assert_eq!(error.http_status(), 415, "{name}");
                 // Every refusal says what to do instead.
                 let message = error.to_string();
                 assert!(

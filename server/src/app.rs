@@ -13,7 +13,9 @@ use crate::auth::LoginThrottle;
 use crate::blob_cache::{BlobCache, BLOB_CAPACITY, BLOB_TTL};
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::podcasts::Feeds;
 use crate::share::ShareSigner;
+use crate::subsonic::SubsonicAuth;
 use crate::token_cache::{TokenCache, TOKEN_CAPACITY, TOKEN_TTL};
 
 /// Failed logins allowed per (address, account) within [`LOGIN_WINDOW`].
@@ -41,6 +43,10 @@ pub struct App {
     pub tokens: TokenCache,
     /// Song or episode id → blob: same.
     pub blobs: BlobCache,
+    /// Subsonic clients' app passwords and API keys, checked and remembered.
+    pub subsonic: SubsonicAuth,
+    /// The podcast feed reader.
+    pub feeds: Feeds,
 }
 
 /// Tracks connections hyper's graceful shutdown does not (upgraded WebSockets), so that
@@ -86,6 +92,7 @@ impl App {
         store: BlobStore,
         share_key: &[u8],
         dummy_hash: String,
+        feeds: Feeds,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         App {
@@ -101,6 +108,8 @@ impl App {
             sessions: Sessions::new(),
             tokens: TokenCache::new(TOKEN_TTL, TOKEN_CAPACITY),
             blobs: BlobCache::new(BLOB_TTL, BLOB_CAPACITY),
+            subsonic: SubsonicAuth::new(share_key),
+            feeds,
         }
     }
 }

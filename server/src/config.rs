@@ -11,9 +11,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use cadenza_units::{ByteSize, Span};
 use clap::Parser;
 use serde::Deserialize;
 use thiserror::Error;
+
+pub use crate::volumes::{Place, S3Spec, VolumeSpec};
 
 pub const DEFAULT_MAX_UPLOAD: u64 = 1 << 30;
 pub const DEFAULT_CACHE: u64 = 64 << 20;
@@ -21,6 +24,7 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_SHARE_TTL: Duration = Duration::from_secs(7 * 86_400);
 pub const DEFAULT_SHARE_MAX_TTL: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+pub const DEFAULT_PODCAST_REFRESH: Duration = Duration::from_secs(3_600);
 pub const DEFAULT_VOLUMES: usize = 3;
 pub const DEFAULT_REPLICATION: usize = 3;
 
@@ -50,6 +54,8 @@ pub enum ConfigError {
 then these flags; later ones win. The file keys are the flag names with `_` for `-` \
 (e.g. max_upload = \"512MiB\", volumes = [\"vol1=/mnt/a\", \"vol2=/mnt/b\"]). \
 To move a SQLite catalog into PostgreSQL: `cadenza-server catalog copy --from sqlite:PATH --to postgres://...`. \
+A SIZE is bytes or has a unit: 512MiB, 5MB (KB = 1000 bytes, KiB = 1024). \
+A DURATION is seconds or has a unit: 90, 45s, 15m, 12h, 30d, 1h30m. \
 Secrets are read only from the file or the environment: admin_password / CADENZA_ADMIN_PASSWORD \
 (the first admin's password) and secret / CADENZA_SECRET (share-link signing key, which must be \
 the same on every copy of the server behind a load balancer)."
@@ -68,9 +74,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// A blob volume, repeatable; relative paths are inside the data dir
+    /// A blob volume, repeatable: a directory (relative paths are inside the data dir) or
+    /// NAME=s3://BUCKET/PREFIX?endpoint=URL[&region=R][&anonymous=true][&credentials_file=F]
+    /// (S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY otherwise)
     /// [env: CADENZA_VOLUMES, comma-separated] [default: 3 volumes in DATA_DIR/volumes]
-    #[arg(long = "volume", value_name = "[NAME=]PATH")]
+    #[arg(long = "volume", value_name = "[NAME=]PATH|NAME=s3://…")]
     pub volumes: Vec<VolumeSpec>,
 
     /// Copies kept of every blob (R); at most the number of volumes [env: CADENZA_REPLICATION] [default: 3]
@@ -87,15 +95,15 @@ pub struct Cli {
 
     /// Lifetime of a login token, e.g. 30d [env: CADENZA_TOKEN_TTL] [default: 30d]
     #[arg(long, value_name = "DURATION")]
-    pub token_ttl: Option<Secs>,
+    pub token_ttl: Option<Span>,
 
     /// Default lifetime of a share link [env: CADENZA_SHARE_TTL] [default: 7d]
     #[arg(long, value_name = "DURATION")]
-    pub share_ttl: Option<Secs>,
+    pub share_ttl: Option<Span>,
 
     /// Longest lifetime a share link may ask for [env: CADENZA_SHARE_MAX_TTL] [default: 30d]
     #[arg(long, value_name = "DURATION")]
-    pub share_max_ttl: Option<Secs>,
+    pub share_max_ttl: Option<Span>,
 
     /// Public base URL used in share links, e.g. https://music.example.com
     /// [env: CADENZA_PUBLIC_URL] [default: from the request's Host header]
@@ -108,7 +116,7 @@ pub struct Cli {
 
     /// How long in-flight requests may run after SIGINT/SIGTERM [env: CADENZA_SHUTDOWN_GRACE] [default: 30s]
     #[arg(long, value_name = "DURATION")]
-    pub shutdown_grace: Option<Secs>,
+    pub shutdown_grace: Option<Span>,
 
     /// The catalog: postgres://USER:PASSWORD@HOST:PORT/DATABASE for PostgreSQL, or
     /// sqlite:PATH [env: CADENZA_CATALOG] [default: DATA_DIR/catalog.sqlite]. A password given
@@ -124,7 +132,12 @@ pub struct Cli {
     /// Replicas further behind the primary than this serve no reads
     /// [env: CADENZA_MAX_REPLICA_LAG] [default: 5s]
     #[arg(long, value_name = "DURATION")]
-    pub max_replica_lag: Option<Secs>,
+    pub max_replica_lag: Option<Span>,
+
+    /// How often the server reads every podcast feed for new episodes; 0 turns it off
+    /// [env: CADENZA_PODCAST_REFRESH] [default: 1h]
+    #[arg(long, value_name = "DURATION")]
+    pub podcast_refresh: Option<Span>,
 }
 
 /// One source of settings; `None` means "this source does not say".
@@ -139,17 +152,18 @@ pub struct Layer {
     pub max_upload: Option<ByteSize>,
     #[serde(alias = "cache_bytes")]
     pub cache: Option<ByteSize>,
-    pub token_ttl: Option<Secs>,
-    pub share_ttl: Option<Secs>,
-    pub share_max_ttl: Option<Secs>,
+    pub token_ttl: Option<Span>,
+    pub share_ttl: Option<Span>,
+    pub share_max_ttl: Option<Span>,
     pub public_url: Option<String>,
     pub admin_password: Option<String>,
     pub secret: Option<String>,
     pub log_level: Option<String>,
-    pub shutdown_grace: Option<Secs>,
+    pub shutdown_grace: Option<Span>,
     pub catalog: Option<String>,
     pub catalog_replicas: Option<Vec<String>>,
-    pub max_replica_lag: Option<Secs>,
+    pub max_replica_lag: Option<Span>,
+    pub podcast_refresh: Option<Span>,
 }
 
 impl Layer {
@@ -173,6 +187,7 @@ impl Layer {
             catalog: over.catalog.or(self.catalog),
             catalog_replicas: over.catalog_replicas.or(self.catalog_replicas),
             max_replica_lag: over.max_replica_lag.or(self.max_replica_lag),
+            podcast_refresh: over.podcast_refresh.or(self.podcast_refresh),
         }
     }
 
@@ -235,6 +250,7 @@ impl Layer {
                     layer.catalog_replicas = Some(urls.map(String::from).collect());
                 }
                 "CADENZA_MAX_REPLICA_LAG" => layer.max_replica_lag = Some(parse(&key, v)?),
+                "CADENZA_PODCAST_REFRESH" => layer.podcast_refresh = Some(parse(&key, v)?),
                 other if other.starts_with("CADENZA_") => warnings.push(format!(
                     "ignoring unknown environment variable {other} (see `cadenza-server --help`)"
                 )),
@@ -270,6 +286,7 @@ impl Cli {
             catalog_replicas: (!self.catalog_replicas.is_empty())
                 .then(|| self.catalog_replicas.clone()),
             max_replica_lag: self.max_replica_lag,
+            podcast_refresh: self.podcast_refresh,
         }
     }
 
@@ -281,145 +298,9 @@ impl Cli {
     }
 }
 
-/// A volume as configured: `NAME=PATH`, or a bare `PATH` named after its last component.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct VolumeSpec {
-    pub name: String,
-    pub path: PathBuf,
-}
-
-impl FromStr for VolumeSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        let (name, path) = match s.split_once('=') {
-            Some((name, path)) => (name.trim().to_string(), PathBuf::from(path.trim())),
-            None => {
-                let path = PathBuf::from(s);
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                (name, path)
-            }
-        };
-        if path.as_os_str().is_empty() {
-            return Err(format!("volume `{s}` has no path; write NAME=PATH or PATH"));
-        }
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(format!(
-                "volume `{s}` needs a name of letters, digits, `-`, `_` or `.`; write NAME=PATH"
-            ));
-        }
-        Ok(VolumeSpec { name, path })
-    }
-}
-
-impl TryFrom<String> for VolumeSpec {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-/// A config value given either as a bare number or as text with a unit.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NumberOrText {
-    Number(u64),
-    Text(String),
-}
-
-/// A byte count: `1048576`, `512KiB`, `64MiB`, `1GiB`, `10MB`, `2G`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "NumberOrText")]
-pub struct ByteSize(pub u64);
-
-impl FromStr for ByteSize {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{s}` is not a size; write e.g. 1048576, 512KiB, 64MiB or 1GiB");
-        let t = s.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (digits, unit) = t.split_at(split);
-        let number: u64 = digits.parse().map_err(|_| bad())?;
-        let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "b" => 1,
-            "k" | "kb" => 1_000,
-            "kib" => 1 << 10,
-            "m" | "mb" => 1_000_000,
-            "mib" => 1 << 20,
-            "g" | "gb" => 1_000_000_000,
-            "gib" => 1 << 30,
-            "t" | "tb" => 1_000_000_000_000,
-            "tib" => 1 << 40,
-            _ => return Err(bad()),
-        };
-        number.checked_mul(factor).map(ByteSize).ok_or_else(bad)
-    }
-}
-
-impl TryFrom<NumberOrText> for ByteSize {
-    type Error = String;
-    fn try_from(v: NumberOrText) -> Result<Self, Self::Error> {
-        match v {
-            NumberOrText::Number(n) => Ok(ByteSize(n)),
-            NumberOrText::Text(t) => t.parse(),
-        }
-    }
-}
-
-/// A duration in whole seconds: `90`, `45s`, `15m`, `12h`, `30d`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "NumberOrText")]
-pub struct Secs(pub u64);
-
-impl Secs {
-    pub fn duration(self) -> Duration {
-        Duration::from_secs(self.0)
-    }
-}
-
-impl FromStr for Secs {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{s}` is not a duration; write e.g. 90, 45s, 15m, 12h or 30d");
-        let t = s.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (digits, unit) = t.split_at(split);
-        let number: u64 = digits.parse().map_err(|_| bad())?;
-        let factor = match unit.trim() {
-            "" | "s" => 1,
-            "m" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
-            _ => return Err(bad()),
-        };
-        number.checked_mul(factor).map(Secs).ok_or_else(bad)
-    }
-}
-
-impl TryFrom<NumberOrText> for Secs {
-    type Error = String;
-    fn try_from(v: NumberOrText) -> Result<Self, Self::Error> {
-        match v {
-            NumberOrText::Number(n) => Ok(Secs(n)),
-            NumberOrText::Text(t) => t.parse(),
-        }
-    }
-}
-
-/// A volume folder with its stable name (placement hashes the name, so never rename one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Volume {
-    pub name: String,
-    pub path: PathBuf,
-}
+/// A volume with its stable name (placement hashes the name, so never rename one); a
+/// directory's path is absolute.
+pub type Volume = VolumeSpec;
 
 /// The settings the server runs with, every default filled in and checked.
 #[derive(Clone, PartialEq, Eq)]
@@ -442,6 +323,8 @@ pub struct Config {
     pub catalog: CatalogSetting,
     /// Replicas further behind than this serve no reads (PostgreSQL only).
     pub max_replica_lag: Duration,
+    /// Between two readings of every podcast feed; zero when the timer is off.
+    pub podcast_refresh: Duration,
 }
 
 /// Where the catalog lives.
@@ -535,6 +418,7 @@ impl fmt::Debug for Config {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("catalog", &self.catalog)
             .field("max_replica_lag", &self.max_replica_lag)
+            .field("podcast_refresh", &self.podcast_refresh)
             .finish()
     }
 }
@@ -586,7 +470,7 @@ impl Config {
             (1..=DEFAULT_VOLUMES)
                 .map(|i| VolumeSpec {
                     name: format!("vol{i}"),
-                    path: PathBuf::from("volumes").join(format!("vol{i}")),
+                    place: Place::Dir(PathBuf::from("volumes").join(format!("vol{i}"))),
                 })
                 .collect()
         });
@@ -601,14 +485,13 @@ impl Config {
                     spec.name
                 ));
             }
-            let path = if spec.path.is_absolute() {
-                spec.path
-            } else {
-                data_dir.join(spec.path)
+            let place = match spec.place {
+                Place::Dir(path) if path.is_relative() => Place::Dir(data_dir.join(path)),
+                place => place,
             };
             volumes.push(Volume {
                 name: spec.name,
-                path,
+                place,
             });
         }
         let replication = layer
@@ -620,17 +503,17 @@ impl Config {
                 volumes.len()
             ));
         }
-        let token_ttl = layer.token_ttl.map_or(DEFAULT_TOKEN_TTL, Secs::duration);
-        if token_ttl.is_zero() {
-            return invalid("token_ttl must be longer than 0 seconds".into());
+        let token_ttl = layer.token_ttl.map_or(DEFAULT_TOKEN_TTL, |s| s.0);
+        // Tokens and share links count whole seconds.
+        let second = Duration::from_secs(1);
+        if token_ttl < second {
+            return invalid("token_ttl must be at least 1s".into());
         }
-        let share_max_ttl = layer
-            .share_max_ttl
-            .map_or(DEFAULT_SHARE_MAX_TTL, Secs::duration);
+        let share_max_ttl = layer.share_max_ttl.map_or(DEFAULT_SHARE_MAX_TTL, |s| s.0);
         let share_ttl = layer
             .share_ttl
-            .map_or(DEFAULT_SHARE_TTL.min(share_max_ttl), Secs::duration);
-        if share_ttl.is_zero() || share_ttl > share_max_ttl {
+            .map_or(DEFAULT_SHARE_TTL.min(share_max_ttl), |s| s.0);
+        if share_ttl < second || share_ttl > share_max_ttl {
             return invalid(format!(
                 "share_ttl ({}s) must be between 1s and share_max_ttl ({}s)",
                 share_ttl.as_secs(),
@@ -682,10 +565,9 @@ impl Config {
         };
         Ok(Config {
             catalog,
-            max_replica_lag: layer.max_replica_lag.map_or(
-                cadenza_catalog::PgOptions::DEFAULT_MAX_REPLICA_LAG,
-                Secs::duration,
-            ),
+            max_replica_lag: layer
+                .max_replica_lag
+                .map_or(cadenza_catalog::PgOptions::DEFAULT_MAX_REPLICA_LAG, |s| s.0),
             listen: layer
                 .listen
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], cadenza_api::DEFAULT_PORT))),
@@ -701,9 +583,10 @@ impl Config {
             admin_password: layer.admin_password,
             secret: layer.secret,
             log_level: layer.log_level.unwrap_or_else(|| "info".into()),
-            shutdown_grace: layer
-                .shutdown_grace
-                .map_or(DEFAULT_SHUTDOWN_GRACE, Secs::duration),
+            shutdown_grace: layer.shutdown_grace.map_or(DEFAULT_SHUTDOWN_GRACE, |s| s.0),
+            podcast_refresh: layer
+                .podcast_refresh
+                .map_or(DEFAULT_PODCAST_REFRESH, |s| s.0),
         })
     }
 
@@ -739,8 +622,8 @@ mod tests {
         assert_eq!(c.volumes.len(), 3);
         assert_eq!(c.volumes[2].name, "vol3");
         assert_eq!(
-            c.volumes[0].path,
-            PathBuf::from("/home/u/.local/share/cadenza/volumes/vol1")
+            c.volumes[0].place,
+            Place::Dir(PathBuf::from("/home/u/.local/share/cadenza/volumes/vol1"))
         );
         assert_eq!(c.replication, 3);
         assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD);
@@ -841,17 +724,17 @@ mod tests {
             vec![
                 Volume {
                     name: "a".into(),
-                    path: "/mnt/a".into()
+                    place: Place::Dir("/mnt/a".into())
                 },
                 Volume {
                     name: "disk-b".into(),
-                    path: "/mnt/disk-b".into()
+                    place: Place::Dir("/mnt/disk-b".into())
                 },
             ]
         );
         let (layer, _) = Layer::from_env(env(&[("CADENZA_VOLUMES", "x=rel/x, y=/abs/y")])).unwrap();
         let c = resolve(layer).unwrap();
-        assert_eq!(c.volumes[0].path, c.data_dir.join("rel/x"));
+        assert_eq!(c.volumes[0].place, Place::Dir(c.data_dir.join("rel/x")));
         assert_eq!(c.replication, 2, "the default R is capped by N");
     }
 
@@ -869,8 +752,8 @@ mod tests {
         })
         .contains("two volumes are named `a`"));
         assert!(bad(Layer {
-            share_ttl: Some(Secs(100)),
-            share_max_ttl: Some(Secs(10)),
+            share_ttl: Some(Span::from_secs(100)),
+            share_max_ttl: Some(Span::from_secs(10)),
             ..Layer::default()
         })
         .contains("share_max_ttl"));
@@ -970,6 +853,37 @@ mod tests {
     }
 
     #[test]
+    fn unit_mistakes_name_the_value_and_a_good_one() {
+        let err = Layer::from_env(env(&[("CADENZA_MAX_UPLOAD", "2G")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CADENZA_MAX_UPLOAD") && err.contains("'2G'"),
+            "{err}"
+        );
+        assert!(err.contains("GiB") && err.contains("512MiB"), "{err}");
+        let err = Layer::from_toml(Path::new("f.toml"), "cache = \"64Mb\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("'64Mb' is in bits"), "{err}");
+        let err = Cli::try_parse_from(["cadenza-server", "--shutdown-grace", "1:75"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'1:75'") && err.contains("such as 90"),
+            "{err}"
+        );
+        let err = resolve(Layer {
+            token_ttl: Some("0.5s".parse().unwrap()),
+            ..Layer::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("at least 1s"), "{err}");
+        let cli = Cli::try_parse_from(["cadenza-server", "--shutdown-grace", "1m30s"]).unwrap();
+        assert_eq!(cli.shutdown_grace, Some(Span::from_secs(90)));
+    }
+
+    #[test]
     fn unknown_env_names_warn_and_rust_log_is_a_fallback() {
         let (layer, warnings) =
             Layer::from_env(env(&[("CADENZA_LISTN", "x"), ("RUST_LOG", "debug")])).unwrap();
@@ -989,12 +903,12 @@ mod tests {
         assert_eq!("42".parse::<ByteSize>(), Ok(ByteSize(42)));
         assert!("MiB".parse::<ByteSize>().is_err());
         assert!("99999999999TiB".parse::<ByteSize>().is_err(), "overflow");
-        assert_eq!("30d".parse::<Secs>(), Ok(Secs(30 * 86_400)));
-        assert_eq!("15m".parse::<Secs>(), Ok(Secs(900)));
-        assert_eq!("90".parse::<Secs>(), Ok(Secs(90)));
-        assert!("soon".parse::<Secs>().is_err());
+        assert_eq!("30d".parse::<Span>(), Ok(Span::from_secs(30 * 86_400)));
+        assert_eq!("15m".parse::<Span>(), Ok(Span::from_secs(900)));
+        assert_eq!("90".parse::<Span>(), Ok(Span::from_secs(90)));
+        assert!("soon".parse::<Span>().is_err());
         let layer = Layer::from_toml(Path::new("f"), "max_upload = 100\nshare_ttl = 60").unwrap();
         assert_eq!(layer.max_upload, Some(ByteSize(100)));
-        assert_eq!(layer.share_ttl, Some(Secs(60)));
+        assert_eq!(layer.share_ttl, Some(Span::from_secs(60)));
     }
 }

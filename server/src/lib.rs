@@ -2,7 +2,7 @@
 //! store (`cadenza-store`) and audio probing (`cadenza-media`).
 //!
 //! Layering (as in Polaris): catalog and store are services with no HTTP in them; this crate
-//! wires them together ([`app`], [`startup`], [`upload`]), and its [`http`] module only
+//! wires them together ([`app`], [`startup`], [`library`]), and its [`http`] module only
 //! parses requests, calls services and maps errors. `main.rs` only parses flags and calls
 //! [`run`].
 
@@ -12,16 +12,20 @@ pub mod auth;
 pub mod blob_cache;
 pub mod catalog_command;
 pub mod catalog_health;
+pub mod client_credentials;
 pub mod config;
 pub mod http;
+pub mod library;
 pub mod log_noise;
 pub mod metrics;
+pub mod podcasts;
 pub mod server;
 pub mod share;
 pub mod startup;
+pub mod subsonic;
 pub mod token_cache;
 pub mod ttl_cache;
-pub mod upload;
+pub mod volumes;
 
 use anyhow::Result;
 

@@ -2,14 +2,16 @@
 //! 127.0.0.1 port 0 with a temp data dir, and kills every process it starts, also when a
 //! test fails (the guards kill on drop).
 //!
-//! The binaries are found in the test executable's profile directory (`target/<profile>/`).
-//! `cargo test` does not build other packages' binaries, so run
-//! `cargo build --workspace --bins` first (`scripts/test.sh` does).
+//! `cargo test` builds only the binaries of packages with integration tests, so [`bin`]
+//! builds the workspace's binaries the first time a test asks for one: `cargo build
+//! --workspace --bins`, the command `scripts/test.sh` runs, for the profile and target dir
+//! of the running test, once per test process (cargo's own lock makes concurrent builds
+//! wait for each other). After test.sh's build step, or a previous run, it has nothing to do.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
 use cadenza_api::Client;
@@ -27,15 +29,67 @@ pub fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Path of a workspace binary such as `cadenza-server`.
+/// Path of a workspace binary such as `cadenza-server`, built first if need be.
 pub fn bin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(e) = BUILT.get_or_init(build_binaries) {
+        panic!("{e}");
+    }
     let path = profile_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
+        "{} is missing after `cargo build --workspace --bins`: no package has a binary `{name}`",
         path.display()
     );
     path
+}
+
+/// `cargo build --workspace --bins` into the running test's profile directory: the same
+/// cargo, profile and target dir, and the lock file as it is. Building every binary, as
+/// test.sh does, gives the shared libraries the features of that build, so test.sh's
+/// build and this one reuse each other's artifacts.
+fn build_binaries() -> Result<(), String> {
+    let profile_dir = profile_dir();
+    let (Some(target_dir), Some(profile)) = (
+        profile_dir.parent(),
+        profile_dir.file_name().and_then(|name| name.to_str()),
+    ) else {
+        return Err(format!(
+            "cannot tell the target dir and profile from {}",
+            profile_dir.display()
+        ));
+    };
+    // The `dev` profile builds into `debug/`; every other profile into its own name.
+    let profile = if profile == "debug" { "dev" } else { profile };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let mut command = Command::new(&cargo);
+    command
+        .args([
+            "build",
+            "--workspace",
+            "--bins",
+            "--locked",
+            "--profile",
+            profile,
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir);
+    let status = command.stdin(Stdio::null()).status().map_err(|e| {
+        format!(
+            "cannot run {} to build the binaries the tests run: {e}",
+            Path::new(&cargo).display()
+        )
+    })?;
+    if !status.success() {
+        return Err(format!(
+            "building the binaries the tests run failed ({status}); see cargo's output above, \
+             or build them yourself: cargo build --workspace --bins"
+        ));
+    }
+    Ok(())
 }
 
 /// A running `cadenza-server`, killed when dropped.
@@ -88,6 +142,21 @@ impl Server {
             .as_ref()
             .and_then(|path| std::fs::read_to_string(path).ok())
             .unwrap_or_default()
+    }
+
+    /// Another copy of a server on `data_dir` (as copies behind a load balancer share the
+    /// catalog, volumes and secret), with extra flags. The caller keeps the folder alive.
+    pub fn start_on(data_dir: &Path, extra_args: &[&str]) -> Server {
+        let mut server = Server {
+            child: None,
+            url: String::new(),
+            data_dir: data_dir.to_path_buf(),
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            log: None,
+            _temp: None,
+        };
+        server.spawn();
+        server
     }
 
     /// Stops the server (SIGTERM, then kill) and starts it again on the same data dir.

@@ -120,8 +120,9 @@ async fn search_play_and_quit_in_a_real_terminal() {
         &command,
     ]);
 
-    let screen = tmux.wait_for("Search");
-    assert!(screen.contains("nothing playing"), "idle player:\n{screen}");
+    // The now-playing bar is drawn last: once it shows, the whole first frame is there.
+    let screen = tmux.wait_for("nothing playing");
+    assert!(screen.contains("Search"), "idle player:\n{screen}");
 
     tmux.keys(&["/"]);
     tmux.keys(&["-l", "glac"]);

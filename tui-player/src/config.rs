@@ -3,16 +3,21 @@
 //!
 //! ```toml
 //! server = "http://music.home:4533"
-//! cache_max_mb = 2048
+//! cache_max = "2GiB"
 //! [keys]
 //! next = ["n", "ctrl-right"]
 //! [colors]
 //! accent = "magenta"
 //! ```
+//!
+//! `cache_max` is a size as every Cadenza program reads one (`cadenza-units`: `2GiB`, `500MB`,
+//! or a number of bytes). `cache_max_mb` (whole MiB) is its deprecated old form, still read so
+//! existing files keep working.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use cadenza_units::ByteSize;
 use ratatui::style::Color;
 use serde::Deserialize;
 
@@ -22,6 +27,8 @@ use crate::keys::KeyMap;
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     server: Option<String>,
+    cache_max: Option<ByteSize>,
+    /// Deprecated: `cache_max` in whole MiB.
     cache_max_mb: Option<u64>,
     #[serde(default)]
     keys: HashMap<String, KeyList>,
@@ -105,13 +112,16 @@ pub struct Config {
 }
 
 /// 1 GiB unless configured.
-pub const DEFAULT_CACHE_MB: u64 = 1024;
+pub const DEFAULT_CACHE_MAX: u64 = 1 << 30;
+
+/// Less would not hold one song.
+const MIN_CACHE_MAX: u64 = 1 << 20;
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             server: None,
-            cache_max_bytes: DEFAULT_CACHE_MB * 1024 * 1024,
+            cache_max_bytes: DEFAULT_CACHE_MAX,
             keys: KeyMap::default(),
             theme: Theme::default(),
         }
@@ -146,13 +156,26 @@ impl Config {
                 (action, list)
             })
             .collect();
-        let cache_mb = raw.cache_max_mb.unwrap_or(DEFAULT_CACHE_MB);
-        if cache_mb == 0 {
-            return Err("cache_max_mb must be at least 1".into());
+        let (key, cache_max_bytes) = match (raw.cache_max, raw.cache_max_mb) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    "give the cache size once, as cache_max (e.g. cache_max = \"2GiB\"); \
+                            cache_max_mb is its deprecated old form"
+                        .into(),
+                )
+            }
+            (Some(size), None) => ("cache_max", size.0),
+            (None, Some(mib)) => ("cache_max_mb", mib.saturating_mul(1 << 20)),
+            (None, None) => ("cache_max", DEFAULT_CACHE_MAX),
+        };
+        if cache_max_bytes < MIN_CACHE_MAX {
+            return Err(format!(
+                "{key} is too small: the cache needs at least 1 MiB, e.g. cache_max = \"2GiB\""
+            ));
         }
         Ok(Self {
             server: raw.server,
-            cache_max_bytes: cache_mb.saturating_mul(1024 * 1024),
+            cache_max_bytes,
             keys: KeyMap::with_overrides(&keys)?,
             theme: Theme::with_overrides(&raw.colors)?,
         })
@@ -198,9 +221,28 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_size_is_a_size_and_the_old_key_still_reads() {
+        let bytes = |text: &str| Config::parse(text).map(|c| c.cache_max_bytes);
+        assert_eq!(bytes("cache_max = \"2GiB\""), Ok(2 << 30));
+        assert_eq!(bytes("cache_max = \"500MB\""), Ok(500_000_000));
+        assert_eq!(bytes("cache_max = 10485760"), Ok(10 << 20));
+        assert_eq!(
+            bytes("cache_max_mb = 2048"),
+            Ok(2 << 30),
+            "the deprecated key, in MiB"
+        );
+        let err = bytes("cache_max = \"2G\"").unwrap_err();
+        assert!(err.contains("'2G'") && err.contains("GiB"), "{err}");
+        let err = bytes("cache_max = \"500KiB\"").unwrap_err();
+        assert!(err.contains("cache_max is too small"), "{err}");
+        let err = bytes("cache_max = \"1GiB\"\ncache_max_mb = 1024").unwrap_err();
+        assert!(err.contains("once"), "{err}");
+    }
+
+    #[test]
     fn a_missing_file_is_the_default() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::load(&dir.path().join("none.toml")).unwrap();
-        assert_eq!(config.cache_max_bytes, DEFAULT_CACHE_MB * 1024 * 1024);
+        assert_eq!(config.cache_max_bytes, DEFAULT_CACHE_MAX);
     }
 }

@@ -30,8 +30,11 @@ struct Args {
     /// Audio output.
     #[arg(long, value_enum, default_value = "auto")]
     audio: AudioArg,
-    /// Config file (default: <config dir>/cadenza/config.toml).
-    #[arg(long)]
+    /// Config file (default: <config dir>/cadenza/config.toml): `server = "URL"`, the disk
+    /// cache's size `cache_max = "2GiB"` (a size such as 500MB or 2GiB; KB = 1000 bytes,
+    /// KiB = 1024; the old `cache_max_mb = 2048`, in MiB, is deprecated but still read), and
+    /// [keys] and [colors] tables.
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Cache folder (default: <cache dir>/cadenza).
     #[arg(long)]

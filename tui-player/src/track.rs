@@ -71,26 +71,3 @@ impl Track {
         }
     }
 }
-
-/// `m:ss`, or `h:mm:ss` past an hour.
-pub fn format_duration(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_like_a_player() {
-        assert_eq!(format_duration(0), "0:00");
-        assert_eq!(format_duration(65_400), "1:05");
-        assert_eq!(format_duration(3_725_000), "1:02:05");
-    }
-}

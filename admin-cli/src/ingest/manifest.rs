@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use cadenza_api::TagOverrides;
+use cadenza_media::Tags;
 use thiserror::Error;
 
 const COLUMNS: &str = "path, title, artist, album, genre, track, disc, year";
@@ -41,7 +41,8 @@ pub struct Manifest {
 
 #[derive(Debug)]
 struct Entry {
-    overrides: TagOverrides,
+    /// The tags the manifest sets; unset fields keep the file's own.
+    overrides: Tags,
     /// As written in the manifest, for messages.
     written: String,
     used: bool,
@@ -149,7 +150,7 @@ impl Manifest {
         base: &Path,
     ) -> Result<(), ManifestError> {
         let mut written = None;
-        let mut o = TagOverrides::default();
+        let mut o = Tags::default();
         for (key, value) in fields {
             let Some(value) = value
                 .map(|v| v.trim().to_string())
@@ -192,7 +193,7 @@ impl Manifest {
     }
 
     /// The overrides for a file found by the walk, marking its entry as used.
-    pub fn take(&mut self, file: &Path) -> Option<TagOverrides> {
+    pub fn take(&mut self, file: &Path) -> Option<Tags> {
         let entry = self.entries.get_mut(&lookup_key(file))?;
         entry.used = true;
         Some(entry.overrides.clone())
@@ -289,7 +290,7 @@ mod tests {
         // An empty cell overrides nothing.
         assert_eq!(
             m.take(Path::new("/music/./two.flac")).unwrap(),
-            TagOverrides::default()
+            Tags::default()
         );
         assert!(m.unused().is_empty());
     }

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use cadenza_api::{Client, ClientError, Song, TagOverrides};
-use cadenza_media::{Probe, ResolvedTags};
+use cadenza_media::{Probe, ResolvedTags, Tags};
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
@@ -86,7 +86,7 @@ pub async fn run(server: Option<&str>, args: &IngestArgs, json: bool) -> Result<
             .map(|walked| {
                 let overrides = match &walked {
                     Walked::File { path, .. } => manifest.take(path).unwrap_or_default(),
-                    Walked::Unreadable { .. } => TagOverrides::default(),
+                    Walked::Unreadable { .. } => Tags::default(),
                 };
                 let job = job.clone();
                 async move { job.file(walked, overrides).await }
@@ -179,7 +179,7 @@ struct Job {
 }
 
 impl Job {
-    async fn file(&self, walked: Walked, overrides: TagOverrides) -> Done {
+    async fn file(&self, walked: Walked, overrides: Tags) -> Done {
         let (path, size, explicit) = match walked {
             Walked::File {
                 path,
@@ -200,13 +200,7 @@ impl Job {
     }
 
     /// Ingests one file; also returns how many of its bytes already moved the overall bar.
-    async fn ingest(
-        &self,
-        path: &Path,
-        size: u64,
-        explicit: bool,
-        overrides: TagOverrides,
-    ) -> (Done, u64) {
+    async fn ingest(&self, path: &Path, size: u64, explicit: bool, overrides: Tags) -> (Done, u64) {
         let owned = path.to_path_buf();
         let inspection =
             match tokio::task::spawn_blocking(move || inspect::inspect(&owned, explicit)).await {
@@ -234,12 +228,8 @@ impl Job {
         let filename = path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned());
-        let overrides = TagOverrides {
-            filename,
-            ..overrides
-        };
-        let resolved =
-            cadenza_media::resolve_tags(&probe.tags, &overrides, overrides.filename.as_deref());
+        // What the server will catalog the file under: it resolves the same way.
+        let resolved = cadenza_media::resolve_tags(&probe.tags, &overrides, filename.as_deref());
         let mut line = FileReport {
             hash: Some(hash.clone()),
             tags: Some(local_tags(&resolved, &probe)),
@@ -290,6 +280,7 @@ impl Job {
                 );
             }
         };
+        let overrides = upload_overrides(overrides, filename);
         let result = client.upload_song(body, Some(size), &overrides).await;
         let sent = upload.sent();
         drop(upload);
@@ -334,6 +325,20 @@ impl Job {
             other => format!("{action} failed: {other}"),
         });
         Done::File(Box::new(line))
+    }
+}
+
+/// The manifest's tags and the file's name, as the upload's query.
+fn upload_overrides(tags: Tags, filename: Option<String>) -> TagOverrides {
+    TagOverrides {
+        title: tags.title,
+        artist: tags.artist,
+        album: tags.album,
+        genre: tags.genre,
+        track: tags.track,
+        disc: tags.disc,
+        year: tags.year,
+        filename,
     }
 }
 

@@ -3,6 +3,9 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
+use symphonia::core::checksum::Crc8Ccitt;
+use symphonia::core::io::Monitor;
+
 use super::{read_window, truncated};
 use crate::error::MediaError;
 
@@ -240,18 +243,12 @@ fn utf8_number(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
     Some((value, at + extra + 1))
 }
 
+/// The frame header's CRC-8: polynomial 0x07, initial value 0, not reflected (symphonia's
+/// FLAC reader checks frames with the same one).
 fn crc8(bytes: &[u8]) -> u8 {
-    bytes.iter().fold(0u8, |mut crc, byte| {
-        crc ^= byte;
-        for _ in 0..8 {
-            crc = if crc & 0x80 != 0 {
-                (crc << 1) ^ 0x07
-            } else {
-                crc << 1
-            };
-        }
-        crc
-    })
+    let mut crc = Crc8Ccitt::new(0);
+    crc.process_buf_bytes(bytes);
+    crc.crc()
 }
 
 #[cfg(test)]
@@ -294,6 +291,13 @@ mod tests {
         let last = last_frame(&tail, &info()).unwrap();
         assert_eq!(last.first_sample, 4 * 4096);
         assert_eq!(last.block_size, 4096);
+    }
+
+    #[test]
+    fn crc8_has_flac_parameters() {
+        // CRC-8/SMBUS: polynomial 0x07, initial value 0, not reflected, no final xor.
+        assert_eq!(crc8(b"123456789"), 0xF4);
+        assert_eq!(crc8(&[]), 0);
     }
 
     #[test]

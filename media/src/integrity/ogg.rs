@@ -3,6 +3,9 @@
 
 use std::io::{Read, Seek};
 
+use symphonia::core::checksum::Crc32;
+use symphonia::core::io::Monitor;
+
 use super::{read_window, truncated};
 use crate::error::MediaError;
 
@@ -45,22 +48,18 @@ fn whole_page_len(bytes: &[u8]) -> Option<usize> {
     (page_crc(page) == stored).then_some(len)
 }
 
-/// Ogg's CRC-32 (polynomial 0x04C11DB7, not reflected) with the CRC field as zeros.
+/// Where a page header keeps its CRC.
+const CRC_FIELD: std::ops::Range<usize> = 22..26;
+
+/// Ogg's CRC-32 (polynomial 0x04C11DB7, initial value 0, not reflected, no final xor) over
+/// the page with its CRC field read as zeros.
 fn page_crc(page: &[u8]) -> u32 {
-    page.iter()
-        .enumerate()
-        .fold(0u32, |mut crc, (index, &byte)| {
-            let byte = if (22..26).contains(&index) { 0 } else { byte };
-            crc ^= u32::from(byte) << 24;
-            for _ in 0..8 {
-                crc = if crc & 0x8000_0000 != 0 {
-                    (crc << 1) ^ 0x04C1_1DB7
-                } else {
-                    crc << 1
-                };
-            }
-            crc
-        })
+    let (head, rest) = page.split_at(page.len().min(CRC_FIELD.start));
+    let mut crc = Crc32::new(0);
+    crc.process_buf_bytes(head);
+    crc.process_buf_bytes(&[0; 4]);
+    crc.process_buf_bytes(rest.get(CRC_FIELD.len()..).unwrap_or_default());
+    crc.crc()
 }
 
 #[cfg(test)]
@@ -75,8 +74,23 @@ mod tests {
         page.push(data.len() as u8);
         page.extend(data);
         let crc = page_crc(&page);
-        page[22..26].copy_from_slice(&crc.to_le_bytes());
+        page[CRC_FIELD].copy_from_slice(&crc.to_le_bytes());
         page
+    }
+
+    #[test]
+    fn crc_has_ogg_parameters() {
+        // The check value of CRC-32/CKSUM (same polynomial, initial value 0) before its
+        // final xor, which Ogg leaves out; the CRC field itself never counts.
+        let mut page = b"OggS\0\x02".to_vec();
+        page.resize(22, 7);
+        let zeroed = [page.as_slice(), &[0; 4], b"123456789"].concat();
+        page.extend([0xAB; 4]);
+        page.extend(b"123456789");
+        let mut check = Crc32::new(0);
+        check.process_buf_bytes(b"123456789");
+        assert_eq!(check.crc(), 0x765E_7680 ^ 0xFFFF_FFFF);
+        assert_eq!(page_crc(&page), page_crc(&zeroed));
     }
 
     #[test]

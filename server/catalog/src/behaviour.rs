@@ -4,8 +4,12 @@
 //! production). Without PostgreSQL's binaries the second run says why it is skipped
 //! (see `cadenza-pgtest`; CI installs them and may not skip).
 
+mod annotations;
 mod browse;
+mod credentials;
 mod library;
+mod listening;
+mod lists;
 mod playlists;
 mod plays;
 mod podcasts;

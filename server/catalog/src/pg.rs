@@ -43,11 +43,15 @@
 //! sessions ask for `target_session_attrs=read-write`, so after a failover done by an
 //! outside tool (Patroni, pg_auto_failover) the primary is found again by reconnecting.
 
+mod annotations;
 mod browse;
 pub(crate) mod connect;
+mod credentials;
 pub(crate) mod error;
 mod fresh_load;
 mod library;
+mod listening;
+mod lists;
 mod playlists;
 mod plays;
 mod podcasts;
@@ -65,18 +69,21 @@ pub use router::READ_ONLY_RETRY_SECS;
 
 use crate::sqlite::BulkInsert;
 use crate::{
-    BlobRef, Catalog, CatalogError, CatalogNode, CatalogResult, CatalogStats, NewEpisode, NewSong,
-    PlayOutcome, UserCredentials,
+    AlbumList, Annotation, AppPasswordSecrets, BlobRef, Bookmark, Catalog, CatalogError,
+    CatalogNode, CatalogResult, CatalogStats, Item, NewEpisode, NewSong, NowPlaying, PlayOutcome,
+    PlayQueue, PlaylistEdit, SongFilter, Starred, UserCredentials,
 };
 use cadenza_api::{
-    Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, CreatePlaylist,
-    CreatePodcast, Episode, EpisodeId, Genre, HotEntry, Page, PageRequest, Playlist,
-    PlaylistDetail, PlaylistId, Podcast, PodcastDetail, PodcastId, RecordPlay, Role, SearchResults,
-    SearchType, Song, SongId, UpdatePlaylist, User, UserId,
+    Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, ClientCredential,
+    CreatePlaylist, CreatePodcast, CredentialId, CredentialKind, Episode, EpisodeId, Genre,
+    HotEntry, Page, PageRequest, Playlist, PlaylistDetail, PlaylistId, Podcast, PodcastDetail,
+    PodcastId, RecordPlay, Role, SearchResults, SearchType, Song, SongId, UpdatePlaylist, User,
+    UserId,
 };
 use library::{Inserted, Names};
 use pool::Tx;
 use router::{Checker, Router, Scope};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -333,6 +340,112 @@ impl Catalog for PgCatalog {
         self.write(|tx| users::delete_expired_tokens(tx, now))
     }
 
+    // ---- client credentials: a user's own data, like their password
+    fn create_client_credential(
+        &self,
+        user: UserId,
+        kind: CredentialKind,
+        name: &str,
+        secret: &str,
+        now: i64,
+    ) -> CatalogResult<ClientCredential> {
+        self.write(|tx| credentials::create(tx, user, kind, name, secret, now))
+    }
+    fn client_credentials(&self, user: UserId) -> CatalogResult<Vec<ClientCredential>> {
+        self.read_own(|tx| credentials::list(tx, user))
+    }
+    fn delete_client_credential(&self, user: UserId, id: CredentialId) -> CatalogResult<()> {
+        self.write(|tx| credentials::delete(tx, user, id))
+    }
+    fn app_password_secrets(&self, username: &str) -> CatalogResult<Option<AppPasswordSecrets>> {
+        self.read_own(|tx| credentials::app_password_secrets(tx, username))
+    }
+    fn api_key_user(&self, secret: &str) -> CatalogResult<Option<(User, CredentialId)>> {
+        self.read_own(|tx| credentials::api_key_user(tx, secret))
+    }
+    fn touch_client_credential(&self, id: CredentialId, now: i64) -> CatalogResult<()> {
+        self.write(|tx| credentials::touch(tx, id, now))
+    }
+
+    // ---- stars and ratings: the listener's own marks
+    fn set_starred(
+        &self,
+        user: UserId,
+        items: &[Item],
+        starred: bool,
+        now: i64,
+    ) -> CatalogResult<()> {
+        self.write(|tx| annotations::set_starred(tx, user, items, starred, now))
+    }
+    fn set_rating(&self, user: UserId, item: Item, rating: Option<u8>) -> CatalogResult<()> {
+        self.write(|tx| annotations::set_rating(tx, user, item, rating))
+    }
+    fn annotations(
+        &self,
+        user: UserId,
+        items: &[Item],
+    ) -> CatalogResult<HashMap<Item, Annotation>> {
+        self.read_own(|tx| annotations::annotations(tx, user, items))
+    }
+    fn starred(&self, user: UserId) -> CatalogResult<Starred> {
+        self.read_own(|tx| annotations::starred(tx, user))
+    }
+
+    // ---- lists for third-party clients
+    fn album_list(
+        &self,
+        list: &AlbumList,
+        page: PageRequest,
+        viewer: UserId,
+    ) -> CatalogResult<Vec<Album>> {
+        // Lists made of the viewer's own plays and marks read where their writes are.
+        match list {
+            AlbumList::Frequent | AlbumList::Recent | AlbumList::Starred | AlbumList::Highest => {
+                self.read_own(|tx| lists::album_list(tx, list, page, viewer))
+            }
+            _ => self.read(|tx| lists::album_list(tx, list, page, viewer)),
+        }
+    }
+    fn random_songs(&self, filter: &SongFilter, count: u32) -> CatalogResult<Vec<Song>> {
+        self.read(|tx| lists::random_songs(tx, filter, count))
+    }
+    fn artist_by_name(&self, name: &str) -> CatalogResult<Option<ArtistId>> {
+        self.read(|tx| lists::artist_by_name(tx, name))
+    }
+    fn library_updated_at(&self) -> CatalogResult<Option<i64>> {
+        self.read(lists::library_updated_at)
+    }
+
+    // ---- now playing and saved queues: written by listeners, read back at once
+    fn set_now_playing(
+        &self,
+        user: UserId,
+        song: SongId,
+        client: &str,
+        now: i64,
+    ) -> CatalogResult<()> {
+        self.write(|tx| listening::set_now_playing(tx, user, song, client, now))
+    }
+    fn now_playing(&self, now: i64) -> CatalogResult<Vec<NowPlaying>> {
+        self.read_own(|tx| listening::now_playing(tx, now))
+    }
+    fn save_play_queue(
+        &self,
+        user: UserId,
+        songs: &[SongId],
+        current: Option<SongId>,
+        position_ms: u64,
+        client: &str,
+        now: i64,
+    ) -> CatalogResult<()> {
+        self.write(|tx| {
+            listening::save_play_queue(tx, user, songs, current, position_ms, client, now)
+        })
+    }
+    fn play_queue(&self, user: UserId) -> CatalogResult<Option<PlayQueue>> {
+        self.read_own(|tx| listening::play_queue(tx, user))
+    }
+
     // ---- songs and browsing
     fn insert_song(&self, song: &NewSong, now: i64) -> CatalogResult<(Song, bool)> {
         self.write(|tx| {
@@ -497,6 +610,16 @@ impl Catalog for PgCatalog {
         self.write(|tx| playlists::move_track(tx, id, viewer, from, to, now))
     }
 
+    fn edit_playlist(
+        &self,
+        id: PlaylistId,
+        viewer: UserId,
+        edit: &PlaylistEdit,
+        now: i64,
+    ) -> CatalogResult<PlaylistDetail> {
+        self.write(|tx| playlists::edit_playlist(tx, id, viewer, edit, now))
+    }
+
     // ---- podcasts
     fn create_podcast(&self, new: &CreatePodcast, now: i64) -> CatalogResult<(Podcast, bool)> {
         self.write(|tx| podcasts::create_podcast(tx, new, now))
@@ -530,6 +653,38 @@ impl Catalog for PgCatalog {
         now: i64,
     ) -> CatalogResult<()> {
         self.write(|tx| podcasts::set_position(tx, user, episode, position_ms, now))
+    }
+
+    fn delete_position(&self, user: UserId, episode: EpisodeId) -> CatalogResult<()> {
+        self.write(|tx| podcasts::delete_position(tx, user, episode))
+    }
+    fn bookmarks(&self, user: UserId) -> CatalogResult<Vec<Bookmark>> {
+        self.read_own(|tx| podcasts::bookmarks(tx, user))
+    }
+    fn newest_episodes(&self, limit: u32, viewer: UserId) -> CatalogResult<Vec<Episode>> {
+        // Episodes carry the viewer's resume positions.
+        self.read_own(|tx| podcasts::newest_episodes(tx, limit, viewer))
+    }
+    fn delete_podcast(&self, id: PodcastId) -> CatalogResult<Vec<String>> {
+        self.write(|tx| podcasts::delete_podcast(tx, id))
+    }
+    fn claim_feed(
+        &self,
+        podcast: PodcastId,
+        holder: &str,
+        now: i64,
+        lease_secs: i64,
+    ) -> CatalogResult<bool> {
+        self.write(|tx| podcasts::claim_feed(tx, podcast, holder, now, lease_secs))
+    }
+    fn finish_feed(
+        &self,
+        podcast: PodcastId,
+        holder: &str,
+        now: i64,
+        error: Option<&str>,
+    ) -> CatalogResult<()> {
+        self.write(|tx| podcasts::finish_feed(tx, podcast, holder, now, error))
     }
 
     // ---- blobs

@@ -3,10 +3,11 @@
 
 use crate::text::{check_hash, optional, required, MAX_NAME_CHARS};
 use crate::{not_found, to_i64, CatalogError, CatalogResult, NewEpisode, NewSong};
-use cadenza_api::{CreatePodcast, RecordPlay};
+use cadenza_api::{CreatePodcast, RecordPlay, UserId};
 
 const MAX_USERNAME_CHARS: usize = 64;
 const MAX_PLAYLIST_NAME_CHARS: usize = 200;
+const MAX_PLAYLIST_COMMENT_CHARS: usize = 2_000;
 /// Keeps one playlist (and its detail response) a sane size.
 pub(crate) const MAX_PLAYLIST_TRACKS: usize = 10_000;
 const MAX_DESCRIPTION_CHARS: usize = 20_000;
@@ -69,6 +70,94 @@ pub(crate) fn tags(song: &NewSong) -> CatalogResult<Tags> {
 /// A playlist name, trimmed.
 pub(crate) fn playlist_name(name: &str) -> CatalogResult<String> {
     required("playlist name", name, MAX_PLAYLIST_NAME_CHARS)
+}
+
+/// A playlist comment, trimmed (empty clears it).
+pub(crate) fn playlist_comment(comment: &str) -> CatalogResult<&str> {
+    let comment = comment.trim();
+    if comment.contains('\0') {
+        return Err(CatalogError::Invalid(
+            "a playlist comment contains a NUL character".into(),
+        ));
+    }
+    if comment.chars().count() > MAX_PLAYLIST_COMMENT_CHARS {
+        return Err(CatalogError::Invalid(format!(
+            "a playlist comment is at most {MAX_PLAYLIST_COMMENT_CHARS} characters"
+        )));
+    }
+    Ok(comment)
+}
+
+const MAX_CREDENTIAL_NAME_CHARS: usize = 100;
+/// Enough for every client and device a listener owns; stops a script from filling the table.
+const MAX_CREDENTIALS_PER_USER: u64 = 100;
+
+/// A new app password or API key: its trimmed name. `held` is how many the user has.
+pub(crate) fn credential(
+    user: UserId,
+    name: &str,
+    secret: &str,
+    held: u64,
+) -> CatalogResult<String> {
+    let name = required("credential name", name, MAX_CREDENTIAL_NAME_CHARS)?;
+    if secret.is_empty() {
+        return Err(CatalogError::Invalid("credential secret is empty".into()));
+    }
+    if held >= MAX_CREDENTIALS_PER_USER {
+        return Err(CatalogError::Invalid(format!(
+            "user {user} already has {held} app passwords and API keys; revoke unused ones first"
+        )));
+    }
+    Ok(name)
+}
+
+/// An entry stays "now playing" this long after its song should have ended (pauses).
+pub(crate) const NOW_PLAYING_GRACE_SECS: i64 = 300;
+const MAX_CLIENT_CHARS: usize = 200;
+
+/// The name of the client a listener plays on, as stored: trimmed, cut to a sane length,
+/// without NUL characters (PostgreSQL text cannot hold them).
+pub(crate) fn client_name(client: &str) -> String {
+    let name: String = client
+        .trim()
+        .chars()
+        .filter(|&c| c != '\0')
+        .take(MAX_CLIENT_CHARS)
+        .collect();
+    if name.is_empty() {
+        "unknown client".into()
+    } else {
+        name
+    }
+}
+
+/// A saved play queue is bounded like a playlist: it is a playlist nobody named.
+pub(crate) fn queue_length(songs: usize) -> CatalogResult<()> {
+    if songs > MAX_PLAYLIST_TRACKS {
+        return Err(CatalogError::Invalid(format!(
+            "a play queue holds at most {MAX_PLAYLIST_TRACKS} songs, not {songs}"
+        )));
+    }
+    Ok(())
+}
+
+/// A rating is 1 to 5 stars, or none.
+pub(crate) fn rating(rating: Option<u8>) -> CatalogResult<()> {
+    match rating {
+        Some(r) if !(1..=5).contains(&r) => Err(CatalogError::Invalid(format!(
+            "a rating is 1 to 5 (or none), not {r}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Why a feed could not be read, as stored: cut to a description's length, without NULs.
+pub(crate) fn refresh_error(error: &str) -> String {
+    error
+        .chars()
+        .filter(|&c| c != '\0')
+        .take(MAX_DESCRIPTION_CHARS)
+        .collect()
 }
 
 /// Validated fields of a new podcast.

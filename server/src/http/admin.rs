@@ -1,4 +1,5 @@
 //! Admin routes (role admin): uploads, deleting songs, users, stats, replication.
+//! Adding and deleting go through [`crate::library`], which owns their order and clean-up.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -8,10 +9,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use cadenza_api::{
     ArtistStorage, CreatePodcast, CreateUser, EpisodeMeta, PodcastId, ReplicationEvent,
-    ReplicationRequest, Role, SetPassword, SetRole, SongId, Stats, TagOverrides, User, UserId,
+    ReplicationReport, ReplicationRequest, Role, SetPassword, SetRole, SongId, Stats, TagOverrides,
+    User, UserId,
 };
 use cadenza_catalog::Catalog;
-use cadenza_store::BlobInfo;
+use cadenza_store::{BlobInfo, StoreError};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use warp::filters::BoxedFilter;
@@ -20,14 +22,14 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use super::route::api_route;
 use super::{
     body, ctx, json, no_content, ok_json, read_json, read_json_or_default, respond, unix_now,
     ApiError, ApiResult, BodyStream, Ctx,
 };
 use crate::app::App;
 use crate::auth::{check_password_strength, check_username, hash_password};
-use crate::blob_cache::BlobKey;
-use crate::upload;
+use crate::library;
 
 /// Days of plays the hot list in `/admin/stats` covers.
 const STATS_HOT_DAYS: i64 = 7;
@@ -36,71 +38,65 @@ const STATS_HOT_LIMIT: u32 = 10;
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    let upload_song = warp::path!("admin" / "songs")
+    let upload_song = api_route!("admin" / "songs")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/admin/songs", upload_song(cx, body)));
-    let delete_song = warp::path!("admin" / "songs" / SongId)
+        .then(|route, cx, body| respond(route, upload_song(cx, body)));
+    let delete_song = api_route!("admin" / "songs" / {id: SongId})
         .and(warp::delete())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/admin/songs/{id}", delete_song(cx, id)));
-    let blob = warp::path!("admin" / "blobs" / String)
+        .then(|route, id, cx| respond(route, delete_song(cx, id)));
+    let blob = api_route!("admin" / "blobs" / {hash: String})
         .and(warp::get())
         .and(ctx(app))
-        .then(|hash, cx| respond("/api/v1/admin/blobs/{hash}", blob_status(cx, hash)));
-    let users = warp::path!("admin" / "users")
+        .then(|route, hash, cx| respond(route, blob_status(cx, hash)));
+    let users = api_route!("admin" / "users")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/admin/users", list_users(cx)));
-    let create_user = warp::path!("admin" / "users")
+        .then(|route, cx| respond(route, list_users(cx)));
+    let create_user = api_route!("admin" / "users")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/admin/users", create_user(cx, body)));
-    let set_role = warp::path!("admin" / "users" / UserId)
+        .then(|route, cx, body| respond(route, create_user(cx, body)));
+    let set_role = api_route!("admin" / "users" / {id: UserId})
         .and(warp::patch())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| respond("/api/v1/admin/users/{id}", set_role(cx, id, body)));
-    let delete_user = warp::path!("admin" / "users" / UserId)
+        .then(|route, id, cx, body| respond(route, set_role(cx, id, body)));
+    let delete_user = api_route!("admin" / "users" / {id: UserId})
         .and(warp::delete())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/admin/users/{id}", delete_user(cx, id)));
-    let password = warp::path!("admin" / "users" / UserId / "password")
+        .then(|route, id, cx| respond(route, delete_user(cx, id)));
+    let password = api_route!("admin" / "users" / {id: UserId} / "password")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| {
-            respond(
-                "/api/v1/admin/users/{id}/password",
-                reset_password(cx, id, body),
-            )
-        });
-    let stats = warp::path!("admin" / "stats")
+        .then(|route, id, cx, body| respond(route, reset_password(cx, id, body)));
+    let stats = api_route!("admin" / "stats")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/admin/stats", stats(cx)));
-    let replication = warp::path!("admin" / "replication")
+        .then(|route, cx| respond(route, stats(cx)));
+    let replication = api_route!("admin" / "replication")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/admin/replication", replication(cx, body)));
-    let create_podcast = warp::path!("admin" / "podcasts")
+        .then(|route, cx, body| respond(route, replication(cx, body)));
+    let drain = api_route!("admin" / "volumes" / {name: String} / "drain")
+        .and(warp::post())
+        .and(ctx(app))
+        .then(|route, name, cx| respond(route, drain_volume(cx, name)));
+    let create_podcast = api_route!("admin" / "podcasts")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/admin/podcasts", create_podcast(cx, body)));
-    let upload_episode = warp::path!("admin" / "podcasts" / PodcastId / "episodes")
+        .then(|route, cx, body| respond(route, create_podcast(cx, body)));
+    let upload_episode = api_route!("admin" / "podcasts" / {id: PodcastId} / "episodes")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| {
-            respond(
-                "/api/v1/admin/podcasts/{id}/episodes",
-                upload_episode(cx, id, body),
-            )
-        });
+        .then(|route, id, cx, body| respond(route, upload_episode(cx, id, body)));
     upload_song
         .or(delete_song)
         .unify()
@@ -119,6 +115,8 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
         .or(stats)
         .unify()
         .or(replication)
+        .unify()
+        .or(drain)
         .unify()
         .or(create_podcast)
         .unify()
@@ -180,7 +178,7 @@ async fn upload_song(cx: Ctx, mut body: BodyStream) -> ApiResult<Response> {
 async fn ingest_song(cx: &Ctx, body: &mut BodyStream) -> ApiResult<Response> {
     let admin = cx.admin().await?;
     let overrides: TagOverrides = cx.query()?;
-    let result = upload::ingest_song(&cx.app, body, cx.content_length(), overrides)
+    let result = library::ingest_song(&cx.app, body, cx.content_length(), overrides)
         .await
         .map_err(ApiError::from);
     count_upload(&cx.app, &result, |u| u.created);
@@ -213,7 +211,7 @@ async fn ingest_episode(
     let meta: EpisodeMeta = cx.query()?;
     // Before reading the body: no point storing audio for a podcast that is not there.
     cx.db(move |c| c.podcast(podcast, admin.id)).await?;
-    let result = upload::ingest_episode(&cx.app, podcast, body, cx.content_length(), meta)
+    let result = library::ingest_episode(&cx.app, podcast, body, cx.content_length(), meta)
         .await
         .map_err(ApiError::from);
     count_upload(&cx.app, &result, |u| u.created);
@@ -222,16 +220,9 @@ async fn ingest_episode(
 }
 
 async fn delete_song(cx: Ctx, id: SongId) -> ApiResult<Response> {
-    cx.admin().await?;
-    let unreferenced = cx.db(move |c| c.delete_song(id)).await?;
-    cx.app.blobs.evict(&BlobKey::Song(id));
-    for hash in unreferenced {
-        // The row is gone, so the song is gone for everyone; a blob left behind is an orphan
-        // the replication check reports.
-        if let Err(e) = cx.app.store.delete(&hash).await {
-            tracing::warn!("song {id} deleted, but its blob {hash} could not be removed: {e}");
-        }
-    }
+    let admin = cx.admin().await?;
+    library::delete_song(&cx.app, id).await?;
+    tracing::info!(admin = %admin.username, song = id, "deleted a song");
     no_content()
 }
 
@@ -389,7 +380,35 @@ async fn create_podcast(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
 async fn replication(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
     cx.admin().await?;
     let request: ReplicationRequest = read_json_or_default(body).await?;
-    let blobs: Vec<BlobInfo> = cx
+    let blobs = catalog_blobs(&cx).await?;
+    tracing::info!(
+        deep = request.deep,
+        repair = request.repair,
+        blobs = blobs.len(),
+        "replication check started"
+    );
+    let store = cx.app.store.clone();
+    report_stream(move |progress| async move { store.replication(blobs, request, progress).await })
+        .await
+}
+
+/// `POST /admin/volumes/{name}/drain`: moves every blob off the volume (see
+/// `BlobStore::drain`); NDJSON like the replication check, whose report it ends with.
+async fn drain_volume(cx: Ctx, name: String) -> ApiResult<Response> {
+    cx.admin().await?;
+    cx.app
+        .store
+        .begin_drain(&name)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let blobs = catalog_blobs(&cx).await?;
+    tracing::info!(volume = %name, blobs = blobs.len(), "draining a volume");
+    let store = cx.app.store.clone();
+    report_stream(move |progress| async move { store.drain(&name, blobs, progress).await }).await
+}
+
+/// Every blob the catalog uses.
+async fn catalog_blobs(cx: &Ctx) -> ApiResult<Vec<BlobInfo>> {
+    Ok(cx
         .db(|c| c.blob_refs())
         .await?
         .into_iter()
@@ -398,15 +417,22 @@ async fn replication(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
             size: r.size,
             used_by: r.used_by,
         })
-        .collect();
-    tracing::info!(
-        deep = request.deep,
-        repair = request.repair,
-        blobs = blobs.len(),
-        "replication check started"
-    );
+        .collect())
+}
+
+type Progress = Box<dyn FnMut(u64, u64) + Send>;
+
+/// Runs a check-like `job` in its own task and answers with its NDJSON events: progress
+/// lines, then the report.
+///
+/// The server keeps no state between requests. If the client goes away, the task is
+/// aborted (repairs are per-blob atomic, so stopping between blobs is safe).
+async fn report_stream<F, Fut>(job: F) -> ApiResult<Response>
+where
+    F: FnOnce(Progress) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<ReplicationReport, StoreError>> + Send,
+{
     let (tx, mut rx) = mpsc::unbounded_channel::<Result<ReplicationEvent, ApiError>>();
-    let store = cx.app.store.clone();
     let task = tokio::spawn(async move {
         let progress_tx = tx.clone();
         let mut last: Option<Instant> = None;
@@ -417,7 +443,7 @@ async fn replication(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
                 let _ = progress_tx.send(Ok(ReplicationEvent::Progress { checked, total }));
             }
         };
-        let event = match store.replication(blobs, request, progress).await {
+        let event = match job(Box::new(progress)).await {
             Ok(report) => {
                 tracing::info!(
                     healthy = report.healthy,
@@ -425,7 +451,7 @@ async fn replication(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
                     repaired = report.repaired.len(),
                     "replication check finished"
                 );
-                Ok(ReplicationEvent::Report(report))
+                Ok(ReplicationEvent::Report(Box::new(report)))
             }
             Err(e) => Err(ApiError::from(e)),
         };

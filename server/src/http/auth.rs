@@ -9,6 +9,7 @@ use warp::http::header::AUTHORIZATION;
 use warp::reply::Response;
 use warp::Filter;
 
+use super::route::api_route;
 use super::{
     body, ctx, no_content, ok_json, read_json, respond, unix_now, ApiResult, BodyStream, Ctx,
 };
@@ -17,22 +18,22 @@ use crate::auth::{bearer_token, AuthError};
 use crate::token_cache::TokenKey;
 
 /// Added to every failed login, on top of argon2's own cost, to slow guessing further.
-const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(300);
+pub const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(300);
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    let login = warp::path!("auth" / "login")
+    let login = api_route!("auth" / "login")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/auth/login", login(cx, body)));
-    let logout = warp::path!("auth" / "logout")
+        .then(|route, cx, body| respond(route, login(cx, body)));
+    let logout = api_route!("auth" / "logout")
         .and(warp::post())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/auth/logout", logout(cx)));
-    let me = warp::path!("me")
+        .then(|route, cx| respond(route, logout(cx)));
+    let me = api_route!("me")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx: Ctx| respond("/api/v1/me", async move { ok_json(&cx.user().await?) }));
+        .then(|route, cx: Ctx| respond(route, async move { ok_json(&cx.user().await?) }));
     login.or(logout).unify().or(me).unify().boxed()
 }
 

@@ -9,6 +9,7 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::Filter;
 
+use super::route::api_route;
 use super::{
     body, ctx, no_content, ok_json, read_json, respond, unix_now, ApiError, ApiResult, BodyStream,
     Ctx, MAX_PAGE,
@@ -21,47 +22,47 @@ const HOT_MAX_DAYS: u32 = 3650;
 const HOT_DEFAULT_LIMIT: u32 = 20;
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    let songs = warp::path!("songs")
+    let songs = api_route!("songs")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/songs", songs(cx)));
-    let song = warp::path!("songs" / SongId)
+        .then(|route, cx| respond(route, songs(cx)));
+    let song = api_route!("songs" / {id: SongId})
         .and(warp::get())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/songs/{id}", song(cx, id)));
-    let albums = warp::path!("albums")
+        .then(|route, id, cx| respond(route, song(cx, id)));
+    let albums = api_route!("albums")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/albums", albums(cx)));
-    let album = warp::path!("albums" / AlbumId)
+        .then(|route, cx| respond(route, albums(cx)));
+    let album = api_route!("albums" / {id: AlbumId})
         .and(warp::get())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/albums/{id}", album(cx, id)));
-    let artists = warp::path!("artists")
+        .then(|route, id, cx| respond(route, album(cx, id)));
+    let artists = api_route!("artists")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/artists", artists(cx)));
-    let artist = warp::path!("artists" / ArtistId)
+        .then(|route, cx| respond(route, artists(cx)));
+    let artist = api_route!("artists" / {id: ArtistId})
         .and(warp::get())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/artists/{id}", artist(cx, id)));
-    let genres = warp::path!("genres")
+        .then(|route, id, cx| respond(route, artist(cx, id)));
+    let genres = api_route!("genres")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/genres", genres(cx)));
-    let genre_songs = warp::path!("genres" / String / "songs")
+        .then(|route, cx| respond(route, genres(cx)));
+    let genre_songs = api_route!("genres" / {name: String} / "songs")
         .and(warp::get())
         .and(ctx(app))
-        .then(|name, cx| respond("/api/v1/genres/{name}/songs", genre_songs(cx, name)));
-    let hot = warp::path!("hot")
+        .then(|route, name, cx| respond(route, genre_songs(cx, name)));
+    let hot = api_route!("hot")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/hot", hot(cx)));
-    let plays = warp::path!("plays")
+        .then(|route, cx| respond(route, hot(cx)));
+    let plays = api_route!("plays")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/plays", record_play(cx, body)));
+        .then(|route, cx, body| respond(route, record_play(cx, body)));
     songs
         .or(song)
         .unify()

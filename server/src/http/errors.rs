@@ -15,8 +15,8 @@ use cadenza_media::MediaError;
 use cadenza_store::StoreError;
 
 use crate::auth::AuthError;
+use crate::library::LibraryError;
 use crate::share::ShareError;
-use crate::upload::UploadError;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -205,26 +205,30 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A refused upload: 415 for what is not audio or what the player cannot decode, 422 for
+/// audio that is empty, cut short or corrupt; a failed read of the staged file is ours (500).
 impl From<MediaError> for ApiError {
     fn from(e: MediaError) -> Self {
-        if let MediaError::Io(_) = e {
-            return ApiError::internal("reading the staged upload", &e);
-        }
-        let status =
-            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let status = match e {
+            MediaError::NotAudio { .. } | MediaError::Unsupported { .. } => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            MediaError::Empty | MediaError::Unreadable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            MediaError::Io(_) => return ApiError::internal("reading the staged upload", &e),
+        };
         ApiError::new(status, e.code(), e.to_string())
     }
 }
 
-impl From<UploadError> for ApiError {
-    fn from(e: UploadError) -> Self {
+impl From<LibraryError> for ApiError {
+    fn from(e: LibraryError) -> Self {
         match e {
-            UploadError::TooLarge { limit } => ApiError::too_large(limit),
-            UploadError::BadRequest(message) => ApiError::bad_request(message),
-            UploadError::Media(e) => e.into(),
-            UploadError::Store(e) => e.into(),
-            UploadError::Catalog(e) => e.into(),
-            UploadError::Task(e) => e.into(),
+            LibraryError::TooLarge { limit } => ApiError::too_large(limit),
+            LibraryError::BadRequest(message) => ApiError::bad_request(message),
+            LibraryError::Media(e) => e.into(),
+            LibraryError::Store(e) => e.into(),
+            LibraryError::Catalog(e) => e.into(),
+            LibraryError::Task(e) => e.into(),
         }
     }
 }
@@ -437,17 +441,17 @@ mod tests {
                 "internal",
             ),
             (
-                UploadError::TooLarge { limit: 20_000 }.into(),
+                LibraryError::TooLarge { limit: 20_000 }.into(),
                 413,
                 "payload_too_large",
             ),
             (
-                UploadError::BadRequest("needs a guid".into()).into(),
+                LibraryError::BadRequest("needs a guid".into()).into(),
                 400,
                 "bad_request",
             ),
             (
-                UploadError::Catalog(CatalogError::NotFound("no podcast 9".into())).into(),
+                LibraryError::Catalog(CatalogError::NotFound("no podcast 9".into())).into(),
                 404,
                 "not_found",
             ),
@@ -456,7 +460,7 @@ mod tests {
             assert_eq!((api.status.as_u16(), api.code), (status, code), "{api:?}");
             assert!(!api.message.is_empty());
         }
-        let too_large = ApiError::from(UploadError::TooLarge { limit: 20_000 });
+        let too_large = ApiError::from(LibraryError::TooLarge { limit: 20_000 });
         assert!(too_large.message.contains("20000"), "{}", too_large.message);
         let media = ApiError::from(MediaError::NotAudio {
             detail: "text".into(),

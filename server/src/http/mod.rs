@@ -3,17 +3,21 @@
 //!
 //! Every route is `path + method` filters (so warp itself answers 404 and 405), then a
 //! [`Ctx`] with the request's headers and query, then an async handler returning
-//! `ApiResult<Response>`. [`respond`] turns errors into JSON and tags the response with the
-//! route's template, which the outer wrapper in [`routes`] uses for metrics and the access log.
+//! `ApiResult<Response>`. A route's path is written once, in [`route::api_route!`], which
+//! gives both the filter and the template; [`respond`] turns errors into JSON and tags the
+//! response with that template, which the outer wrapper in [`routes`] uses for metrics.
 
 pub mod admin;
 pub mod auth;
 pub mod browse;
+pub mod credentials;
 pub mod errors;
+pub mod feeds;
 pub mod ops;
 pub mod playlists;
 pub mod podcasts;
 pub mod range;
+pub mod route;
 pub mod search;
 pub mod share;
 pub mod stream;
@@ -51,7 +55,8 @@ pub const MAX_JSON_BODY: u64 = 1 << 20;
 /// Largest page a listing returns; larger `limit`s are capped (the page says so).
 pub const MAX_PAGE: u32 = 500;
 
-/// The route template a response came from, for metrics (set by [`respond`]).
+/// The route template a response came from, for metrics (made by [`route::route!`] from the
+/// route's path, set on the response by [`respond`]).
 #[derive(Debug, Clone, Copy)]
 pub struct RouteLabel(pub &'static str);
 
@@ -346,41 +351,45 @@ pub fn no_content() -> ApiResult<Response> {
 
 /// Awaits a handler, turns its error into a JSON response, and tags the route template.
 pub async fn respond(
-    route: &'static str,
+    route: RouteLabel,
     handler: impl Future<Output = ApiResult<Response>>,
 ) -> Response {
     let mut response = match handler.await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
-    response.extensions_mut().insert(RouteLabel(route));
+    response.extensions_mut().insert(route);
     response
 }
 
 /// Every route, with JSON errors, per-route metrics and one access-log line per request.
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
     // Streaming first: range requests are most of the traffic, and warp tries routes in order.
-    let api = warp::path("api").and(warp::path("v1")).and(
-        stream::routes(app)
-            .or(auth::routes(app))
-            .unify()
-            .or(browse::routes(app))
-            .unify()
-            .or(search::routes(app))
-            .unify()
-            .or(ws::routes(app))
-            .unify()
-            .or(share::routes(app))
-            .unify()
-            .or(playlists::routes(app))
-            .unify()
-            .or(podcasts::routes(app))
-            .unify()
-            .or(admin::routes(app))
-            .unify(),
-    );
-    let all = ops::routes(app)
-        .or(api)
+    // Each route matches its whole path (see `route`), `/api/v1` included.
+    let all = stream::routes(app)
+        .or(auth::routes(app))
+        .unify()
+        .or(browse::routes(app))
+        .unify()
+        .or(search::routes(app))
+        .unify()
+        .or(ws::routes(app))
+        .unify()
+        .or(share::routes(app))
+        .unify()
+        .or(playlists::routes(app))
+        .unify()
+        .or(podcasts::routes(app))
+        .unify()
+        .or(admin::routes(app))
+        .unify()
+        .or(credentials::routes(app))
+        .unify()
+        .or(feeds::routes(app))
+        .unify()
+        .or(ops::routes(app))
+        .unify()
+        .or(crate::subsonic::routes(app))
         .unify()
         .recover(errors::handle_rejection)
         .unify();

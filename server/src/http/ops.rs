@@ -9,26 +9,28 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use super::route::route;
 use super::{ctx, json, respond, ApiError, ApiResult, Ctx};
 use crate::app::App;
 use crate::metrics::{Kind, Sample};
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    let health = warp::path!("healthz")
+    let health = route!("healthz")
         .and(warp::get())
-        .then(|| respond("/healthz", async { Ok("ok\n".into_response()) }));
-    let ready = warp::path!("readyz")
-        .and(warp::get())
-        .and(ctx(app))
-        .then(|cx| respond("/readyz", ready(cx)));
-    let metrics = warp::path!("metrics")
+        .then(|route| respond(route, async { Ok("ok\n".into_response()) }));
+    let ready = route!("readyz")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/metrics", metrics(cx)));
+        .then(|route, cx| respond(route, ready(cx)));
+    let metrics = route!("metrics")
+        .and(warp::get())
+        .and(ctx(app))
+        .then(|route, cx| respond(route, metrics(cx)));
     health.or(ready).unify().or(metrics).unify().boxed()
 }
 
-/// Ready when the catalog answers and a quorum of volumes is reachable.
+/// Ready when the catalog answers and a quorum of volumes is reachable; degraded (but still
+/// ready) while any volume is not.
 async fn ready(cx: Ctx) -> ApiResult<Response> {
     let catalog = match cx.db(|c| c.ping()).await {
         Ok(()) => true,
@@ -49,6 +51,7 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
         volumes_reachable: reachable as u32,
         volumes_total: store.volume_count() as u32,
         quorum: store.quorum() as u32,
+        degraded: reachable < store.volume_count(),
     };
     let status = if readiness.ready {
         StatusCode::OK
@@ -60,11 +63,12 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
 
 async fn metrics(cx: Ctx) -> ApiResult<Response> {
     let c = cx.app.store.counters();
+    let feeds = cx.app.feeds.counters();
     let counter = |name, help, value: u64| Sample {
         name,
         help,
         kind: Kind::Counter,
-        value: value as f64,
+        value,
     };
     let extra = [
         counter(
@@ -101,7 +105,7 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             name: "cadenza_cache_bytes",
             help: "Bytes held in the in-memory blob cache.",
             kind: Kind::Gauge,
-            value: c.cache_bytes as f64,
+            value: c.cache_bytes,
         },
         counter(
             "cadenza_blob_commits_total",
@@ -114,10 +118,41 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             c.commit_failures,
         ),
         counter(
+            "cadenza_hedged_reads_total",
+            "Reads that asked a second replica because an S3 replica was slow to answer.",
+            c.hedged_reads,
+        ),
+        counter(
+            "cadenza_stream_resumes_total",
+            "Streams that broke off and carried on from another replica.",
+            c.stream_resumes,
+        ),
+        counter(
+            "cadenza_blob_degraded_commits_total",
+            "Blob commits that met the write quorum with fewer than R replicas.",
+            c.degraded_commits,
+        ),
+        counter(
             "cadenza_repaired_replicas_total",
             "Replicas copied by repairs.",
             c.repaired_replicas,
         ),
+        counter(
+            "cadenza_podcast_feed_readings_total",
+            "Podcast feed readings started by this process.",
+            feeds.readings,
+        ),
+        counter(
+            "cadenza_podcast_feed_failures_total",
+            "Podcast feed readings that failed (the feed could not be fetched or read).",
+            feeds.failed_readings,
+        ),
+        Sample {
+            name: "cadenza_podcast_feeds_failing",
+            help: "Feeds whose reading failed in this process's last round over all feeds.",
+            kind: Kind::Gauge,
+            value: feeds.failing_feeds,
+        },
     ];
     let nodes = cx.db(|c| Ok::<_, ApiError>(c.nodes())).await?;
     let mut text = cx.app.metrics.render(&extra);
@@ -125,7 +160,7 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
     let mut response = text.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
-        warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        warp::http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
     );
     Ok(response)
 }

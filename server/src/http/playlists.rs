@@ -9,53 +9,49 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
+use super::route::api_route;
 use super::{
     body, ctx, json, no_content, ok_json, read_json, respond, unix_now, ApiResult, BodyStream, Ctx,
 };
 use crate::app::App;
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    let list = warp::path!("playlists")
+    let list = api_route!("playlists")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/playlists", list(cx)));
-    let create = warp::path!("playlists")
+        .then(|route, cx| respond(route, list(cx)));
+    let create = api_route!("playlists")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|cx, body| respond("/api/v1/playlists", create(cx, body)));
-    let get = warp::path!("playlists" / PlaylistId)
+        .then(|route, cx, body| respond(route, create(cx, body)));
+    let get = api_route!("playlists" / {id: PlaylistId})
         .and(warp::get())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/playlists/{id}", get(cx, id)));
-    let update = warp::path!("playlists" / PlaylistId)
+        .then(|route, id, cx| respond(route, get(cx, id)));
+    let update = api_route!("playlists" / {id: PlaylistId})
         .and(warp::patch())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| respond("/api/v1/playlists/{id}", update(cx, id, body)));
-    let delete = warp::path!("playlists" / PlaylistId)
+        .then(|route, id, cx, body| respond(route, update(cx, id, body)));
+    let delete = api_route!("playlists" / {id: PlaylistId})
         .and(warp::delete())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/playlists/{id}", delete(cx, id)));
-    let add = warp::path!("playlists" / PlaylistId / "tracks")
+        .then(|route, id, cx| respond(route, delete(cx, id)));
+    let add = api_route!("playlists" / {id: PlaylistId} / "tracks")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| respond("/api/v1/playlists/{id}/tracks", add(cx, id, body)));
-    let remove = warp::path!("playlists" / PlaylistId / "tracks" / u32)
+        .then(|route, id, cx, body| respond(route, add(cx, id, body)));
+    let remove = api_route!("playlists" / {id: PlaylistId} / "tracks" / {position: u32})
         .and(warp::delete())
         .and(ctx(app))
-        .then(|id, position, cx| {
-            respond(
-                "/api/v1/playlists/{id}/tracks/{position}",
-                remove(cx, id, position),
-            )
-        });
-    let move_track = warp::path!("playlists" / PlaylistId / "move")
+        .then(|route, id, position, cx| respond(route, remove(cx, id, position)));
+    let move_track = api_route!("playlists" / {id: PlaylistId} / "move")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| respond("/api/v1/playlists/{id}/move", move_track(cx, id, body)));
+        .then(|route, id, cx, body| respond(route, move_track(cx, id, body)));
     list.or(create)
         .unify()
         .or(get)

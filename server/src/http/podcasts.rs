@@ -8,33 +8,34 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::Filter;
 
+use super::route::api_route;
 use super::{
     body, ctx, no_content, ok_json, read_json, respond, unix_now, ApiResult, BodyStream, Ctx,
 };
 use crate::app::App;
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    let list = warp::path!("podcasts")
+    let list = api_route!("podcasts")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/podcasts", list(cx)));
-    let podcast = warp::path!("podcasts" / PodcastId)
+        .then(|route, cx| respond(route, list(cx)));
+    let podcast = api_route!("podcasts" / {id: PodcastId})
         .and(warp::get())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/podcasts/{id}", podcast(cx, id)));
-    let episode = warp::path!("episodes" / EpisodeId)
+        .then(|route, id, cx| respond(route, podcast(cx, id)));
+    let episode = api_route!("episodes" / {id: EpisodeId})
         .and(warp::get())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/episodes/{id}", episode(cx, id)));
-    let get_position = warp::path!("episodes" / EpisodeId / "position")
+        .then(|route, id, cx| respond(route, episode(cx, id)));
+    let get_position = api_route!("episodes" / {id: EpisodeId} / "position")
         .and(warp::get())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/episodes/{id}/position", get_position(cx, id)));
-    let set_position = warp::path!("episodes" / EpisodeId / "position")
+        .then(|route, id, cx| respond(route, get_position(cx, id)));
+    let set_position = api_route!("episodes" / {id: EpisodeId} / "position")
         .and(warp::put())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| respond("/api/v1/episodes/{id}/position", set_position(cx, id, body)));
+        .then(|route, id, cx, body| respond(route, set_position(cx, id, body)));
     list.or(podcast)
         .unify()
         .or(episode)

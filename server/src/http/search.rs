@@ -8,14 +8,15 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::Filter;
 
+use super::route::api_route;
 use super::{ctx, ok_json, respond, ApiResult, Ctx, MAX_PAGE};
 use crate::app::App;
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    warp::path!("search")
+    api_route!("search")
         .and(warp::get())
         .and(ctx(app))
-        .then(|cx| respond("/api/v1/search", search(cx)))
+        .then(|route, cx| respond(route, search(cx)))
         .boxed()
 }
 

@@ -10,6 +10,7 @@ use warp::http::header::{HeaderValue, HOST};
 use warp::reply::Response;
 use warp::Filter;
 
+use super::route::api_route;
 use super::stream::{serve_blob, IMMUTABLE_MAX_AGE};
 use super::{
     body, ctx, ok_json, read_json_or_default, respond, unix_now, ApiError, ApiResult, BodyStream,
@@ -19,15 +20,15 @@ use crate::app::App;
 use crate::blob_cache::BlobKey;
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    let create = warp::path!("songs" / SongId / "share")
+    let create = api_route!("songs" / {id: SongId} / "share")
         .and(warp::post())
         .and(ctx(app))
         .and(body())
-        .then(|id, cx, body| respond("/api/v1/songs/{id}/share", create(cx, id, body)));
-    let stream = warp::path!("share" / "songs" / SongId / "stream")
+        .then(|route, id, cx, body| respond(route, create(cx, id, body)));
+    let stream = api_route!("share" / "songs" / {id: SongId} / "stream")
         .and(warp::get().or(warp::head()).unify())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/share/songs/{id}/stream", stream(cx, id)));
+        .then(|route, id, cx| respond(route, stream(cx, id)));
     create.or(stream).unify().boxed()
 }
 

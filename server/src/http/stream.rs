@@ -28,6 +28,7 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::range::{etag_for, http_date, plan, Plan, Preconditions, Validators};
+use super::route::api_route;
 use super::{ctx, respond, ApiError, ApiResult, Ctx};
 use crate::app::App;
 use crate::blob_cache::BlobKey;
@@ -45,18 +46,18 @@ fn private_immutable() -> HeaderValue {
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
     let get_or_head = || warp::get().or(warp::head()).unify();
-    let song = warp::path!("songs" / SongId / "stream")
+    let song = api_route!("songs" / {id: SongId} / "stream")
         .and(get_or_head())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/songs/{id}/stream", song(cx, id)));
-    let episode = warp::path!("episodes" / EpisodeId / "stream")
+        .then(|route, id, cx| respond(route, song(cx, id)));
+    let episode = api_route!("episodes" / {id: EpisodeId} / "stream")
         .and(get_or_head())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/episodes/{id}/stream", episode(cx, id)));
-    let cover = warp::path!("albums" / AlbumId / "cover")
+        .then(|route, id, cx| respond(route, episode(cx, id)));
+    let cover = api_route!("albums" / {id: AlbumId} / "cover")
         .and(get_or_head())
         .and(ctx(app))
-        .then(|id, cx| respond("/api/v1/albums/{id}/cover", cover(cx, id)));
+        .then(|route, id, cx| respond(route, cover(cx, id)));
     song.or(episode).unify().or(cover).unify().boxed()
 }
 

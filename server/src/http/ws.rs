@@ -29,6 +29,7 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::range::etag_for;
+use super::route::api_route;
 use super::{ctx, respond, ApiError, ApiResult, Ctx};
 use crate::app::App;
 use crate::blob_cache::BlobKey;
@@ -38,11 +39,11 @@ use crate::metrics::StreamGuard;
 pub const CHUNK: usize = 64 * 1024;
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
-    warp::path!("songs" / SongId / "ws")
+    api_route!("songs" / {id: SongId} / "ws")
         .and(warp::get())
         .and(warp::ws())
         .and(ctx(app))
-        .then(|id, ws, cx| respond("/api/v1/songs/{id}/ws", open(cx, id, ws)))
+        .then(|route, id, ws, cx| respond(route, open(cx, id, ws)))
         .boxed()
 }
 
@@ -64,7 +65,7 @@ async fn open(cx: Ctx, id: SongId, ws: Ws) -> ApiResult<Response> {
     })?;
     Ok(ws
         .on_upgrade(move |socket| async move {
-            let guard = app.metrics.stream_started();
+            let guard = app.metrics.websocket_started();
             if let Err(e) = Session::new(app, blob, socket, guard).run(offset).await {
                 tracing::debug!("WebSocket stream ended: {e}");
             }

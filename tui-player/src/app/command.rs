@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use cadenza_units::parse_duration;
+
 use super::queue::Repeat;
 use super::{App, Prompt, PromptKind};
 use crate::action::Action;
@@ -31,24 +33,6 @@ pub enum SeekTo {
 const USAGE: &str = "try volume 50, seek 1:30, seek +10, search words, repeat off|all|one, \
                      shuffle on|off, new_playlist Name, or an action's name such as next or quit";
 
-/// `90`, `1:30` or `1:02:03` as a duration.
-fn parse_time(text: &str) -> Option<Duration> {
-    let mut seconds: u64 = 0;
-    let parts: Vec<&str> = text.split(':').collect();
-    if parts.len() > 3 {
-        return None;
-    }
-    for (i, part) in parts.iter().enumerate() {
-        let value: u64 = part.parse().ok()?;
-        // Minutes and seconds after the first part stay below 60.
-        if i > 0 && value >= 60 {
-            return None;
-        }
-        seconds = seconds.checked_mul(60)?.checked_add(value)?;
-    }
-    Some(Duration::from_secs(seconds))
-}
-
 pub fn parse(line: &str) -> Result<Command, String> {
     let line = line.trim().trim_start_matches(':').trim();
     let (word, rest) = match line.split_once(char::is_whitespace) {
@@ -66,14 +50,14 @@ pub fn parse(line: &str) -> Result<Command, String> {
         },
         "seek" => {
             let seek = if let Some(t) = rest.strip_prefix('+') {
-                parse_time(t).map(SeekTo::Forward)
+                parse_duration(t).map(SeekTo::Forward)
             } else if let Some(t) = rest.strip_prefix('-') {
-                parse_time(t).map(SeekTo::Back)
+                parse_duration(t).map(SeekTo::Back)
             } else {
-                parse_time(rest).map(SeekTo::At)
+                parse_duration(rest).map(SeekTo::At)
             };
             seek.map(Command::Seek)
-                .ok_or_else(|| needs("a time (seconds or m:ss, + or - for a step)"))
+                .map_err(|_| needs("a time (90, 1m30s or m:ss; + or - for a step)"))
         }
         "search" if !rest.is_empty() => Ok(Command::Search(rest.to_string())),
         "search" => Err(needs("words to look for")),
@@ -181,6 +165,10 @@ mod tests {
         assert_eq!(
             parse("seek -1:00"),
             Ok(Command::Seek(SeekTo::Back(Duration::from_secs(60))))
+        );
+        assert_eq!(
+            parse("seek +1m30s"),
+            Ok(Command::Seek(SeekTo::Forward(Duration::from_secs(90))))
         );
         assert_eq!(
             parse("search  Björk  geyser "),

@@ -2,10 +2,11 @@
 //! episode goes in at once; an album or a playlist row fetches its tracks first and adds them
 //! all, in order, when they arrive (as spotify-player and ncspot do).
 
+use super::listing::Loaded;
 use super::queue::ItemKey;
-use super::screen::{Row, ScreenKind};
+use super::screen::Row;
 use super::{App, Pane, PlayState};
-use crate::net::{NetError, NetRequest};
+use crate::net::{Fetched, Listing, NetError, NetRequest};
 use crate::track::Track;
 
 impl App {
@@ -15,13 +16,17 @@ impl App {
             _ => None,
         };
         let collection = match &row {
-            Some(Row::Album(a)) => Some((ScreenKind::Album(a.id), a.title.clone())),
-            Some(Row::Playlist(p)) => Some((ScreenKind::Playlist(p.id), p.name.clone())),
+            Some(Row::Album(a)) => Some((Listing::Album(a.id), a.title.clone())),
+            Some(Row::Playlist(p)) => Some((Listing::Playlist(p.id), p.name.clone())),
             _ => None,
         };
-        if let Some((kind, title)) = collection {
+        if let Some((listing, title)) = collection {
             self.info(format!("fetching the songs of “{title}”…"));
-            self.net(NetRequest::QueueCollection { kind, title, next });
+            self.net(NetRequest::QueueCollection {
+                listing,
+                title,
+                next,
+            });
             return;
         }
         let Some((track, resume)) = row.as_ref().and_then(Row::track) else {
@@ -42,10 +47,10 @@ impl App {
         &mut self,
         title: String,
         next: bool,
-        result: Result<Vec<Row>, NetError>,
+        result: Result<Fetched, NetError>,
     ) {
         let rows = match result {
-            Ok(rows) => rows,
+            Ok(fetched) => Loaded::from(fetched).rows,
             Err(error) => {
                 self.on_error(&format!("fetch the songs of “{title}”"), error);
                 return;

@@ -405,11 +405,10 @@ impl App {
 
     pub(super) fn load_more_if_needed(&mut self) {
         let screen = self.screen();
-        if screen.wants_more() {
-            let kind = screen.kind.clone();
+        if let Some(listing) = screen.kind.listing().filter(|_| screen.wants_more()) {
             let offset = screen.rows.len() as u32;
             self.screen_mut().loading = true;
-            self.net(NetRequest::Load { kind, offset });
+            self.net(NetRequest::Load { listing, offset });
         }
     }
 

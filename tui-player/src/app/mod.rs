@@ -5,6 +5,7 @@
 mod command;
 mod enqueue;
 mod input;
+mod listing;
 pub mod network;
 mod playback;
 pub mod queue;
@@ -398,8 +399,10 @@ impl App {
                 self.screen_mut().set_rows(rows);
             }
             kind => {
-                self.screen_mut().loading = true;
-                self.net(NetRequest::Load { kind, offset: 0 });
+                if let Some(listing) = kind.listing() {
+                    self.screen_mut().loading = true;
+                    self.net(NetRequest::Load { listing, offset: 0 });
+                }
             }
         }
     }

@@ -2,9 +2,10 @@
 
 use cadenza_api::{Page, SearchResults};
 
-use super::screen::{Row, ScreenKind};
+use super::listing::Loaded;
+use super::screen::{Row, Screen, ScreenKind};
 use super::{App, Effect, Mode};
-use crate::net::{NetError, NetErrorKind, NetEvent, NetRequest};
+use crate::net::{Listing, NetError, NetErrorKind, NetEvent, NetRequest};
 
 /// Search results as rows: one titled group per kind that found something.
 pub fn search_rows(results: SearchResults) -> Vec<Row> {
@@ -104,10 +105,10 @@ impl App {
                 self.load_top();
             }
             NetEvent::Loaded {
-                kind,
+                listing,
                 offset,
                 result,
-            } => self.on_loaded(kind, offset, result),
+            } => self.on_loaded(&listing, offset, result.map(Loaded::from)),
             NetEvent::SearchResults { seq, result } => {
                 if seq != self.search.seq {
                     return; // an older query answered late
@@ -203,13 +204,9 @@ impl App {
         }
     }
 
-    fn on_loaded(
-        &mut self,
-        kind: ScreenKind,
-        offset: u32,
-        result: Result<crate::net::Loaded, NetError>,
-    ) {
-        let Some(screen) = self.stack.iter_mut().find(|s| s.kind == kind) else {
+    fn on_loaded(&mut self, listing: &Listing, offset: u32, result: Result<Loaded, NetError>) {
+        let shows = |s: &&mut Screen| s.kind.listing().as_ref() == Some(listing);
+        let Some(screen) = self.stack.iter_mut().find(shows) else {
             return;
         };
         screen.loading = false;
@@ -266,7 +263,7 @@ impl App {
         if let Some(at) = lists {
             self.stack[at].loading = true;
             self.net(NetRequest::Load {
-                kind: ScreenKind::Playlists,
+                listing: Listing::Playlists,
                 offset: 0,
             });
         }

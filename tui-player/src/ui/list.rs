@@ -1,5 +1,8 @@
 //! The main pane: the current screen's rows (and the search box on the search screen).
 
+use std::time::Duration;
+
+use cadenza_units::format_clock;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -10,7 +13,6 @@ use super::text::{columns, truncate};
 use super::{pane_block, scroll};
 use crate::app::screen::{Row, Screen, ScreenKind};
 use crate::app::{App, Pane};
-use crate::track::format_duration;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let focused = app.focus == Pane::Main;
@@ -135,7 +137,7 @@ fn row_text(row: &Row, width: usize) -> String {
     match row {
         Row::Header(title) => truncate(title, width),
         Row::Song(song) | Row::Hot { song, .. } => {
-            let duration = format_duration(song.duration_ms);
+            let duration = format_clock(Duration::from_millis(song.duration_ms));
             let plays = match row {
                 Row::Hot { plays, .. } => format!("{plays} plays"),
                 _ => String::new(),
@@ -163,7 +165,7 @@ fn row_text(row: &Row, width: usize) -> String {
             }
         }
         Row::Cached(track) => {
-            let duration = format_duration(track.duration_ms);
+            let duration = format_clock(Duration::from_millis(track.duration_ms));
             columns(
                 width,
                 &[
@@ -205,9 +207,9 @@ fn row_text(row: &Row, width: usize) -> String {
             columns(width, &[(&p.title, 4), (&author, 2), (&episodes, 0)])
         }
         Row::Episode { episode, .. } => {
-            let duration = format_duration(episode.duration_ms);
+            let duration = format_clock(Duration::from_millis(episode.duration_ms));
             let resume = match episode.position_ms {
-                Some(ms) if ms > 0 => format!("at {}", format_duration(ms)),
+                Some(ms) if ms > 0 => format!("at {}", format_clock(Duration::from_millis(ms))),
                 _ => String::new(),
             };
             columns(width, &[(&episode.title, 4), (&resume, 0), (&duration, 0)])

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use cadenza_units::format_clock;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -10,7 +11,6 @@ use ratatui::Frame;
 
 use super::text::{truncate, width};
 use crate::app::{App, PlayState};
-use crate::track::format_duration;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
@@ -89,8 +89,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     };
     let label = format!(
         "{} / {}",
-        format_duration(player.position.as_millis() as u64),
-        format_duration(duration.as_millis() as u64)
+        format_clock(player.position),
+        format_clock(duration)
     );
     let gauge_widget = LineGauge::default()
         .ratio(ratio)

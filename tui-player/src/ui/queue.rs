@@ -1,5 +1,8 @@
 //! The queue pane.
 
+use std::time::Duration;
+
+use cadenza_units::format_clock;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
@@ -9,7 +12,6 @@ use ratatui::Frame;
 use super::text::{columns, truncate};
 use super::{pane_block, scroll};
 use crate::app::{App, Pane};
-use crate::track::format_duration;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let focused = app.focus == Pane::Queue;
@@ -49,7 +51,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             let is_current = Some(item.key) == current;
             let marker = if is_current { "▶" } else { " " };
             let name = format!("{marker} {}", item.track.title);
-            let duration = format_duration(item.track.duration_ms);
+            let duration = format_clock(Duration::from_millis(item.track.duration_ms));
             let text = columns(width, &[(&name, 1), (&duration, 0)]);
             let style = if i == app.queue_selected && focused {
                 Style::default()

@@ -34,22 +34,6 @@ impl Drop for Server {
     }
 }
 
-fn server_binary() -> PathBuf {
-    // target/debug/deps/<test> → target/debug/cadenza-server
-    let exe = std::env::current_exe().expect("the test binary knows its path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binaries live in target/<profile>/deps");
-    let server = dir.join(format!("cadenza-server{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        server.exists(),
-        "{} is missing: run `cargo build --workspace` (or `cargo build -p cadenza-server`) first",
-        server.display()
-    );
-    server
-}
-
 impl Server {
     /// Starts a server on a free port in a fresh data folder.
     pub fn start() -> Server {
@@ -62,7 +46,7 @@ impl Server {
     }
 
     fn start_on(data: tempfile::TempDir, listen: &str) -> Server {
-        let mut child = Command::new(server_binary())
+        let mut child = Command::new(cadenza_tests::bin("cadenza-server"))
             .arg("--data-dir")
             .arg(data.path())
             .args(["--listen", listen, "--log-level", "warn"])

@@ -260,9 +260,59 @@ fn playlist_listing_is_paged(subject: &Subject) {
     assert_eq!((page.total, page.items.len()), (7, 3));
 }
 
+fn an_edit_applies_everything_at_once_or_nothing(subject: &Subject) {
+    let cat = &**subject;
+    let s = five(cat);
+    let (alice, bob) = (user(cat, "alice"), user(cat, "bob"));
+    let list = create(cat, alice, "Mix", false);
+    cat.add_tracks(list, alice, &s, None, 100).unwrap();
+
+    let edit = crate::PlaylistEdit {
+        name: Some("Renamed".into()),
+        comment: Some(" for the road ".into()),
+        public: Some(true),
+        remove: vec![3, 0, 3],
+        replace: None,
+        add: vec![s[0]],
+    };
+    let detail = cat.edit_playlist(list, alice, &edit, 200).unwrap();
+    assert_eq!(titles(&detail), ["B", "C", "E", "A"]);
+    assert_eq!(detail.playlist.name, "Renamed");
+    assert_eq!(detail.playlist.comment.as_deref(), Some("for the road"));
+    assert!(detail.playlist.public);
+    assert_eq!(subject.positions(list), [0, 1, 2, 3]);
+
+    let bad = crate::PlaylistEdit {
+        name: Some("Lost".into()),
+        remove: vec![9],
+        ..Default::default()
+    };
+    assert!(matches!(
+        cat.edit_playlist(list, alice, &bad, 300),
+        Err(CatalogError::Invalid(_))
+    ));
+    assert!(matches!(
+        cat.edit_playlist(list, bob, &crate::PlaylistEdit::default(), 300),
+        Err(CatalogError::Forbidden(_))
+    ));
+    let replace = crate::PlaylistEdit {
+        replace: Some(vec![s[4], s[4]]),
+        comment: Some(String::new()),
+        ..Default::default()
+    };
+    let detail = cat.edit_playlist(list, alice, &replace, 400).unwrap();
+    assert_eq!(titles(&detail), ["E", "E"]);
+    assert_eq!(
+        detail.playlist.name, "Renamed",
+        "the failed edit left no trace"
+    );
+    assert_eq!(detail.playlist.comment, None);
+}
+
 super::both!(
     only_the_owner_changes_a_playlist_others_get_403_or_404,
     inserting_removing_and_moving_keep_positions_dense,
     bad_positions_unknown_songs_and_names_are_refused,
     playlist_listing_is_paged,
+    an_edit_applies_everything_at_once_or_nothing,
 );

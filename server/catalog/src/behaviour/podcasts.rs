@@ -137,9 +137,94 @@ fn a_deleted_newest_episode_leaves_its_id_unused(subject: &Subject) {
     assert_eq!(cat.episode_blob(next.id).unwrap().hash, hash(3));
 }
 
+fn bookmarks_newest_episodes_and_deleting_a_podcast(subject: &Subject) {
+    let cat = &**subject;
+    let alice = user(cat, "alice");
+    let (p, _) = cat.create_podcast(&feed(Some("a")), 1).unwrap();
+    let (q, _) = cat.create_podcast(&feed(Some("b")), 1).unwrap();
+    let (old, _) = cat
+        .insert_episode(p.id, &episode("o", Some(100), 1), 1)
+        .unwrap();
+    let (new, _) = cat
+        .insert_episode(q.id, &episode("n", Some(200), 2), 1)
+        .unwrap();
+    let newest: Vec<i64> = cat
+        .newest_episodes(10, alice)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(newest, [new.id, old.id]);
+
+    cat.set_position(alice, old.id, 1_000, 5).unwrap();
+    cat.set_position(alice, new.id, 2_000, 6).unwrap();
+    let marks = cat.bookmarks(alice).unwrap();
+    assert_eq!(
+        marks
+            .iter()
+            .map(|b| (b.episode.id, b.position_ms, b.changed_at))
+            .collect::<Vec<_>>(),
+        [(new.id, 2_000, 6), (old.id, 1_000, 5)]
+    );
+    assert_eq!(marks[0].episode.position_ms, Some(2_000));
+    cat.delete_position(alice, new.id).unwrap();
+    assert!(matches!(
+        cat.delete_position(alice, new.id),
+        Err(CatalogError::NotFound(_))
+    ));
+
+    let unused = cat.delete_podcast(p.id).unwrap();
+    assert_eq!(unused, [hash(1)]);
+    assert!(cat.bookmarks(alice).unwrap().is_empty());
+    assert!(matches!(
+        cat.delete_podcast(p.id),
+        Err(CatalogError::NotFound(_))
+    ));
+    let total = cat
+        .podcasts(PageRequest {
+            limit: 10,
+            offset: 0,
+        })
+        .unwrap()
+        .total;
+    assert_eq!(total, 1);
+}
+
+fn one_holder_at_a_time_reads_a_feed(subject: &Subject) {
+    let cat = &**subject;
+    let (p, _) = cat.create_podcast(&feed(Some("a")), 1).unwrap();
+    assert!(cat.claim_feed(p.id, "one", 100, 60).unwrap());
+    assert!(!cat.claim_feed(p.id, "two", 159, 60).unwrap(), "leased");
+    assert!(cat.claim_feed(p.id, "one", 150, 60).unwrap(), "renewed");
+    assert!(cat.claim_feed(p.id, "two", 210, 60).unwrap(), "expired");
+    cat.finish_feed(p.id, "one", 220, None).unwrap();
+    let listed = cat.podcast(p.id, 0).unwrap().podcast;
+    assert_eq!(listed.refreshed_at, None, "a lost lease records nothing");
+    cat.finish_feed(p.id, "two", 230, Some("it answered 404"))
+        .unwrap();
+    let listed = cat.podcast(p.id, 0).unwrap().podcast;
+    assert_eq!(
+        (listed.refreshed_at, listed.refresh_error.as_deref()),
+        (None, Some("it answered 404"))
+    );
+    assert!(cat.claim_feed(p.id, "one", 231, 60).unwrap(), "released");
+    cat.finish_feed(p.id, "one", 240, None).unwrap();
+    let listed = cat.podcast(p.id, 0).unwrap().podcast;
+    assert_eq!(
+        (listed.refreshed_at, listed.refresh_error),
+        (Some(240), None)
+    );
+    assert!(matches!(
+        cat.claim_feed(99, "one", 1, 1),
+        Err(CatalogError::NotFound(_))
+    ));
+}
+
 super::both!(
     podcasts_are_idempotent_by_feed_url,
     episodes_are_idempotent_by_guid_within_a_podcast,
     resume_positions_belong_to_each_listener,
     a_deleted_newest_episode_leaves_its_id_unused,
+    bookmarks_newest_episodes_and_deleting_a_podcast,
+    one_holder_at_a_time_reads_a_feed,
 );

@@ -11,7 +11,7 @@ use super::rows::{self, get, PLAYLIST_COLUMNS, PLAYLIST_JOINS, SONG_COLUMNS, SON
 use super::search::index_text;
 use super::users::ensure_user;
 use crate::paging::{clamp, page, total_from_page};
-use crate::{not_found, validate, CatalogResult};
+use crate::{not_found, validate, CatalogResult, PlaylistEdit};
 use cadenza_api::{
     CreatePlaylist, Page, PageRequest, Playlist, PlaylistDetail, PlaylistId, SongId,
     UpdatePlaylist, UserId,
@@ -212,6 +212,58 @@ pub(crate) fn move_track(
         )
         .ctx("moving a playlist track")?;
         touch(tx, id, now)?;
+    }
+    playlist(tx, id, viewer)
+}
+
+pub(crate) fn edit_playlist(
+    tx: &mut Tx<'_>,
+    id: PlaylistId,
+    viewer: UserId,
+    edit: &PlaylistEdit,
+    now: i64,
+) -> CatalogResult<PlaylistDetail> {
+    owned(tx, id, viewer)?;
+    if edit.name.is_some() || edit.public.is_some() {
+        let fields = UpdatePlaylist {
+            name: edit.name.clone(),
+            public: edit.public,
+        };
+        update_playlist(tx, id, viewer, &fields, now)?;
+    }
+    if let Some(comment) = &edit.comment {
+        let comment = validate::playlist_comment(comment)?;
+        tx.execute(
+            "UPDATE playlists SET comment = nullif($2, ''), updated_at = $3 WHERE id = $1",
+            &[&id, &comment, &now],
+        )
+        .ctx("updating a playlist comment")?;
+    }
+    if !edit.remove.is_empty() {
+        let mut positions = edit.remove.clone();
+        positions.sort_unstable();
+        positions.dedup();
+        let len = track_count(tx, id)?;
+        for &position in &positions {
+            validate::check_position(id, position, len)?;
+        }
+        let positions: Vec<i64> = positions.into_iter().map(i64::from).collect();
+        tx.execute(
+            "DELETE FROM playlist_tracks WHERE playlist_id = $1 AND position = ANY($2)",
+            &[&id, &positions],
+        )
+        .ctx("removing playlist tracks")?;
+        renumber(tx, id)?;
+        touch(tx, id, now)?;
+    }
+    if let Some(songs) = &edit.replace {
+        tx.execute("DELETE FROM playlist_tracks WHERE playlist_id = $1", &[&id])
+            .ctx("replacing playlist tracks")?;
+        touch(tx, id, now)?;
+        add_tracks(tx, id, viewer, songs, None, now)?;
+    }
+    if !edit.add.is_empty() {
+        add_tracks(tx, id, viewer, &edit.add, None, now)?;
     }
     playlist(tx, id, viewer)
 }

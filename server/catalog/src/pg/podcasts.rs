@@ -1,12 +1,14 @@
 //! Podcasts, their episodes, and each listener's resume position.
 
 use super::error::Context;
+use super::library::blob_referenced;
 use super::pool::Tx;
 use super::rows::{self, get, int, opt_int, PODCAST_COLUMNS};
 use super::search::index_text;
 use super::users::ensure_user;
+use crate::paging::MAX_PAGE;
 use crate::paging::{clamp, page, total_from_page};
-use crate::{not_found, to_i64, validate, CatalogResult, NewEpisode};
+use crate::{not_found, to_i64, validate, Bookmark, CatalogError, CatalogResult, NewEpisode};
 use cadenza_api::{
     CreatePodcast, Episode, EpisodeId, Page, PageRequest, Podcast, PodcastDetail, PodcastId, UserId,
 };
@@ -225,5 +227,122 @@ pub(crate) fn set_position(
         &[&user, &episode, &position_ms, &now],
     )
     .ctx("saving a resume position")?;
+    Ok(())
+}
+
+pub(crate) fn delete_position(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    episode: EpisodeId,
+) -> CatalogResult<()> {
+    let deleted = tx
+        .execute(
+            "DELETE FROM episode_positions WHERE user_id = $1 AND episode_id = $2",
+            &[&user, &episode],
+        )
+        .ctx("forgetting a resume position")?;
+    if deleted == 0 {
+        return Err(CatalogError::NotFound(format!(
+            "there is no saved position in episode {episode}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn bookmarks(tx: &mut Tx<'_>, user: UserId) -> CatalogResult<Vec<Bookmark>> {
+    let sql = format!(
+        "SELECT {EPISODE_COLUMNS}, p.position_ms, p.updated_at FROM episode_positions p \
+         JOIN episodes e ON e.id = p.episode_id WHERE p.user_id = $1 \
+         ORDER BY p.updated_at DESC, e.id"
+    );
+    // `$2`, the viewer of EPISODE_COLUMNS, is the same user.
+    rows::collect(
+        tx,
+        &sql,
+        &[&user, &user],
+        |r| {
+            Ok(Bookmark {
+                episode: episode_from_row(r)?,
+                position_ms: int(r, 12)?,
+                changed_at: get(r, 13)?,
+            })
+        },
+        "listing saved positions",
+    )
+}
+
+pub(crate) fn newest_episodes(
+    tx: &mut Tx<'_>,
+    limit: u32,
+    viewer: UserId,
+) -> CatalogResult<Vec<Episode>> {
+    let sql = format!(
+        "SELECT {EPISODE_COLUMNS} FROM episodes e \
+         ORDER BY e.published_at IS NULL, e.published_at DESC, e.id DESC LIMIT $1"
+    );
+    let limit = i64::from(limit.min(MAX_PAGE));
+    rows::collect(
+        tx,
+        &sql,
+        &[&limit, &viewer],
+        episode_from_row,
+        "listing the newest episodes",
+    )
+}
+
+pub(crate) fn delete_podcast(tx: &mut Tx<'_>, id: PodcastId) -> CatalogResult<Vec<String>> {
+    podcast_row(tx, id)?;
+    let hashes: Vec<String> = rows::collect(
+        tx,
+        "SELECT DISTINCT hash FROM episodes WHERE podcast_id = $1",
+        &[&id],
+        |r| get(r, 0),
+        "reading a podcast's episodes",
+    )?;
+    // Cascades remove the episodes and everyone's positions in them.
+    tx.execute("DELETE FROM podcasts WHERE id = $1", &[&id])
+        .ctx("deleting a podcast")?;
+    let mut unused = Vec::new();
+    for hash in hashes {
+        if !blob_referenced(tx, &hash)? {
+            unused.push(hash);
+        }
+    }
+    Ok(unused)
+}
+
+pub(crate) fn claim_feed(
+    tx: &mut Tx<'_>,
+    id: PodcastId,
+    holder: &str,
+    now: i64,
+    lease_secs: i64,
+) -> CatalogResult<bool> {
+    podcast_row(tx, id)?;
+    let claimed = tx
+        .execute(
+            "UPDATE podcasts SET lease_holder = $2, lease_until = $3 WHERE id = $1 \
+             AND (lease_holder IS NULL OR lease_holder = $2 OR lease_until <= $4)",
+            &[&id, &holder, &now.saturating_add(lease_secs), &now],
+        )
+        .ctx("taking a podcast feed")?;
+    Ok(claimed == 1)
+}
+
+pub(crate) fn finish_feed(
+    tx: &mut Tx<'_>,
+    id: PodcastId,
+    holder: &str,
+    now: i64,
+    error: Option<&str>,
+) -> CatalogResult<()> {
+    let error = error.map(validate::refresh_error);
+    tx.execute(
+        "UPDATE podcasts SET lease_holder = NULL, lease_until = NULL, refresh_error = $3, \
+         refreshed_at = CASE WHEN $3::text IS NULL THEN $4 ELSE refreshed_at END \
+         WHERE id = $1 AND lease_holder = $2",
+        &[&id, &holder, &error, &now],
+    )
+    .ctx("recording a feed reading")?;
     Ok(())
 }

@@ -85,7 +85,7 @@ pub(crate) fn songs_by_ids(tx: &mut Tx<'_>, ids: &[i64]) -> CatalogResult<Vec<So
 // ------------------------------------------------------------------ albums
 
 pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.title, ar.name, al.artist_id, al.year, g.name, \
-     al.song_count, al.duration_ms, al.cover_hash IS NOT NULL";
+     al.song_count, al.duration_ms, al.cover_hash IS NOT NULL, al.created_at";
 
 pub(crate) const ALBUM_JOINS: &str =
     "JOIN artists ar ON ar.id = al.artist_id LEFT JOIN genres g ON g.id = al.genre_id";
@@ -101,6 +101,7 @@ pub(crate) fn album_from_row(row: &Row) -> CatalogResult<Album> {
         song_count: int(row, 6)?,
         duration_ms: int(row, 7)?,
         has_cover: get(row, 8)?,
+        created_at: get(row, 9)?,
     })
 }
 
@@ -153,7 +154,7 @@ pub(crate) const PLAYLIST_COLUMNS: &str = "p.id, p.name, p.owner_id, u.username,
      (SELECT count(*) FROM playlist_tracks WHERE playlist_id = p.id), \
      (SELECT coalesce(sum(s.duration_ms), 0)::int8 FROM playlist_tracks pt \
       JOIN songs s ON s.id = pt.song_id WHERE pt.playlist_id = p.id), \
-     p.created_at, p.updated_at";
+     p.created_at, p.updated_at, p.comment";
 
 pub(crate) const PLAYLIST_JOINS: &str = "JOIN users u ON u.id = p.owner_id";
 
@@ -168,6 +169,7 @@ pub(crate) fn playlist_from_row(row: &Row) -> CatalogResult<Playlist> {
         duration_ms: int(row, 6)?,
         created_at: get(row, 7)?,
         updated_at: get(row, 8)?,
+        comment: get(row, 9)?,
     })
 }
 
@@ -187,7 +189,8 @@ pub(crate) fn playlists_by_ids(tx: &mut Tx<'_>, ids: &[i64]) -> CatalogResult<Ve
 // ------------------------------------------------------------------ podcasts
 
 pub(crate) const PODCAST_COLUMNS: &str = "c.id, c.title, c.author, c.description, c.feed_url, \
-     (SELECT count(*) FROM episodes WHERE podcast_id = c.id), c.created_at";
+     (SELECT count(*) FROM episodes WHERE podcast_id = c.id), c.created_at, c.refreshed_at, \
+     c.refresh_error";
 
 pub(crate) fn podcast_from_row(row: &Row) -> CatalogResult<Podcast> {
     Ok(Podcast {
@@ -198,6 +201,8 @@ pub(crate) fn podcast_from_row(row: &Row) -> CatalogResult<Podcast> {
         feed_url: get(row, 4)?,
         episode_count: int(row, 5)?,
         created_at: get(row, 6)?,
+        refreshed_at: get(row, 7)?,
+        refresh_error: get(row, 8)?,
     })
 }
 

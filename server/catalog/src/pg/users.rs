@@ -8,9 +8,9 @@ use crate::{not_found, validate, CatalogError, CatalogResult, UserCredentials};
 use cadenza_api::{Role, User, UserId};
 use postgres::Row;
 
-const USER_COLUMNS: &str = "id, username, role, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, username, role, created_at";
 
-fn user_from_row(row: &Row) -> CatalogResult<User> {
+pub(crate) fn user_from_row(row: &Row) -> CatalogResult<User> {
     let role: String = get(row, 2)?;
     let role = role
         .parse::<Role>()

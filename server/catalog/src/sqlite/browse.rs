@@ -31,35 +31,11 @@ pub(crate) fn song_by_hash(conn: &Connection, hash: &str) -> CatalogResult<Optio
 
 /// All songs by title.
 pub(crate) fn songs(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Song>> {
-    let req = rows::clamp(req);
-    let ids = rows::page_ids(
-        conn,
-        "SELECT id FROM songs ORDER BY title COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
-        &[],
-        req,
-        "listing songs",
-    )?;
-    let total = match rows::total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => rows::count(conn, "SELECT count(*) FROM songs", &[], "counting songs")?,
-    };
-    Ok(rows::page(rows::songs_by_ids(conn, &ids)?, total, req))
+    rows::whole_table_page(conn, "songs", "title", req, rows::songs_by_ids)
 }
 
 pub(crate) fn albums(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Album>> {
-    let req = rows::clamp(req);
-    let ids = rows::page_ids(
-        conn,
-        "SELECT id FROM albums ORDER BY title COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
-        &[],
-        req,
-        "listing albums",
-    )?;
-    let total = match rows::total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => rows::count(conn, "SELECT count(*) FROM albums", &[], "counting albums")?,
-    };
-    Ok(rows::page(rows::albums_by_ids(conn, &ids)?, total, req))
+    rows::whole_table_page(conn, "albums", "title", req, rows::albums_by_ids)
 }
 
 fn album_row(conn: &Connection, id: AlbumId) -> CatalogResult<Album> {
@@ -105,24 +81,7 @@ pub(crate) fn album_cover(conn: &Connection, id: AlbumId) -> CatalogResult<Optio
 }
 
 pub(crate) fn artists(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Artist>> {
-    let req = rows::clamp(req);
-    let ids = rows::page_ids(
-        conn,
-        "SELECT id FROM artists ORDER BY name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
-        &[],
-        req,
-        "listing artists",
-    )?;
-    let total = match rows::total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => rows::count(
-            conn,
-            "SELECT count(*) FROM artists",
-            &[],
-            "counting artists",
-        )?,
-    };
-    Ok(rows::page(rows::artists_by_ids(conn, &ids)?, total, req))
+    rows::whole_table_page(conn, "artists", "name", req, rows::artists_by_ids)
 }
 
 /// The artist, the albums filed under them or that they appear on (oldest first), and
@@ -214,24 +173,4 @@ pub(crate) fn genre_songs(
         u64::try_from(total).unwrap_or(0),
         req,
     ))
-}
-
-pub(crate) fn song_blob(conn: &Connection, id: SongId) -> CatalogResult<BlobRef> {
-    conn.prepare_cached(
-        "SELECT hash, size, content_type, created_at, title FROM songs WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        s.query_row([id], |r| {
-            Ok(BlobRef {
-                hash: r.get(0)?,
-                size: get_u64(r, 1)?,
-                content_type: r.get(2)?,
-                created_at: r.get(3)?,
-                used_by: format!("song {id}: {}", r.get::<_, String>(4)?),
-            })
-        })
-        .optional()
-    })
-    .ctx("reading a song")?
-    .ok_or_else(|| not_found("song", id))
 }

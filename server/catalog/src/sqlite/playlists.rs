@@ -5,7 +5,7 @@ use super::error::{not_found, Context};
 use super::rows::{self, PLAYLIST_COLUMNS, PLAYLIST_JOINS, SONG_COLUMNS, SONG_JOINS};
 use super::text::fts_text;
 use super::users::ensure_user;
-use crate::{validate, CatalogResult};
+use crate::{validate, CatalogResult, PlaylistEdit};
 use cadenza_api::{
     CreatePlaylist, Page, PageRequest, Playlist, PlaylistDetail, PlaylistId, SongId,
     UpdatePlaylist, UserId,
@@ -18,23 +18,15 @@ pub(crate) fn playlists(
     req: PageRequest,
 ) -> CatalogResult<Page<Playlist>> {
     let req = rows::clamp(req);
-    let ids = rows::page_ids(
+    let (ids, total) = rows::paged_ids(
         conn,
         "SELECT id FROM playlists WHERE owner_id = ?1 OR public \
          ORDER BY name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3",
+        "SELECT count(*) FROM playlists WHERE owner_id = ?1 OR public",
         &[&viewer],
         req,
         "listing playlists",
     )?;
-    let total = match rows::total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => rows::count(
-            conn,
-            "SELECT count(*) FROM playlists WHERE owner_id = ?1 OR public",
-            &[&viewer],
-            "counting playlists",
-        )?,
-    };
     Ok(rows::page(rows::playlists_by_ids(conn, &ids)?, total, req))
 }
 
@@ -212,6 +204,60 @@ pub(crate) fn move_track(
             .and_then(|mut s| s.execute((row, to)))
             .ctx("moving a playlist track")?;
         touch(conn, id, now)?;
+    }
+    playlist(conn, id, viewer)
+}
+
+pub(crate) fn edit_playlist(
+    conn: &Connection,
+    id: PlaylistId,
+    viewer: UserId,
+    edit: &PlaylistEdit,
+    now: i64,
+) -> CatalogResult<PlaylistDetail> {
+    owned(conn, id, viewer)?;
+    if edit.name.is_some() || edit.public.is_some() {
+        let fields = UpdatePlaylist {
+            name: edit.name.clone(),
+            public: edit.public,
+        };
+        update_playlist(conn, id, viewer, &fields, now)?;
+    }
+    if let Some(comment) = &edit.comment {
+        let comment = validate::playlist_comment(comment)?;
+        conn.prepare_cached(
+            "UPDATE playlists SET comment = nullif(?2, ''), updated_at = ?3 WHERE id = ?1",
+        )
+        .and_then(|mut s| s.execute((id, comment, now)))
+        .ctx("updating a playlist comment")?;
+    }
+    if !edit.remove.is_empty() {
+        let mut positions = edit.remove.clone();
+        positions.sort_unstable();
+        positions.dedup();
+        for &position in &positions {
+            check_position(conn, id, position)?;
+        }
+        let mut delete = conn
+            .prepare_cached("DELETE FROM playlist_tracks WHERE playlist_id = ?1 AND position = ?2")
+            .ctx("removing playlist tracks")?;
+        for position in positions {
+            delete
+                .execute((id, position))
+                .ctx("removing playlist tracks")?;
+        }
+        renumber(conn, id)?;
+        touch(conn, id, now)?;
+    }
+    if let Some(songs) = &edit.replace {
+        conn.prepare_cached("DELETE FROM playlist_tracks WHERE playlist_id = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .ctx("replacing playlist tracks")?;
+        touch(conn, id, now)?;
+        add_tracks(conn, id, viewer, songs, None, now)?;
+    }
+    if !edit.add.is_empty() {
+        add_tracks(conn, id, viewer, &edit.add, None, now)?;
     }
     playlist(conn, id, viewer)
 }

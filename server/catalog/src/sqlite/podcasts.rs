@@ -5,7 +5,7 @@ use super::rows::{self, get_opt_u64, get_u64, PODCAST_COLUMNS};
 use super::text::fts_text;
 use super::users::ensure_user;
 use crate::validate;
-use crate::{BlobRef, CatalogResult, NewEpisode};
+use crate::{Bookmark, CatalogError, CatalogResult, NewEpisode};
 use cadenza_api::{
     CreatePodcast, Episode, EpisodeId, Page, PageRequest, Podcast, PodcastDetail, PodcastId, UserId,
 };
@@ -67,24 +67,7 @@ pub(crate) fn create_podcast(
 }
 
 pub(crate) fn podcasts(conn: &Connection, req: PageRequest) -> CatalogResult<Page<Podcast>> {
-    let req = rows::clamp(req);
-    let ids = rows::page_ids(
-        conn,
-        "SELECT id FROM podcasts ORDER BY title COLLATE NOCASE, id LIMIT ?1 OFFSET ?2",
-        &[],
-        req,
-        "listing podcasts",
-    )?;
-    let total = match rows::total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => rows::count(
-            conn,
-            "SELECT count(*) FROM podcasts",
-            &[],
-            "counting podcasts",
-        )?,
-    };
-    Ok(rows::page(rows::podcasts_by_ids(conn, &ids)?, total, req))
+    rows::whole_table_page(conn, "podcasts", "title", req, rows::podcasts_by_ids)
 }
 
 fn podcast_row(conn: &Connection, id: PodcastId) -> CatalogResult<Podcast> {
@@ -226,22 +209,119 @@ pub(crate) fn set_position(
     Ok(())
 }
 
-pub(crate) fn episode_blob(conn: &Connection, id: EpisodeId) -> CatalogResult<BlobRef> {
-    conn.prepare_cached(
-        "SELECT hash, size, content_type, created_at, title FROM episodes WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        s.query_row([id], |r| {
-            Ok(BlobRef {
-                hash: r.get(0)?,
-                size: get_u64(r, 1)?,
-                content_type: r.get(2)?,
-                created_at: r.get(3)?,
-                used_by: format!("episode {id}: {}", r.get::<_, String>(4)?),
+pub(crate) fn delete_position(
+    conn: &Connection,
+    user: UserId,
+    episode: EpisodeId,
+) -> CatalogResult<()> {
+    let deleted = conn
+        .prepare_cached("DELETE FROM episode_positions WHERE user_id = ?1 AND episode_id = ?2")
+        .and_then(|mut s| s.execute((user, episode)))
+        .ctx("forgetting a resume position")?;
+    if deleted == 0 {
+        return Err(CatalogError::NotFound(format!(
+            "there is no saved position in episode {episode}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn bookmarks(conn: &Connection, user: UserId) -> CatalogResult<Vec<Bookmark>> {
+    let doing = "listing saved positions";
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {EPISODE_COLUMNS}, p.position_ms, p.updated_at FROM episode_positions p \
+             JOIN episodes e ON e.id = p.episode_id WHERE p.user_id = ?1 \
+             ORDER BY p.updated_at DESC, e.id"
+        ))
+        .ctx(doing)?;
+    let rows = stmt
+        .query_map((user, user), |r| {
+            Ok(Bookmark {
+                episode: episode_from_row(r)?,
+                position_ms: get_u64(r, 12)?,
+                changed_at: r.get(13)?,
             })
         })
-        .optional()
-    })
-    .ctx("reading an episode")?
-    .ok_or_else(|| not_found("episode", id))
+        .ctx(doing)?;
+    rows.collect::<rusqlite::Result<_>>().ctx(doing)
+}
+
+pub(crate) fn newest_episodes(
+    conn: &Connection,
+    limit: u32,
+    viewer: UserId,
+) -> CatalogResult<Vec<Episode>> {
+    let doing = "listing the newest episodes";
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {EPISODE_COLUMNS} FROM episodes e \
+             ORDER BY e.published_at IS NULL, e.published_at DESC, e.id DESC LIMIT ?1"
+        ))
+        .ctx(doing)?;
+    let rows = stmt
+        .query_map(
+            (limit.min(crate::paging::MAX_PAGE), viewer),
+            episode_from_row,
+        )
+        .ctx(doing)?;
+    rows.collect::<rusqlite::Result<_>>().ctx(doing)
+}
+
+pub(crate) fn delete_podcast(conn: &Connection, id: PodcastId) -> CatalogResult<Vec<String>> {
+    podcast_row(conn, id)?;
+    let hashes: Vec<String> = rows::collect(
+        conn,
+        "SELECT DISTINCT hash FROM episodes WHERE podcast_id = ?1",
+        id,
+        |r| r.get(0),
+        "reading a podcast's episodes",
+    )?;
+    // Cascades remove the episodes and everyone's positions in them.
+    conn.prepare_cached("DELETE FROM podcasts WHERE id = ?1")
+        .and_then(|mut s| s.execute([id]))
+        .ctx("deleting a podcast")?;
+    let mut unused = Vec::new();
+    for hash in hashes {
+        if !super::library::blob_referenced(conn, &hash)? {
+            unused.push(hash);
+        }
+    }
+    Ok(unused)
+}
+
+pub(crate) fn claim_feed(
+    conn: &Connection,
+    id: PodcastId,
+    holder: &str,
+    now: i64,
+    lease_secs: i64,
+) -> CatalogResult<bool> {
+    podcast_row(conn, id)?;
+    let claimed = conn
+        .prepare_cached(
+            "UPDATE podcasts SET lease_holder = ?2, lease_until = ?3 WHERE id = ?1 \
+             AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until <= ?4)",
+        )
+        .and_then(|mut s| s.execute((id, holder, now.saturating_add(lease_secs), now)))
+        .ctx("taking a podcast feed")?;
+    Ok(claimed == 1)
+}
+
+pub(crate) fn finish_feed(
+    conn: &Connection,
+    id: PodcastId,
+    holder: &str,
+    now: i64,
+    error: Option<&str>,
+) -> CatalogResult<()> {
+    let error: Option<String> = error.map(validate::refresh_error);
+    conn.prepare_cached(
+        "UPDATE podcasts SET lease_holder = NULL, lease_until = NULL, refresh_error = ?3, \
+         refreshed_at = CASE WHEN ?3 IS NULL THEN ?4 ELSE refreshed_at END \
+         WHERE id = ?1 AND lease_holder = ?2",
+    )
+    .and_then(|mut s| s.execute((id, holder, &error, now)))
+    .ctx("recording a feed reading")?;
+    Ok(())
 }

@@ -1,11 +1,11 @@
 //! Reading rows into wire types: the one SELECT per type, and fetching a page of rows by
 //! id in a single query (pages are chosen first by id, then filled; no N+1 queries).
 
-use super::error::Context;
-use crate::CatalogResult;
-use cadenza_api::{Album, Artist, PageRequest, Playlist, Podcast, Song};
+use super::error::{not_found, Context};
+use crate::{BlobRef, CatalogResult};
+use cadenza_api::{Album, Artist, Page, PageRequest, Playlist, Podcast, Song};
 use rusqlite::types::Type;
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 pub(crate) use crate::paging::{clamp, empty_page, page, total_from_page};
 
@@ -96,7 +96,7 @@ pub(crate) fn songs_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<Vec<
 // ------------------------------------------------------------------ albums
 
 pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.title, ar.name, al.artist_id, al.year, g.name, \
-     al.song_count, al.duration_ms, al.cover_hash IS NOT NULL";
+     al.song_count, al.duration_ms, al.cover_hash IS NOT NULL, al.created_at";
 
 pub(crate) const ALBUM_JOINS: &str =
     "JOIN artists ar ON ar.id = al.artist_id LEFT JOIN genres g ON g.id = al.genre_id";
@@ -112,6 +112,7 @@ pub(crate) fn album_from_row(row: &Row<'_>) -> rusqlite::Result<Album> {
         song_count: row.get(6)?,
         duration_ms: get_u64(row, 7)?,
         has_cover: row.get(8)?,
+        created_at: row.get(9)?,
     })
 }
 
@@ -160,7 +161,7 @@ pub(crate) const PLAYLIST_COLUMNS: &str = "p.id, p.name, p.owner_id, u.username,
      (SELECT count(*) FROM playlist_tracks WHERE playlist_id = p.id), \
      (SELECT total(s.duration_ms) FROM playlist_tracks pt JOIN songs s ON s.id = pt.song_id \
       WHERE pt.playlist_id = p.id), \
-     p.created_at, p.updated_at";
+     p.created_at, p.updated_at, p.comment";
 
 pub(crate) const PLAYLIST_JOINS: &str = "JOIN users u ON u.id = p.owner_id";
 
@@ -176,6 +177,7 @@ pub(crate) fn playlist_from_row(row: &Row<'_>) -> rusqlite::Result<Playlist> {
         duration_ms: duration as u64,
         created_at: row.get(7)?,
         updated_at: row.get(8)?,
+        comment: row.get(9)?,
     })
 }
 
@@ -199,7 +201,8 @@ pub(crate) fn playlists_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<
 // ------------------------------------------------------------------ podcasts
 
 pub(crate) const PODCAST_COLUMNS: &str = "c.id, c.title, c.author, c.description, c.feed_url, \
-     (SELECT count(*) FROM episodes WHERE podcast_id = c.id), c.created_at";
+     (SELECT count(*) FROM episodes WHERE podcast_id = c.id), c.created_at, c.refreshed_at, \
+     c.refresh_error";
 
 pub(crate) fn podcast_from_row(row: &Row<'_>) -> rusqlite::Result<Podcast> {
     Ok(Podcast {
@@ -210,6 +213,8 @@ pub(crate) fn podcast_from_row(row: &Row<'_>) -> rusqlite::Result<Podcast> {
         feed_url: row.get(4)?,
         episode_count: row.get(5)?,
         created_at: row.get(6)?,
+        refreshed_at: row.get(7)?,
+        refresh_error: row.get(8)?,
     })
 }
 
@@ -228,6 +233,40 @@ pub(crate) fn podcasts_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<V
         podcast_from_row,
         "reading podcasts",
     )
+}
+
+// ------------------------------------------------------------------ audio
+
+/// What holds streamable audio: songs and episodes keep it in the same columns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Audio {
+    Song,
+    Episode,
+}
+
+/// The blob a song or an episode streams.
+pub(crate) fn audio_blob(conn: &Connection, audio: Audio, id: i64) -> CatalogResult<BlobRef> {
+    let (table, noun, doing) = match audio {
+        Audio::Song => ("songs", "song", "reading a song"),
+        Audio::Episode => ("episodes", "episode", "reading an episode"),
+    };
+    conn.prepare_cached(&format!(
+        "SELECT hash, size, content_type, created_at, title FROM {table} WHERE id = ?1"
+    ))
+    .and_then(|mut s| {
+        s.query_row([id], |r| {
+            Ok(BlobRef {
+                hash: r.get(0)?,
+                size: get_u64(r, 1)?,
+                content_type: r.get(2)?,
+                created_at: r.get(3)?,
+                used_by: format!("{noun} {id}: {}", r.get::<_, String>(4)?),
+            })
+        })
+        .optional()
+    })
+    .ctx(doing)?
+    .ok_or_else(|| not_found(noun, id))
 }
 
 // ------------------------------------------------------------------ helpers
@@ -262,6 +301,46 @@ pub(crate) fn page_ids(
         .query_map(all.as_slice(), |r| r.get::<_, i64>(0))
         .ctx(doing)?;
     rows.collect::<rusqlite::Result<Vec<i64>>>().ctx(doing)
+}
+
+/// One page of ids with the listing's total: `ids_sql` as for [`page_ids`]; `count_sql`
+/// counts the same rows with the same `params`, and runs only when the page does not prove
+/// the total.
+pub(crate) fn paged_ids(
+    conn: &Connection,
+    ids_sql: &str,
+    count_sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    req: PageRequest,
+    doing: &str,
+) -> CatalogResult<(Vec<i64>, u64)> {
+    let ids = page_ids(conn, ids_sql, params, req, doing)?;
+    let total = match total_from_page(ids.len(), req) {
+        Some(total) => total,
+        None => count(conn, count_sql, params, doing)?,
+    };
+    Ok((ids, total))
+}
+
+/// A page of every row of `table` by `column` (case-insensitively, then id): the page's ids
+/// from the column's index, then `fill` reads just those rows.
+pub(crate) fn whole_table_page<T>(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    req: PageRequest,
+    fill: fn(&Connection, &[i64]) -> CatalogResult<Vec<T>>,
+) -> CatalogResult<Page<T>> {
+    let req = clamp(req);
+    let (ids, total) = paged_ids(
+        conn,
+        &format!("SELECT id FROM {table} ORDER BY {column} COLLATE NOCASE, id LIMIT ?1 OFFSET ?2"),
+        &format!("SELECT count(*) FROM {table}"),
+        &[],
+        req,
+        &format!("listing {table}"),
+    )?;
+    Ok(page(fill(conn, &ids)?, total, req))
 }
 
 /// A single `count(*)`-style number.

@@ -7,7 +7,7 @@
 //! rank.rs), then only those rows are read.
 
 use super::error::Context;
-use super::rows::{self, count, page_ids, total_from_page};
+use super::rows::{self, count};
 use crate::query::{self, group, Matches, Total, RANK_WINDOW};
 use crate::CatalogResult;
 use cadenza_api::{PageRequest, SearchResults, SearchType, UserId};
@@ -238,26 +238,17 @@ fn visible_playlists(
     viewer: UserId,
     req: PageRequest,
 ) -> CatalogResult<(Vec<i64>, Total)> {
-    let doing = "searching playlists";
-    let ids = page_ids(
+    let (ids, total) = rows::paged_ids(
         conn,
         "SELECT f.rowid FROM playlists_fts f JOIN playlists p ON p.id = f.rowid \
          WHERE playlists_fts MATCH ?1 AND (p.public OR p.owner_id = ?2) \
          ORDER BY cadenza_rank(playlists_fts), f.rowid LIMIT ?3 OFFSET ?4",
+        "SELECT count(*) FROM playlists_fts f JOIN playlists p ON p.id = f.rowid \
+         WHERE playlists_fts MATCH ?1 AND (p.public OR p.owner_id = ?2)",
         &[&expr, &viewer],
         req,
-        doing,
+        "searching playlists",
     )?;
-    let total = match total_from_page(ids.len(), req) {
-        Some(t) => t,
-        None => count(
-            conn,
-            "SELECT count(*) FROM playlists_fts f JOIN playlists p ON p.id = f.rowid \
-             WHERE playlists_fts MATCH ?1 AND (p.public OR p.owner_id = ?2)",
-            &[&expr, &viewer],
-            doing,
-        )?,
-    };
     Ok((ids, Total::exact(total)))
 }
 

@@ -7,9 +7,9 @@ use cadenza_api::{Role, User, UserId};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 
-const USER_COLUMNS: &str = "id, username, role, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, username, role, created_at";
 
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+pub(crate) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(2)?;
     let role = role
         .parse::<Role>()
