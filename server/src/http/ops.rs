@@ -155,9 +155,7 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
         },
     ];
     let nodes = cx.db(|c| Ok::<_, ApiError>(c.nodes())).await?;
-    let mut text = cx.app.metrics.render(&extra);
-    text.push_str(&crate::catalog_health::metrics(&nodes));
-    let mut response = text.into_response();
+    let mut response = cx.app.metrics.render(&extra, &nodes).into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
         warp::http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
