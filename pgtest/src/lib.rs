@@ -184,6 +184,18 @@ impl Cluster {
         cluster.as_ref().map_err(|e| io::Error::other(e.clone()))
     }
 
+    /// `cadenza-server` flags that put its catalog in a new database of this cluster,
+    /// reading from all its replicas.
+    pub fn server_args(&self) -> io::Result<Vec<String>> {
+        let database = self.create_database()?;
+        let mut args = vec!["--catalog".to_string(), self.primary_url(&database)];
+        for replica in 0..self.replicas() {
+            args.push("--catalog-replica".into());
+            args.push(self.replica_url(replica, &database));
+        }
+        Ok(args)
+    }
+
     /// Makes a replica of the primary with `pg_basebackup -R -X stream` and starts it;
     /// returns its index for [`Cluster::replica_url`] and friends.
     pub fn add_replica(&self) -> io::Result<usize> {

@@ -303,13 +303,7 @@ pub fn admin_cli(server: &Server, token: &str, args: &[&str]) -> Output {
 /// Flags that put a server's catalog in a new database of `cluster`, reading from all its
 /// replicas.
 pub fn postgres_args(cluster: &cadenza_pgtest::Cluster) -> Vec<String> {
-    let database = cluster.create_database().expect("a test database");
-    let mut args = vec!["--catalog".to_string(), cluster.primary_url(&database)];
-    for replica in 0..cluster.replicas() {
-        args.push("--catalog-replica".into());
-        args.push(cluster.replica_url(replica, &database));
-    }
-    args
+    cluster.server_args().expect("a test database")
 }
 
 /// The fixture folder of real audio files.
