@@ -1,6 +1,7 @@
 //! An admin moves a SQLite catalog to PostgreSQL with `cadenza-server catalog copy` and
 //! starts the server on it: users log in with their old passwords, and a fixed list of
-//! requests gets the same answers as before (search the same matches; ranking may differ).
+//! requests gets the same answers as before (search the same matches; ranking may differ),
+//! and their app passwords and API keys come along.
 
 use std::process::{Command, Output};
 
@@ -104,6 +105,11 @@ async fn a_sqlite_catalog_moved_to_postgres_answers_the_same() {
     for id in &ids {
         alice.record_play(*id, Some(2_000)).await.unwrap();
     }
+    alice
+        .create_my_credential(cadenza_api::CredentialKind::ApiKey, "desk")
+        .await
+        .unwrap();
+    let credentials_before = alice.my_credentials().await.unwrap();
     let (song, album, artist) = (songs[0].id, songs[0].album_id, songs[0].artist_id);
     let before = answers(&alice, song, album, artist, list.id).await;
     let queries = ["bjo", "tone", "moving", "坂本", "the"];
@@ -148,6 +154,7 @@ async fn a_sqlite_catalog_moved_to_postgres_answers_the_same() {
         // /me and playlists carry no volatile fields; every answer must be the same text.
         assert_eq!(was, is, "{route}");
     }
+    assert_eq!(alice.my_credentials().await.unwrap(), credentials_before);
     for (q, was) in queries.iter().zip(&found_before) {
         assert_eq!(&matches(&alice, q).await, was, "{q}");
     }

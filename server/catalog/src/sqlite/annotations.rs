@@ -5,44 +5,10 @@ use std::collections::HashMap;
 use super::error::{not_found, Context};
 use super::rows;
 use super::users::ensure_user;
+use crate::item_table::{item, kind, Kind, ALBUM, ARTIST, SONG};
 use crate::{Annotation, CatalogResult, Item, Starred};
 use cadenza_api::UserId;
 use rusqlite::Connection;
-
-/// The table, item column and item table of a kind of item.
-struct Kind {
-    name: &'static str,
-    table: &'static str,
-    column: &'static str,
-    items: &'static str,
-}
-
-const SONG: Kind = Kind {
-    name: "song",
-    table: "song_annotations",
-    column: "song_id",
-    items: "songs",
-};
-const ALBUM: Kind = Kind {
-    name: "album",
-    table: "album_annotations",
-    column: "album_id",
-    items: "albums",
-};
-const ARTIST: Kind = Kind {
-    name: "artist",
-    table: "artist_annotations",
-    column: "artist_id",
-    items: "artists",
-};
-
-fn kind(item: Item) -> (&'static Kind, i64) {
-    match item {
-        Item::Song(id) => (&SONG, id),
-        Item::Album(id) => (&ALBUM, id),
-        Item::Artist(id) => (&ARTIST, id),
-    }
-}
 
 fn ensure_item(conn: &Connection, item: Item) -> CatalogResult<()> {
     let (kind, id) = kind(item);
@@ -162,12 +128,7 @@ pub(crate) fn annotations(
             .ctx("reading stars")?;
         for row in rows {
             let (id, annotation) = row.ctx("reading stars")?;
-            let item = match kind.name {
-                "song" => Item::Song(id),
-                "album" => Item::Album(id),
-                _ => Item::Artist(id),
-            };
-            found.insert(item, annotation);
+            found.insert(item(kind, id), annotation);
         }
     }
     Ok(found)
