@@ -21,7 +21,9 @@
 #   BENCH_TMP=DIR        where the temporary data goes (default /tmp; same disk for both sides)
 #   BENCH_KEEP=1         keep the temporary folder (logs, data) after the run
 #   BENCH_ONLY="a b"     run only some benchmarks: startup search stream listeners ingest player s3
-#                        subsonic
+#                        subsonic postgres (postgres: the same catalog in PostgreSQL with a
+#                        streaming replica: load time, search over HTTP and writes at 16
+#                        connections against SQLite, replica lag under the write load)
 #   BENCH_S3_FILES=N     files for the S3 ingestion benchmark (default 100; QUICK 30)
 #   BENCH_OUT=FILE       also write the table as Markdown (default target/bench/last-run.md)
 #   BENCH_SERVER=FILE    run this cadenza-server binary instead of the one built here, and
@@ -49,7 +51,7 @@ else
     listen_ramp=5 listen_trials=8
     s3_files=${BENCH_S3_FILES:-100}
 fi
-only=${BENCH_ONLY:-startup search stream listeners ingest player s3 subsonic}
+only=${BENCH_ONLY:-startup search stream listeners ingest player s3 subsonic postgres}
 out_md=${BENCH_OUT:-$root/target/bench/last-run.md}
 wants() { [[ " $only " == *" $1 "* ]]; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -83,11 +85,15 @@ server_bin=${BENCH_SERVER:-$bin/cadenza-server}
 # ---------------------------------------------------------------- processes and cleanup
 tmp=$(mktemp -d "${BENCH_TMP:-/tmp}/cadenza-bench.XXXXXX")
 pids=()
+pg_dirs=()
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
     # Best effort from here on: one failure must not leave the rest running.
     set +e
+    for dir in "${pg_dirs[@]}"; do
+        pg_as "$pg_bin/pg_ctl" -D "$dir" -m immediate stop >/dev/null 2>&1
+    done
     if [ -n "${tmux_sock:-}" ]; then
         tmux -L "$tmux_sock" kill-server 2>/dev/null
     fi
@@ -226,7 +232,7 @@ generate_catalog() {
     "$bin/cadenza-fixtures" catalog --songs "$songs" --users 1000 --seed 1 --data-dir "$dest" \
         >"$tmp/fixtures-catalog.log" 2>&1 || { cat "$tmp/fixtures-catalog.log" >&2; die "catalog generation failed"; }
 }
-if wants startup || wants search || wants stream || wants listeners || wants player || wants subsonic; then
+if wants startup || wants search || wants stream || wants listeners || wants player || wants subsonic || wants postgres; then
     if [ -n "${BENCH_CATALOG_CACHE:-}" ]; then
         cache=$BENCH_CATALOG_CACHE/songs-$songs
         if [ ! -f "$cache/.complete" ]; then
@@ -783,7 +789,7 @@ if wants ingest; then
     row "ingest, R=3: MB/s" "$c_mbs" "$l_mbs" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
 fi
 
-# ---------------------------------------------------------------- 6. S3 volumes (SeaweedFS)
+# ---------------------------------------------------------------- 7. S3 volumes (SeaweedFS)
 # Three real SeaweedFS servers on loopback (cadenza-seaweed starts them: free ports, temp
 # dirs), one volume each, R=3. Ingestion is compared with raw PUTs of the same files to the
 # same servers (three in parallel per file, 4 files at a time, as the ingest runs); streaming
@@ -917,6 +923,131 @@ if wants s3; then
     stop "$s3_pid"
     stop "$local_pid"
     stop "$weed_pid"
+fi
+
+# ---------------------------------------------------------------- 8. the catalog in PostgreSQL
+# The same catalog copied into a PostgreSQL primary with a streaming replica (the server's
+# reads of the shared catalog go to the replica), against the SQLite server above. Commits
+# are not flushed one by one (synchronous_commit=off), as SQLite's WAL with
+# synchronous=NORMAL does not flush them either.
+pg_as() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+pg_start() { # DIR PORT
+    pg_as "$pg_bin/pg_ctl" -D "$1" -l "$1.log" -w -t 120 \
+        -o "-c port=$2 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$1 \
+            -c wal_level=replica -c max_wal_senders=10 -c wal_keep_size=1GB \
+            -c shared_buffers=512MB -c max_connections=200 -c synchronous_commit=off" \
+        start >/dev/null || { cat "$1.log" >&2; die "postgres on port $2 did not start"; }
+    pg_dirs+=("$1")
+}
+if wants postgres; then
+    pg_bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort -V | tail -n 1)
+    [ -x "$pg_bin/initdb" ] || die "PostgreSQL is not installed; run scripts/setup.sh"
+    pg=$tmp/pg
+    mkdir -p "$pg"
+    if [ "$(id -u)" = 0 ]; then
+        # PostgreSQL runs as `postgres` (initdb refuses root): it needs its folder, and a
+        # way through the private temporary folder to it.
+        chown postgres "$pg"
+        chmod o+x "$tmp"
+    fi
+    p1=$(free_port) p2=$(free_port)
+    pg_as "$pg_bin/initdb" -D "$pg/primary" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+        >"$pg/initdb.log" 2>&1 || { cat "$pg/initdb.log" >&2; die "initdb failed"; }
+    pg_start "$pg/primary" "$p1"
+    pg_as "$pg_bin/psql" -h 127.0.0.1 -p "$p1" -U postgres -qc "CREATE DATABASE cadenza" postgres
+    pg_as "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$p1" -U postgres -D "$pg/replica" -R -X stream \
+        >"$pg/basebackup.log" 2>&1 || { cat "$pg/basebackup.log" >&2; die "pg_basebackup failed"; }
+    pg_start "$pg/replica" "$p2"
+    primary_url=postgres://postgres@127.0.0.1:$p1/cadenza replica_url=postgres://postgres@127.0.0.1:$p2/cadenza
+
+    log "PostgreSQL: copying the $songs-song catalog from SQLite (cadenza-server catalog copy)"
+    t0=$(date +%s%N)
+    "$server_bin" catalog copy --from "sqlite:$catalog_data/catalog.sqlite" --to "$primary_url" \
+        >"$tmp/pg-copy.log" 2>&1 || { tail -n 20 "$tmp/pg-copy.log" >&2; die "catalog copy failed"; }
+    t1=$(date +%s%N)
+    row "PostgreSQL: catalog copy of $songs songs from SQLite (s)" "$(calc "($t1 - $t0) / 1000000000" 1)" "-" "-" "-" "-"
+    pg_as "$pg_bin/psql" -h 127.0.0.1 -p "$p1" -U postgres -qc "VACUUM ANALYZE" cadenza
+
+    # The SQLite side: the main server, again if the benchmarks before stopped it.
+    if [ -z "${main_pid:-}" ] || ! kill -0 "$main_pid" 2>/dev/null; then
+        start_server main "$catalog_data"
+        main_pid=$server_pid main_url=$server_url
+        token=$(login "$main_url" password)
+    fi
+    start_server pg "$catalog_data" --catalog "$primary_url" --catalog-replica "$replica_url"
+    pg_pid=$server_pid pg_url=$server_url
+    ptoken=$(login "$pg_url" password)
+    [ -n "$ptoken" ] || die "cannot log in to the PostgreSQL server as admin"
+
+    if [ -s "$tmp/paths.txt" ]; then
+        log "search over HTTP on PostgreSQL: wrk -c1, $runs x ${seconds}s"
+        : >"$tmp/pg-search-1"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$ptoken \
+                wrk_run search "$tmp/pg-search-1" -t1 -c1 -d"${seconds}s" "$pg_url"
+        done
+        for p in p50 p99; do
+            pgv=$(calc "$(column_of "$tmp/pg-search-1" ${p}_us | median) / 1000" 2)
+            sqv=$(calc "$(column_of "$tmp/search-1" ${p}_us | median) / 1000" 2)
+            ratio=$(calc "$pgv / $sqv" 2)
+            if [ "$p" = p50 ]; then
+                row "search over HTTP, 1 conn, $p (ms): PostgreSQL vs SQLite" "$pgv" "$sqv" "${ratio}x" "<= 2x SQLite" "$(verdict "$ratio" '<=' 2)"
+            else
+                row "search over HTTP, 1 conn, $p (ms): PostgreSQL vs SQLite" "$pgv" "$sqv" "${ratio}x" "< 15 ms" "$(verdict "$pgv" '<' 15)"
+            fi
+        done
+    fi
+
+    # Writes at 16 connections on both servers: play reports, then playlist edits (16
+    # playlists of 20 tracks, each edit moves a track).
+    playlists_of() { # URL TOKEN -> comma-separated ids of 16 new playlists of 20 tracks
+        local ids=() i id
+        for i in $(seq 1 16); do
+            id=$(curl -sf -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+                -d "{\"name\":\"bench $i\",\"public\":false}" "$1/api/v1/playlists" | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+            curl -sf -o /dev/null -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+                -d "{\"song_ids\":[$(seq -s, $((i * 20 + 1)) $((i * 20 + 20)))]}" "$1/api/v1/playlists/$id/tracks"
+            ids+=("$id")
+        done
+        local IFS=,
+        echo "${ids[*]}"
+    }
+    for kind in plays playlists; do
+        for side in sqlite pg; do
+            if [ "$side" = pg ]; then url=$pg_url tok=$ptoken; else url=$main_url tok=$token; fi
+            lists=""
+            [ "$kind" = playlists ] && lists=$(playlists_of "$url" "$tok")
+            log "writes ($kind) on $side: wrk -c16, $runs x ${seconds}s"
+            : >"$tmp/writes-$kind-$side"
+            if [ "$side" = pg ] && [ "$kind" = plays ]; then
+                # Replica lag under this load, from /readyz twice a second.
+                (while [ ! -e "$tmp/lag-stop" ]; do
+                    { curl -sf "$pg_url/readyz"; echo; } | sed -n 's/.*"role":"replica","up":true,"lag_seconds":\([0-9.e+-]*\).*/\1/p'
+                    sleep 0.5
+                done) >"$tmp/lag" &
+                sampler=$!
+            fi
+            for _ in $(seq 1 "$runs"); do
+                BENCH_TOKEN=$tok BENCH_WRITE=$kind BENCH_SONGS=$songs BENCH_PLAYLISTS=$lists \
+                    wrk_run writes "$tmp/writes-$kind-$side" -t2 -c16 -d"${seconds}s" "$url"
+            done
+            if [ "$side" = pg ] && [ "$kind" = plays ]; then
+                touch "$tmp/lag-stop"
+                wait "$sampler" || true
+            fi
+        done
+        pgr=$(per_second "$tmp/writes-$kind-pg" requests | median)
+        sqr=$(per_second "$tmp/writes-$kind-sqlite" requests | median)
+        errors=$(($(sum_errors "$tmp/writes-$kind-pg") + $(sum_errors "$tmp/writes-$kind-sqlite")))
+        ratio=$(calc "$pgr / $sqr" 2)
+        label=$([ "$kind" = plays ] && echo "play reports" || echo "playlist edits")
+        row "$label/s at 16 conn: PostgreSQL vs SQLite (errors)" "$(calc "$pgr" 0) ($errors)" "$(calc "$sqr" 0)" "${ratio}x" ">= 1x SQLite" "$(verdict "$ratio" '>=' 1)"
+    done
+    max_lag=$(sort -g "$tmp/lag" | tail -n 1)
+    row "replica lag under the play-report load, max of /readyz samples (s)" "${max_lag:-nan}" "-" "-" "< 5 (max_replica_lag)" "$(verdict "${max_lag:-nan}" '<' 5)"
+    stop "$pg_pid"
+    stop "$main_pid"
 fi
 
 # ---------------------------------------------------------------- the table

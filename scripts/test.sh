@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+# setup.sh installed PostgreSQL: its tests must run here, not skip (see cadenza-pgtest).
+export CADENZA_REQUIRE_POSTGRES=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --bins --locked

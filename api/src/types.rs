@@ -831,16 +831,40 @@ impl ReplicationReport {
 
 // ---------------------------------------------------------------- ops
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Readiness {
     pub ready: bool,
+    /// The catalog answers reads.
     pub catalog: bool,
+    /// The catalog answers reads but refuses writes: its primary database is down.
+    #[serde(default)]
+    pub catalog_read_only: bool,
+    /// The databases behind a PostgreSQL catalog, primary first (empty for SQLite).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub catalog_databases: Vec<CatalogDatabase>,
     pub volumes_reachable: u32,
     pub volumes_total: u32,
     pub quorum: u32,
     /// Ready, but some volume (a failure domain) is unreachable: blobs are under-replicated.
     #[serde(default)]
     pub degraded: bool,
+}
+
+/// One database of the catalog, as its health check last saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogDatabase {
+    /// `host:port/database`.
+    pub name: String,
+    /// `primary` or `replica`.
+    pub role: String,
+    pub up: bool,
+    /// Replicas: seconds behind the primary, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
+    /// Whether catalog reads go to it now.
+    pub serving_reads: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ pub enum ConfigError {
     after_help = "Settings come from a TOML file (--config), then CADENZA_* environment variables, \
 then these flags; later ones win. The file keys are the flag names with `_` for `-` \
 (e.g. max_upload = \"512MiB\", volumes = [\"vol1=/mnt/a\", \"vol2=/mnt/b\"]). \
+To move a SQLite catalog into PostgreSQL: `cadenza-server catalog copy --from sqlite:PATH --to postgres://...`. \
 A SIZE is bytes or has a unit: 512MiB, 5MB (KB = 1000 bytes, KiB = 1024). \
 A DURATION is seconds or has a unit: 90, 45s, 15m, 12h, 30d, 1h30m. \
 Secrets are read only from the file or the environment: admin_password / CADENZA_ADMIN_PASSWORD \
@@ -117,6 +118,22 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION")]
     pub shutdown_grace: Option<Span>,
 
+    /// The catalog: postgres://USER:PASSWORD@HOST:PORT/DATABASE for PostgreSQL, or
+    /// sqlite:PATH [env: CADENZA_CATALOG] [default: DATA_DIR/catalog.sqlite]. A password given
+    /// here shows in `ps`: prefer the environment or the config file for it
+    #[arg(long, value_name = "URL")]
+    pub catalog: Option<String>,
+
+    /// A PostgreSQL read replica of the catalog, repeatable
+    /// [env: CADENZA_CATALOG_REPLICAS, comma-separated]
+    #[arg(long = "catalog-replica", value_name = "URL")]
+    pub catalog_replicas: Vec<String>,
+
+    /// Replicas further behind the primary than this serve no reads
+    /// [env: CADENZA_MAX_REPLICA_LAG] [default: 5s]
+    #[arg(long, value_name = "DURATION")]
+    pub max_replica_lag: Option<Span>,
+
     /// How often the server reads every podcast feed for new episodes; 0 turns it off
     /// [env: CADENZA_PODCAST_REFRESH] [default: 1h]
     #[arg(long, value_name = "DURATION")]
@@ -143,6 +160,9 @@ pub struct Layer {
     pub secret: Option<String>,
     pub log_level: Option<String>,
     pub shutdown_grace: Option<Span>,
+    pub catalog: Option<String>,
+    pub catalog_replicas: Option<Vec<String>>,
+    pub max_replica_lag: Option<Span>,
     pub podcast_refresh: Option<Span>,
 }
 
@@ -164,6 +184,9 @@ impl Layer {
             secret: over.secret.or(self.secret),
             log_level: over.log_level.or(self.log_level),
             shutdown_grace: over.shutdown_grace.or(self.shutdown_grace),
+            catalog: over.catalog.or(self.catalog),
+            catalog_replicas: over.catalog_replicas.or(self.catalog_replicas),
+            max_replica_lag: over.max_replica_lag.or(self.max_replica_lag),
             podcast_refresh: over.podcast_refresh.or(self.podcast_refresh),
         }
     }
@@ -221,6 +244,12 @@ impl Layer {
                 "CADENZA_SECRET" => layer.secret = Some(value.clone()),
                 "CADENZA_LOG_LEVEL" => layer.log_level = Some(value.clone()),
                 "CADENZA_SHUTDOWN_GRACE" => layer.shutdown_grace = Some(parse(&key, v)?),
+                "CADENZA_CATALOG" => layer.catalog = Some(value.clone()),
+                "CADENZA_CATALOG_REPLICAS" => {
+                    let urls = v.split(',').map(str::trim).filter(|s| !s.is_empty());
+                    layer.catalog_replicas = Some(urls.map(String::from).collect());
+                }
+                "CADENZA_MAX_REPLICA_LAG" => layer.max_replica_lag = Some(parse(&key, v)?),
                 "CADENZA_PODCAST_REFRESH" => layer.podcast_refresh = Some(parse(&key, v)?),
                 other if other.starts_with("CADENZA_") => warnings.push(format!(
                     "ignoring unknown environment variable {other} (see `cadenza-server --help`)"
@@ -253,6 +282,10 @@ impl Cli {
             secret: None,
             log_level: self.log_level.clone(),
             shutdown_grace: self.shutdown_grace,
+            catalog: self.catalog.clone(),
+            catalog_replicas: (!self.catalog_replicas.is_empty())
+                .then(|| self.catalog_replicas.clone()),
+            max_replica_lag: self.max_replica_lag,
             podcast_refresh: self.podcast_refresh,
         }
     }
@@ -287,8 +320,81 @@ pub struct Config {
     pub secret: Option<String>,
     pub log_level: String,
     pub shutdown_grace: Duration,
+    pub catalog: CatalogSetting,
+    /// Replicas further behind than this serve no reads (PostgreSQL only).
+    pub max_replica_lag: Duration,
     /// Between two readings of every podcast feed; zero when the timer is off.
     pub podcast_refresh: Duration,
+}
+
+/// Where the catalog lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CatalogSetting {
+    /// One SQLite file (the default: `<data-dir>/catalog.sqlite`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL primary and its read replicas, as connection strings.
+    Postgres {
+        primary: String,
+        replicas: Vec<String>,
+    },
+}
+
+// Connection strings may hold passwords: only hosts, ports and databases are shown.
+impl fmt::Debug for CatalogSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CatalogSetting::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            CatalogSetting::Postgres { primary, replicas } => f
+                .debug_struct("Postgres")
+                .field("primary", &cadenza_catalog::redacted(primary))
+                .field(
+                    "replicas",
+                    &replicas
+                        .iter()
+                        .map(|r| cadenza_catalog::redacted(r))
+                        .collect::<Vec<_>>(),
+                )
+                .finish(),
+        }
+    }
+}
+
+impl CatalogSetting {
+    /// Reads `catalog = "..."`: a `postgres://` or `postgresql://` URL, or `sqlite:PATH`.
+    fn parse(value: &str, replicas: Vec<String>) -> Result<CatalogSetting, ConfigError> {
+        let value = value.trim();
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            for url in std::iter::once(value).chain(replicas.iter().map(String::as_str)) {
+                if cadenza_catalog::redacted(url) == "<invalid>" {
+                    return Err(ConfigError::Invalid(format!(
+                        "the catalog connection string for {} is not valid; write \
+                         postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+                        url.split('@').next_back().unwrap_or("it")
+                    )));
+                }
+            }
+            return Ok(CatalogSetting::Postgres {
+                primary: value.to_string(),
+                replicas,
+            });
+        }
+        let path = match value.strip_prefix("sqlite:") {
+            Some(path) if !path.trim().is_empty() => PathBuf::from(path.trim()),
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "catalog must be postgres://USER:PASSWORD@HOST:PORT/DATABASE or \
+                     sqlite:PATH"
+                        .into(),
+                ))
+            }
+        };
+        if !replicas.is_empty() {
+            return Err(ConfigError::Invalid(
+                "catalog_replicas needs a PostgreSQL catalog (catalog = \"postgres://...\")".into(),
+            ));
+        }
+        Ok(CatalogSetting::Sqlite(path))
+    }
 }
 
 // Hand-written so secrets never reach a log line.
@@ -310,6 +416,8 @@ impl fmt::Debug for Config {
             .field("secret", &hidden(self.secret.is_some()))
             .field("log_level", &self.log_level)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("catalog", &self.catalog)
+            .field("max_replica_lag", &self.max_replica_lag)
             .field("podcast_refresh", &self.podcast_refresh)
             .finish()
     }
@@ -438,7 +546,28 @@ impl Config {
             crate::auth::check_password_strength(password)
                 .map_err(|m| ConfigError::Invalid(format!("admin_password: {m}")))?;
         }
+        let replicas = layer.catalog_replicas.unwrap_or_default();
+        let catalog = match &layer.catalog {
+            Some(value) => CatalogSetting::parse(value, replicas)?,
+            None if replicas.is_empty() => CatalogSetting::Sqlite(data_dir.join("catalog.sqlite")),
+            None => {
+                return invalid(
+                    "catalog_replicas needs a PostgreSQL catalog (catalog = \"postgres://...\")"
+                        .into(),
+                )
+            }
+        };
+        let catalog = match catalog {
+            CatalogSetting::Sqlite(path) if path.is_relative() => {
+                CatalogSetting::Sqlite(data_dir.join(path))
+            }
+            other => other,
+        };
         Ok(Config {
+            catalog,
+            max_replica_lag: layer
+                .max_replica_lag
+                .map_or(cadenza_catalog::PgOptions::DEFAULT_MAX_REPLICA_LAG, |s| s.0),
             listen: layer
                 .listen
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], cadenza_api::DEFAULT_PORT))),
@@ -459,10 +588,6 @@ impl Config {
                 .podcast_refresh
                 .map_or(DEFAULT_PODCAST_REFRESH, |s| s.0),
         })
-    }
-
-    pub fn catalog_path(&self) -> PathBuf {
-        self.data_dir.join("catalog.sqlite")
     }
 
     pub fn staging_dir(&self) -> PathBuf {
@@ -503,7 +628,10 @@ mod tests {
         assert_eq!(c.replication, 3);
         assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD);
         assert_eq!(c.token_ttl, DEFAULT_TOKEN_TTL);
-        assert_eq!(c.catalog_path(), c.data_dir.join("catalog.sqlite"));
+        assert_eq!(
+            c.catalog,
+            CatalogSetting::Sqlite(c.data_dir.join("catalog.sqlite"))
+        );
         assert_eq!(c.log_level, "info");
     }
 
@@ -647,6 +775,81 @@ mod tests {
         let err = Layer::from_toml(Path::new("f.toml"), "listne = \"x\"").unwrap_err();
         assert!(err.to_string().contains("listne"), "{err}");
         assert!(Cli::try_parse_from(["cadenza-server", "--max-upload", "lots"]).is_err());
+    }
+
+    #[test]
+    fn the_catalog_is_sqlite_in_the_data_dir_unless_postgres_is_configured() {
+        let c = resolve(Layer::default()).unwrap();
+        assert_eq!(
+            c.catalog,
+            CatalogSetting::Sqlite(c.data_dir.join("catalog.sqlite"))
+        );
+        let (env_layer, _) = Layer::from_env(env(&[
+            ("CADENZA_CATALOG", "postgres://u:hunter2@db:5432/music"),
+            (
+                "CADENZA_CATALOG_REPLICAS",
+                "postgres://u:hunter2@r1/music, postgres://u@r2/music",
+            ),
+            ("CADENZA_MAX_REPLICA_LAG", "10s"),
+        ]))
+        .unwrap();
+        let c = resolve(env_layer).unwrap();
+        assert_eq!(
+            c.catalog,
+            CatalogSetting::Postgres {
+                primary: "postgres://u:hunter2@db:5432/music".into(),
+                replicas: vec![
+                    "postgres://u:hunter2@r1/music".into(),
+                    "postgres://u@r2/music".into()
+                ],
+            }
+        );
+        assert_eq!(c.max_replica_lag, Duration::from_secs(10));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("db:5432/music"), "{shown}");
+
+        let file = Layer::from_toml(
+            Path::new("f.toml"),
+            "catalog = \"sqlite:cat.db\"\ndata_dir = \"/d\"",
+        )
+        .unwrap();
+        assert_eq!(
+            resolve(file).unwrap().catalog,
+            CatalogSetting::Sqlite("/d/cat.db".into())
+        );
+        let cli = Cli::try_parse_from([
+            "cadenza-server",
+            "--catalog",
+            "postgresql://a/b",
+            "--catalog-replica",
+            "postgresql://c/b",
+        ])
+        .unwrap();
+        assert!(matches!(
+            resolve(cli.layer()).unwrap().catalog,
+            CatalogSetting::Postgres { replicas, .. } if replicas.len() == 1
+        ));
+
+        let bad = |layer: Layer| resolve(layer).unwrap_err().to_string();
+        let err = bad(Layer {
+            catalog: Some("mysql://x".into()),
+            ..Layer::default()
+        });
+        assert!(err.contains("postgres://USER"), "{err}");
+        let err = bad(Layer {
+            catalog_replicas: Some(vec!["postgres://r/db".into()]),
+            ..Layer::default()
+        });
+        assert!(err.contains("needs a PostgreSQL catalog"), "{err}");
+        let err = bad(Layer {
+            catalog: Some("postgres://u:hunter2@h:port/db".into()),
+            ..Layer::default()
+        });
+        assert!(
+            !err.contains("hunter2") && err.contains("not valid"),
+            "{err}"
+        );
     }
 
     #[test]

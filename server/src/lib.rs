@@ -10,6 +10,8 @@ pub mod allocator;
 pub mod app;
 pub mod auth;
 pub mod blob_cache;
+pub mod catalog_command;
+pub mod catalog_health;
 pub mod client_credentials;
 pub mod config;
 pub mod http;

@@ -12,6 +12,9 @@ const MAX_BLOCKING_THREADS: usize = 32;
 
 fn main() -> ExitCode {
     cadenza_server::allocator::tune();
+    if std::env::args_os().nth(1).is_some_and(|a| a == "catalog") {
+        return cadenza_server::catalog_command::main(std::env::args_os().skip(1));
+    }
     let cli = Cli::parse();
     // Non-UTF-8 variables cannot be CADENZA_* settings we understand; skip them.
     let env = std::env::vars_os()

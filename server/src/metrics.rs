@@ -19,6 +19,8 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use cadenza_catalog::CatalogNode;
+
 /// Route label of requests no route matched.
 pub const UNMATCHED: &str = "unmatched";
 
@@ -268,9 +270,11 @@ impl Metrics {
         self.login_failures.inc();
     }
 
-    /// The Prometheus text exposition of everything, plus `extra` samples.
-    pub fn render(&self, extra: &[Sample]) -> String {
+    /// The Prometheus text exposition of everything, plus `extra` samples and the
+    /// catalog's databases.
+    pub fn render(&self, extra: &[Sample], catalog: &[CatalogNode]) -> String {
         let mut extras = Registry::default();
+        crate::catalog_health::register(&mut extras, catalog);
         for sample in extra {
             let help = sample.help.strip_suffix('.').unwrap_or(sample.help);
             match sample.kind {
@@ -322,7 +326,7 @@ mod tests {
         m.record_request("GET", "/api/v1/songs/{id}", 200, Duration::from_millis(5));
         m.record_request("GET", "/api/v1/songs/{id}", 404, Duration::from_millis(1));
         m.record_request("OTHER", UNMATCHED, 404, Duration::ZERO);
-        let text = m.render(&[]);
+        let text = m.render(&[], &[]);
         assert!(text.contains(
             "cadenza_http_requests_total{method=\"GET\",route=\"/api/v1/songs/{id}\",status=\"200\"} 2\n"
         ), "{text}");
@@ -338,7 +342,7 @@ mod tests {
         m.record_request("GET", route, 200, Duration::from_millis(3));
         m.record_request("GET", route, 200, Duration::from_millis(7));
         m.record_request("GET", route, 500, Duration::from_millis(40));
-        let text = m.render(&[]);
+        let text = m.render(&[], &[]);
         let series = |suffix: &str| {
             format!(
                 "cadenza_http_request_duration_seconds_{suffix}{{method=\"GET\",route=\"{route}\""
@@ -377,7 +381,7 @@ mod tests {
         drop(b);
         drop(ws);
         assert_eq!(m.active_streams(), 0);
-        let text = m.render(&[]);
+        let text = m.render(&[], &[]);
         assert!(text.contains("cadenza_stream_bytes_total 123\n"), "{text}");
         assert!(text.contains("cadenza_streams_total 3\n"));
         assert!(text.contains("cadenza_active_streams 0\n"));
@@ -391,20 +395,23 @@ mod tests {
         m.upload_done("created");
         m.upload_failed("payload_too_large");
         m.upload_failed("payload_too_large");
-        let text = m.render(&[
-            Sample {
-                name: "cadenza_replica_failovers_total",
-                help: "Reads that moved to another replica.",
-                kind: Kind::Counter,
-                value: 3,
-            },
-            Sample {
-                name: "cadenza_cache_bytes",
-                help: "Bytes held in the in-memory blob cache.",
-                kind: Kind::Gauge,
-                value: 4096,
-            },
-        ]);
+        let text = m.render(
+            &[
+                Sample {
+                    name: "cadenza_replica_failovers_total",
+                    help: "Reads that moved to another replica.",
+                    kind: Kind::Counter,
+                    value: 3,
+                },
+                Sample {
+                    name: "cadenza_cache_bytes",
+                    help: "Bytes held in the in-memory blob cache.",
+                    kind: Kind::Gauge,
+                    value: 4096,
+                },
+            ],
+            &[],
+        );
         assert!(text.contains("cadenza_uploads_total{outcome=\"created\"} 1\n"));
         assert!(text.contains("cadenza_upload_errors_total{code=\"payload_too_large\"} 2\n"));
         assert!(text.contains(
@@ -420,7 +427,7 @@ mod tests {
     fn label_values_are_escaped() {
         let m = Metrics::new();
         m.record_request("GET", "a\"b\\c\nd", 200, Duration::ZERO);
-        let text = m.render(&[]);
+        let text = m.render(&[], &[]);
         assert!(text.contains("route=\"a\\\"b\\\\c\\nd\""), "{text}");
         assert_eq!(method_label(&warp::http::Method::GET), "GET");
         let odd = warp::http::Method::from_bytes(b"BREW").unwrap();

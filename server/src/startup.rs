@@ -5,16 +5,17 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use cadenza_api::Role;
-use cadenza_catalog::{Catalog, CatalogError, SqliteCatalog};
+use cadenza_catalog::{Catalog, CatalogError, PgCatalog, PgOptions, SqliteCatalog};
 use cadenza_store::{BlobStore, S3Settings, StoreConfig, VolumeConfig};
 use rand::RngCore;
 
 use crate::app::App;
 use crate::auth::{hash_password, random_password};
-use crate::config::{Config, Place};
+use crate::config::{CatalogSetting, Config, Place};
 
 /// Name of the account created on first start.
 pub const FIRST_ADMIN: &str = "admin";
@@ -50,16 +51,10 @@ pub async fn build_app(config: Config) -> Result<Arc<App>> {
     }
     let share_key = share_key(&config)?;
 
-    let catalog_path = config.catalog_path();
-    let catalog = tokio::task::spawn_blocking(move || SqliteCatalog::open(&catalog_path))
-        .await?
-        .with_context(|| {
-            format!(
-                "cannot open the catalog at {}",
-                config.catalog_path().display()
-            )
-        })?;
-    let catalog: Arc<dyn Catalog> = Arc::new(catalog);
+    let setting = config.catalog.clone();
+    let max_replica_lag = config.max_replica_lag;
+    let catalog =
+        tokio::task::spawn_blocking(move || open_catalog(&setting, max_replica_lag)).await??;
 
     let volumes = config
         .volumes
@@ -101,6 +96,27 @@ pub async fn build_app(config: Config) -> Result<Arc<App>> {
     Ok(Arc::new(App::new(
         config, catalog, store, &share_key, dummy_hash, feeds,
     )))
+}
+
+/// Opens (and migrates) the configured catalog. Blocking.
+pub fn open_catalog(
+    setting: &CatalogSetting,
+    max_replica_lag: Duration,
+) -> Result<Arc<dyn Catalog>> {
+    Ok(match setting {
+        CatalogSetting::Sqlite(path) => Arc::new(
+            SqliteCatalog::open(path)
+                .with_context(|| format!("cannot open the catalog at {}", path.display()))?,
+        ),
+        CatalogSetting::Postgres { primary, replicas } => {
+            let options = PgOptions {
+                replicas: replicas.clone(),
+                max_replica_lag,
+                ..PgOptions::new(primary.as_str())
+            };
+            Arc::new(PgCatalog::open(&options).context("cannot open the catalog")?)
+        }
+    })
 }
 
 /// A configured volume on its way to the store.

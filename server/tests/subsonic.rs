@@ -23,7 +23,22 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let server = TestServer::start();
+    fixture_on(TestServer::start()).await
+}
+
+/// The fixture with the catalog in PostgreSQL (a new database of the shared test cluster,
+/// reads on its replica), or `None` when PostgreSQL is not installed.
+async fn postgres_fixture(test: &str) -> Option<Fixture> {
+    if cadenza_pgtest::skip(test) {
+        return None;
+    }
+    let cluster = cadenza_pgtest::Cluster::shared().expect("the test cluster");
+    let args = cluster.server_args().expect("a test database");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Some(fixture_on(TestServer::start_with(&args)).await)
+}
+
+async fn fixture_on(server: TestServer) -> Fixture {
     let admin = server.admin().await;
     for file in good_files()
         .iter()
@@ -185,7 +200,17 @@ type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<&'a str>);
 
 #[tokio::test]
 async fn every_endpoint_answers_in_xml_and_json() {
-    let f = fixture().await;
+    every_endpoint_answers(fixture().await).await;
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_on_postgres() {
+    if let Some(f) = postgres_fixture("every Subsonic endpoint").await {
+        every_endpoint_answers(f).await;
+    }
+}
+
+async fn every_endpoint_answers(f: Fixture) {
     let songs = f.json("search3", &[("query", "")]).await["searchResult3"]["song"].clone();
     let song = &songs[0];
     let (song_id, album_id, artist_id) = (
@@ -346,7 +371,17 @@ async fn every_endpoint_answers_in_xml_and_json() {
 
 #[tokio::test]
 async fn app_passwords_and_api_keys_sign_in_and_nothing_else_does() {
-    let f = fixture().await;
+    only_credentials_sign_in(fixture().await).await;
+}
+
+#[tokio::test]
+async fn app_passwords_and_api_keys_sign_in_on_postgres() {
+    if let Some(f) = postgres_fixture("Subsonic sign-in").await {
+        only_credentials_sign_in(f).await;
+    }
+}
+
+async fn only_credentials_sign_in(f: Fixture) {
     let ping = |auth: Vec<(&'static str, String)>| {
         let server = &f.server;
         async move {
@@ -556,7 +591,17 @@ async fn errors_are_documents_with_the_spec_codes() {
 
 #[tokio::test]
 async fn hostile_and_huge_input_is_answered_calmly() {
-    let f = fixture().await;
+    hostile_input_is_answered_calmly(fixture().await).await;
+}
+
+#[tokio::test]
+async fn hostile_input_is_answered_calmly_on_postgres() {
+    if let Some(f) = postgres_fixture("hostile Subsonic input").await {
+        hostile_input_is_answered_calmly(f).await;
+    }
+}
+
+async fn hostile_input_is_answered_calmly(f: Fixture) {
     for query in [
         "\"",
         "'; DROP TABLE songs; --",
@@ -768,7 +813,17 @@ async fn streams_send_bytes_with_ranges_and_errors_as_documents() {
 
 #[tokio::test]
 async fn listening_data_is_kept_per_user_and_ids_survive_a_restart() {
-    let mut f = fixture().await;
+    listening_data_is_kept(fixture().await).await;
+}
+
+#[tokio::test]
+async fn listening_data_is_kept_on_postgres() {
+    if let Some(f) = postgres_fixture("Subsonic listening data").await {
+        listening_data_is_kept(f).await;
+    }
+}
+
+async fn listening_data_is_kept(mut f: Fixture) {
     let songs = f.json("search3", &[("query", "")]).await["searchResult3"]["song"].clone();
     let id = |i: usize| songs[i]["id"].as_str().unwrap().to_string();
     let (a, b, c) = (id(0), id(1), id(2));

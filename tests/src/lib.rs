@@ -100,28 +100,48 @@ pub struct Server {
     /// The data dir; kept across [`Server::restart`].
     pub data_dir: PathBuf,
     extra_args: Vec<String>,
+    /// Where stderr (the log) goes, when captured ([`Server::start_logging`]).
+    log: Option<PathBuf>,
     _temp: Option<tempfile::TempDir>,
 }
 
 impl Server {
     /// A fresh server on an empty temp data dir.
     pub fn start() -> Server {
-        Server::start_with(&[])
+        Server::start_with(&[] as &[&str])
     }
 
     /// A fresh server with extra command-line flags (e.g. `--max-upload-bytes`).
-    pub fn start_with(extra_args: &[&str]) -> Server {
+    pub fn start_with(extra_args: &[impl AsRef<str>]) -> Server {
+        Server::start_in(extra_args, false)
+    }
+
+    /// Like [`Server::start_with`], with the log (stderr, at `info`) kept for [`Server::log`].
+    pub fn start_logging(extra_args: &[impl AsRef<str>]) -> Server {
+        Server::start_in(extra_args, true)
+    }
+
+    fn start_in(extra_args: &[impl AsRef<str>], logging: bool) -> Server {
         let temp = tempfile::tempdir().expect("create a temp data dir");
         let data_dir = temp.path().join("data");
         let mut server = Server {
             child: None,
             url: String::new(),
             data_dir,
-            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            extra_args: extra_args.iter().map(|s| s.as_ref().to_string()).collect(),
+            log: logging.then(|| temp.path().join("server.log")),
             _temp: Some(temp),
         };
         server.spawn();
         server
+    }
+
+    /// Everything the server logged so far (empty unless started by [`Server::start_logging`]).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default()
     }
 
     /// Another copy of a server on `data_dir` (as copies behind a load balancer share the
@@ -132,6 +152,7 @@ impl Server {
             url: String::new(),
             data_dir: data_dir.to_path_buf(),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            log: None,
             _temp: None,
         };
         server.spawn();
@@ -144,11 +165,10 @@ impl Server {
         self.spawn();
     }
 
-    /// Restarts the server on the same data dir with other extra flags (e.g. volumes).
-    pub fn restart_with(&mut self, extra_args: &[&str]) {
-        self.stop();
-        self.extra_args = extra_args.iter().map(|s| s.to_string()).collect();
-        self.spawn();
+    /// Restarts the server on the same data dir with other flags (e.g. another catalog).
+    pub fn restart_with(&mut self, extra_args: &[impl AsRef<str>]) {
+        self.extra_args = extra_args.iter().map(|s| s.as_ref().to_string()).collect();
+        self.restart();
     }
 
     /// Stops the server gracefully (SIGTERM), killing it if it does not exit in 10 s.
@@ -159,7 +179,8 @@ impl Server {
     }
 
     fn spawn(&mut self) {
-        let mut child = Command::new(bin("cadenza-server"))
+        let mut command = Command::new(bin("cadenza-server"));
+        command
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["--listen", "127.0.0.1:0"])
@@ -171,9 +192,16 @@ impl Server {
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start cadenza-server");
+            .stderr(Stdio::inherit());
+        if let Some(path) = &self.log {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("open the server log");
+            command.env("RUST_LOG", "info").stderr(log);
+        }
+        let mut child = command.spawn().expect("start cadenza-server");
         let stdout = child.stdout.take().expect("piped stdout");
         self.child = Some(child);
         self.url = wait_for_listen_line(stdout);
@@ -270,6 +298,12 @@ pub fn admin_cli(server: &Server, token: &str, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run cadenza-admin")
+}
+
+/// Flags that put a server's catalog in a new database of `cluster`, reading from all its
+/// replicas.
+pub fn postgres_args(cluster: &cadenza_pgtest::Cluster) -> Vec<String> {
+    cluster.server_args().expect("a test database")
 }
 
 /// The fixture folder of real audio files.

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use cadenza_api::{ByteRange, Client, PageRequest, ReplicationReport, Role, SearchType, Song};
 use cadenza_fixtures::GoodFile;
-use cadenza_tests::{bin, fixtures_dir, Server, ADMIN_PASSWORD};
+use cadenza_tests::{bin, fixtures_dir, postgres_args, Server, ADMIN_PASSWORD};
 
 const LISTENER: &str = "alice";
 const LISTENER_PASSWORD: &str = "correct horse battery staple";
@@ -67,7 +67,22 @@ async fn find_song(client: &Client, title: &str) -> Song {
 
 #[tokio::test]
 async fn a_user_journey_from_empty_server_to_restart() {
-    let mut server = Server::start();
+    journey(Server::start()).await;
+}
+
+/// The same journey with the catalog in PostgreSQL: a primary and a streaming replica
+/// that serves the catalog's reads.
+#[tokio::test]
+async fn a_user_journey_on_postgres_with_a_replica() {
+    if cadenza_pgtest::skip("the journey") {
+        return;
+    }
+    let cluster = cadenza_pgtest::Cluster::start_with_replicas(1).expect("a test cluster");
+    let server = Server::start_with(&postgres_args(&cluster));
+    journey(server).await;
+}
+
+async fn journey(mut server: Server) {
     let home = tempfile::tempdir().expect("temp config home");
     let home = home.path();
 

@@ -1,10 +1,24 @@
 //! The catalog: songs, albums, artists, genres, users, tokens, playlists, podcasts and plays.
 //!
-//! HTTP handlers and services see only the [`Catalog`] trait, so a PostgreSQL backend can be
-//! added beside [`sqlite::SqliteCatalog`] without touching them. Methods are synchronous
-//! (rusqlite is); async callers run them on the blocking pool.
+//! HTTP handlers and services see only the [`Catalog`] trait, implemented by
+//! [`SqliteCatalog`] (one file, the zero-setup default) and [`PgCatalog`] (PostgreSQL, a
+//! primary with streaming read replicas). Methods are synchronous (both clients are); async
+//! callers run them on the blocking pool.
 
+#[cfg(test)]
+mod behaviour;
+mod copy;
+mod item_table;
+mod paging;
+mod pg;
+mod query;
 mod sqlite;
+mod text;
+mod validate;
+pub use copy::{copy_sqlite_to_postgres, CopyError, CopyReport};
+pub use pg::{
+    redacted, PgCatalog, PgFreshLoad, PgOptions, HEALTH_CHECK_EVERY, READ_ONLY_RETRY_SECS,
+};
 pub use sqlite::{truncate_write_ahead_log, BulkInsert, FreshLoad, NewPlay, SqliteCatalog};
 
 use std::collections::HashMap;
@@ -34,9 +48,26 @@ pub enum CatalogError {
     Invalid(String),
     #[error("catalog storage failed: {0}")]
     Storage(String),
+    /// The catalog can be read but not written: its primary database does not answer (it
+    /// is down or unreachable). Nothing was changed; the write may be tried again later.
+    #[error("the catalog is read-only for now: {0}")]
+    ReadOnly(String),
+    /// No catalog database answers at all.
+    #[error("the catalog database does not answer: {0}")]
+    Unavailable(String),
 }
 
 pub type CatalogResult<T> = Result<T, CatalogError>;
+
+/// `song 42 does not exist`.
+pub(crate) fn not_found(kind: &str, id: i64) -> CatalogError {
+    CatalogError::NotFound(format!("{kind} {id} does not exist"))
+}
+
+/// Converts a size or duration for storage; both backends store signed 64-bit integers.
+pub(crate) fn to_i64(what: &str, value: u64) -> CatalogResult<i64> {
+    i64::try_from(value).map_err(|_| CatalogError::Invalid(format!("{what} {value} is too large")))
+}
 
 /// A song about to be added: tags already resolved (overrides and fallbacks applied).
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +167,22 @@ pub struct CatalogStats {
     pub play_window_days: f64,
     /// Artists by bytes of audio, largest first.
     pub largest_artists: Vec<(Artist, u64)>,
+}
+
+/// One database behind the catalog, as `/readyz` and `/metrics` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogNode {
+    /// `host:port/database` (never a password).
+    pub name: String,
+    pub primary: bool,
+    pub up: bool,
+    /// Replicas: how far behind the primary, in seconds, when known.
+    pub lag_seconds: Option<f64>,
+    /// Whether catalog reads go to it now (a replica that is down, too far behind, or has
+    /// not replayed this server's last write does not serve them).
+    pub serving_reads: bool,
+    /// Why it is down.
+    pub error: Option<String>,
 }
 
 /// A user and the stored secrets of their app passwords, by credential id.
@@ -241,6 +288,19 @@ pub struct Bookmark {
     pub changed_at: i64,
 }
 
+/// Pairs rows read by id with their star times (`times` as `(id, time)`), for [`Starred`].
+pub(crate) fn with_times<T>(
+    items: Vec<T>,
+    times: &[(i64, i64)],
+    id: impl Fn(&T) -> i64,
+) -> Vec<(T, i64)> {
+    let at: HashMap<i64, i64> = times.iter().copied().collect();
+    items
+        .into_iter()
+        .filter_map(|item| at.get(&id(&item)).map(|&t| (item, t)))
+        .collect()
+}
+
 /// Every item of a paged listing, read a page (of the catalog's largest size) at a time:
 /// `all_pages(|page| catalog.artists(page))`.
 pub fn all_pages<T>(
@@ -277,6 +337,12 @@ pub trait Catalog: Send + Sync + 'static {
     // ---- health
     /// A cheap query that proves the catalog answers (for `/readyz`).
     fn ping(&self) -> CatalogResult<()>;
+
+    /// The databases behind the catalog and their health, primary first; empty for a
+    /// catalog in one file, which has no such parts.
+    fn nodes(&self) -> Vec<CatalogNode> {
+        Vec::new()
+    }
 
     // ---- users and tokens
     fn create_user(&self, username: &str, password_hash: &str, role: Role) -> CatalogResult<User>;

@@ -22,15 +22,17 @@ mod rows;
 mod schema;
 mod search;
 mod stats;
-mod text;
 mod users;
 
 #[cfg(test)]
 mod testkit;
 
+pub(crate) use bulk::at_index;
 pub use bulk::{truncate_write_ahead_log, BulkInsert, NewPlay};
 pub use fresh_load::FreshLoad;
+pub(crate) use schema::SCHEMA_VERSION;
 
+use crate::text;
 use crate::{
     AlbumList, Annotation, AppPasswordSecrets, BlobRef, Bookmark, Catalog, CatalogResult,
     CatalogStats, Item, NewEpisode, NewSong, NowPlaying, PlayOutcome, PlayQueue, PlaylistEdit,
@@ -348,7 +350,7 @@ impl Catalog for SqliteCatalog {
         // Two readers at once halve a broad search's latency; each half is one read
         // transaction (a page and its total agree; groups may see different snapshots).
         // This thread holds no connection while it waits, so the pool cannot deadlock.
-        let [first, second] = search::ALL_HALVES;
+        let [first, second] = crate::query::ALL_HALVES;
         let (first, second) = std::thread::scope(|s| {
             let there = s.spawn(|| {
                 self.pool
@@ -362,7 +364,7 @@ impl Catalog for SqliteCatalog {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (here, there)
         });
-        Ok(search::join_halves(first?, second?))
+        Ok(crate::query::join_halves(first?, second?))
     }
 
     // ---- plays

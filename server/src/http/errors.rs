@@ -120,6 +120,31 @@ impl From<CatalogError> for ApiError {
             CatalogError::Conflict(m) => ApiError::conflict(m),
             CatalogError::Invalid(m) => ApiError::bad_request(m),
             e @ CatalogError::Storage(_) => ApiError::internal("using the catalog", &e),
+            CatalogError::ReadOnly(m) => {
+                tracing::warn!("refused a write: {m}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "catalog_read_only",
+                    "the catalog is read-only for now (its primary database does not answer); \
+                     nothing was changed, try again in a few seconds",
+                )
+                .with_header(
+                    RETRY_AFTER,
+                    &cadenza_catalog::READ_ONLY_RETRY_SECS.to_string(),
+                )
+            }
+            CatalogError::Unavailable(m) => {
+                tracing::error!("the catalog does not answer: {m}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "catalog_unavailable",
+                    "the catalog database does not answer; try again in a few seconds",
+                )
+                .with_header(
+                    RETRY_AFTER,
+                    &cadenza_catalog::READ_ONLY_RETRY_SECS.to_string(),
+                )
+            }
         }
     }
 }
@@ -308,6 +333,16 @@ mod tests {
                 "bad_request",
             ),
             (CatalogError::Storage("disk".into()), 500, "internal"),
+            (
+                CatalogError::ReadOnly("db:5432 refused".into()),
+                503,
+                "catalog_read_only",
+            ),
+            (
+                CatalogError::Unavailable("db:5432 refused".into()),
+                503,
+                "catalog_unavailable",
+            ),
         ];
         for (error, status, code) in cases {
             let api = ApiError::from(error);
@@ -318,6 +353,12 @@ mod tests {
         assert_eq!(api.message, "no song 3", "catalog messages pass through");
         let api = ApiError::from(CatalogError::Storage("secret path /x".into()));
         assert!(!api.message.contains("/x"), "internals stay in the log");
+        let api = ApiError::from(CatalogError::ReadOnly("db.internal:5432".into()));
+        assert!(!api.message.contains("db.internal"), "{}", api.message);
+        assert_eq!(
+            retry_after(&api),
+            Some(Duration::from_secs(cadenza_catalog::READ_ONLY_RETRY_SECS))
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::route::route;
-use super::{ctx, json, respond, ApiResult, Ctx};
+use super::{ctx, json, respond, ApiError, ApiResult, Ctx};
 use crate::app::App;
 use crate::metrics::{Kind, Sample};
 
@@ -39,11 +39,15 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
             false
         }
     };
+    let nodes = cx.db(|c| Ok::<_, ApiError>(c.nodes())).await?;
+    let catalog_read_only = nodes.iter().any(|n| n.primary && !n.up);
     let store = &cx.app.store;
     let reachable = store.reachable_volumes().await;
     let readiness = Readiness {
         ready: catalog && reachable >= store.quorum(),
         catalog,
+        catalog_read_only,
+        catalog_databases: nodes.iter().map(crate::catalog_health::database).collect(),
         volumes_reachable: reachable as u32,
         volumes_total: store.volume_count() as u32,
         quorum: store.quorum() as u32,
@@ -150,7 +154,8 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             value: feeds.failing_feeds,
         },
     ];
-    let mut response = cx.app.metrics.render(&extra).into_response();
+    let nodes = cx.db(|c| Ok::<_, ApiError>(c.nodes())).await?;
+    let mut response = cx.app.metrics.render(&extra, &nodes).into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
         warp::http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),

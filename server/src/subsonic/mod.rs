@@ -83,7 +83,9 @@ impl From<CatalogError> for Error {
             CatalogError::NotFound(m) => Error::not_found(m),
             CatalogError::Forbidden(m) => Error::not_authorized(m),
             CatalogError::Conflict(m) | CatalogError::Invalid(m) => Error::generic(m),
-            e @ CatalogError::Storage(_) => ApiError::from(e).into(),
+            e @ (CatalogError::Storage(_)
+            | CatalogError::ReadOnly(_)
+            | CatalogError::Unavailable(_)) => ApiError::from(e).into(),
         }
     }
 }

@@ -5,44 +5,10 @@ use std::collections::HashMap;
 use super::error::{not_found, Context};
 use super::rows;
 use super::users::ensure_user;
-use crate::{Annotation, CatalogError, CatalogResult, Item, Starred};
+use crate::item_table::{item, kind, Kind, ALBUM, ARTIST, SONG};
+use crate::{Annotation, CatalogResult, Item, Starred};
 use cadenza_api::UserId;
 use rusqlite::Connection;
-
-/// The table, item column and item table of a kind of item.
-struct Kind {
-    name: &'static str,
-    table: &'static str,
-    column: &'static str,
-    items: &'static str,
-}
-
-const SONG: Kind = Kind {
-    name: "song",
-    table: "song_annotations",
-    column: "song_id",
-    items: "songs",
-};
-const ALBUM: Kind = Kind {
-    name: "album",
-    table: "album_annotations",
-    column: "album_id",
-    items: "albums",
-};
-const ARTIST: Kind = Kind {
-    name: "artist",
-    table: "artist_annotations",
-    column: "artist_id",
-    items: "artists",
-};
-
-fn kind(item: Item) -> (&'static Kind, i64) {
-    match item {
-        Item::Song(id) => (&SONG, id),
-        Item::Album(id) => (&ALBUM, id),
-        Item::Artist(id) => (&ARTIST, id),
-    }
-}
 
 fn ensure_item(conn: &Connection, item: Item) -> CatalogResult<()> {
     let (kind, id) = kind(item);
@@ -110,13 +76,7 @@ pub(crate) fn set_rating(
     item: Item,
     rating: Option<u8>,
 ) -> CatalogResult<()> {
-    if let Some(r) = rating {
-        if !(1..=5).contains(&r) {
-            return Err(CatalogError::Invalid(format!(
-                "a rating is 1 to 5 (or none), not {r}"
-            )));
-        }
-    }
+    crate::validate::rating(rating)?;
     ensure_user(conn, user)?;
     ensure_item(conn, item)?;
     let (kind, id) = kind(item);
@@ -168,12 +128,7 @@ pub(crate) fn annotations(
             .ctx("reading stars")?;
         for row in rows {
             let (id, annotation) = row.ctx("reading stars")?;
-            let item = match kind.name {
-                "song" => Item::Song(id),
-                "album" => Item::Album(id),
-                _ => Item::Artist(id),
-            };
-            found.insert(item, annotation);
+            found.insert(item(kind, id), annotation);
         }
     }
     Ok(found)
@@ -195,103 +150,16 @@ fn starred_ids(conn: &Connection, kind: &Kind, user: UserId) -> CatalogResult<Ve
     )
 }
 
-/// Pairs rows read by id with their star times (both in the same order).
-fn with_times<T>(items: Vec<T>, times: &[(i64, i64)], id: impl Fn(&T) -> i64) -> Vec<(T, i64)> {
-    let at: HashMap<i64, i64> = times.iter().copied().collect();
-    items
-        .into_iter()
-        .filter_map(|item| at.get(&id(&item)).map(|&t| (item, t)))
-        .collect()
-}
-
 pub(crate) fn starred(conn: &Connection, user: UserId) -> CatalogResult<Starred> {
     let songs = starred_ids(conn, &SONG, user)?;
     let albums = starred_ids(conn, &ALBUM, user)?;
     let artists = starred_ids(conn, &ARTIST, user)?;
     let ids = |v: &[(i64, i64)]| v.iter().map(|(id, _)| *id).collect::<Vec<_>>();
     Ok(Starred {
-        songs: with_times(rows::songs_by_ids(conn, &ids(&songs))?, &songs, |s| s.id),
-        albums: with_times(rows::albums_by_ids(conn, &ids(&albums))?, &albums, |a| a.id),
-        artists: with_times(rows::artists_by_ids(conn, &ids(&artists))?, &artists, |a| {
+        songs: crate::with_times(rows::songs_by_ids(conn, &ids(&songs))?, &songs, |s| s.id),
+        albums: crate::with_times(rows::albums_by_ids(conn, &ids(&albums))?, &albums, |a| a.id),
+        artists: crate::with_times(rows::artists_by_ids(conn, &ids(&artists))?, &artists, |a| {
             a.id
         }),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::sqlite::testkit::{memory, song, user};
-    use crate::{Annotation, Catalog, CatalogError, Item};
-
-    #[test]
-    fn stars_and_ratings_are_per_listener_and_follow_deletions() {
-        let cat = memory();
-        let alice = user(&cat, "alice");
-        let bob = user(&cat, "bob");
-        let (a, _) = cat.insert_song(&song(1, "A", "X", "Album"), 0).unwrap();
-        let (b, _) = cat.insert_song(&song(2, "B", "Y", "Other"), 0).unwrap();
-
-        cat.set_starred(
-            alice,
-            &[Item::Song(a.id), Item::Album(a.album_id)],
-            true,
-            10,
-        )
-        .unwrap();
-        cat.set_starred(alice, &[Item::Song(b.id)], true, 20)
-            .unwrap();
-        cat.set_starred(alice, &[Item::Song(a.id)], true, 30)
-            .unwrap();
-        let unknown = cat.set_starred(alice, &[Item::Song(b.id), Item::Artist(999)], true, 40);
-        assert!(matches!(unknown, Err(CatalogError::NotFound(_))));
-        cat.set_rating(alice, Item::Song(a.id), Some(4)).unwrap();
-        assert!(matches!(
-            cat.set_rating(alice, Item::Song(a.id), Some(6)),
-            Err(CatalogError::Invalid(_))
-        ));
-
-        let starred = cat.starred(alice).unwrap();
-        let songs: Vec<(i64, i64)> = starred.songs.iter().map(|(s, t)| (s.id, *t)).collect();
-        assert_eq!(
-            songs,
-            vec![(b.id, 20), (a.id, 10)],
-            "the first star's time is kept"
-        );
-        assert_eq!(starred.albums.len(), 1);
-        assert!(cat.starred(bob).unwrap().songs.is_empty());
-
-        let marks = cat
-            .annotations(
-                alice,
-                &[
-                    Item::Song(a.id),
-                    Item::Song(b.id),
-                    Item::Artist(a.artist_id),
-                ],
-            )
-            .unwrap();
-        assert_eq!(
-            marks[&Item::Song(a.id)],
-            Annotation {
-                starred_at: Some(10),
-                rating: Some(4)
-            }
-        );
-        assert!(!marks.contains_key(&Item::Artist(a.artist_id)));
-
-        cat.set_starred(alice, &[Item::Song(a.id)], false, 50)
-            .unwrap();
-        cat.set_rating(alice, Item::Song(a.id), None).unwrap();
-        assert!(cat
-            .annotations(alice, &[Item::Song(a.id)])
-            .unwrap()
-            .is_empty());
-
-        cat.delete_song(b.id).unwrap();
-        let starred = cat.starred(alice).unwrap();
-        assert!(
-            starred.songs.is_empty(),
-            "deleting the song removes its star"
-        );
-    }
 }

@@ -1,9 +1,10 @@
 //! Loading many songs at once (fixture catalogs, imports) and rebuilding the search index.
 
 use super::error::Context;
-use super::library::{credit_text, index_song, insert_song, Indexing, Inserted, Names};
+use super::library::{index_song, insert_song, Indexing, Inserted, Names};
 use super::rows::{get_json, other_artists, other_genres};
 use super::text::fts_text;
+use crate::validate::credit_text;
 use crate::{CatalogError, CatalogResult, NewSong};
 use cadenza_api::{SongId, UserId};
 use rusqlite::Connection;
@@ -103,6 +104,8 @@ pub(crate) fn at_index(i: usize, e: CatalogError) -> CatalogError {
         CatalogError::Conflict(m) => CatalogError::Conflict(say(m)),
         CatalogError::Invalid(m) => CatalogError::Invalid(say(m)),
         CatalogError::Storage(m) => CatalogError::Storage(say(m)),
+        CatalogError::ReadOnly(m) => CatalogError::ReadOnly(say(m)),
+        CatalogError::Unavailable(m) => CatalogError::Unavailable(say(m)),
     }
 }
 
@@ -256,49 +259,8 @@ fn reindex(conn: &Connection, select: &str, insert: &str) -> CatalogResult<()> {
 #[cfg(test)]
 mod tests {
     use crate::sqlite::testkit::{memory, song};
-    use crate::{BulkInsert, Catalog, CatalogError};
+    use crate::Catalog;
     use cadenza_api::{PageRequest, SearchType};
-
-    #[test]
-    fn bulk_inserts_are_idempotent_and_searchable() {
-        let cat = memory();
-        let batch: Vec<_> = (0..50)
-            .map(|n| {
-                song(
-                    n,
-                    &format!("Track {n}"),
-                    ["Ann", "Bo", "Cy", "Di", "Ed"][n as usize % 5],
-                    "Album",
-                )
-            })
-            .collect();
-        let done = cat.bulk_insert_songs(&batch, 0).unwrap();
-        assert_eq!(
-            done,
-            BulkInsert {
-                inserted: 50,
-                existing: 0
-            }
-        );
-        let again = cat.bulk_insert_songs(&batch[..10], 0).unwrap();
-        assert_eq!(
-            again,
-            BulkInsert {
-                inserted: 0,
-                existing: 10
-            }
-        );
-        assert_eq!(cat.artists(PageRequest::default()).unwrap().total, 5);
-        assert_eq!(
-            cat.albums(PageRequest::default()).unwrap().total,
-            5,
-            "one album per album artist"
-        );
-        let found = cat
-            .search("track 4", SearchType::Song, PageRequest::default(), 0)
-            .unwrap();
-        assert_eq!(found.songs.total, 11, "4 and 40..49");
-    }
 
     #[test]
     fn a_batch_is_indexed_in_one_piece() {
@@ -330,19 +292,6 @@ mod tests {
             .unwrap();
         assert_eq!(found.songs.total, 500);
         assert_eq!(found.songs.items[0].title, "Track 499", "newest first");
-    }
-
-    #[test]
-    fn an_invalid_song_fails_the_whole_batch_and_names_it() {
-        let cat = memory();
-        let mut batch: Vec<_> = (0..3).map(|n| song(n, "T", "A", "B")).collect();
-        batch[2].title = String::new();
-        let err = cat.bulk_insert_songs(&batch, 0).unwrap_err();
-        assert!(
-            matches!(&err, CatalogError::Invalid(m) if m == "song #2 of the batch: song title is empty"),
-            "{err}"
-        );
-        assert_eq!(cat.songs(PageRequest::default()).unwrap().total, 0);
     }
 
     #[test]

@@ -2,16 +2,12 @@
 //! one needs (`secret`, see the V7 migration) and never hands it out in listings.
 
 use super::error::{not_found, Context};
-use super::text::{name_key, required};
+use super::text::name_key;
 use super::users::{ensure_user, user_from_row, USER_COLUMNS};
 use crate::{AppPasswordSecrets, CatalogError, CatalogResult};
 use cadenza_api::{ClientCredential, CredentialId, CredentialKind, User, UserId};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
-
-const MAX_NAME_CHARS: usize = 100;
-/// Enough for every client and device a listener owns; stops a script from filling the table.
-pub(crate) const MAX_PER_USER: u64 = 100;
 
 const COLUMNS: &str = "id, user_id, kind, name, created_at, last_used_at";
 
@@ -37,10 +33,6 @@ pub(crate) fn create(
     secret: &str,
     now: i64,
 ) -> CatalogResult<ClientCredential> {
-    let name = required("credential name", name, MAX_NAME_CHARS)?;
-    if secret.is_empty() {
-        return Err(CatalogError::Invalid("credential secret is empty".into()));
-    }
     ensure_user(conn, user)?;
     let held = super::rows::count(
         conn,
@@ -48,11 +40,7 @@ pub(crate) fn create(
         &[&user],
         "counting credentials",
     )?;
-    if held >= MAX_PER_USER {
-        return Err(CatalogError::Invalid(format!(
-            "user {user} already has {held} app passwords and API keys; revoke unused ones first"
-        )));
-    }
+    let name = crate::validate::credential(user, name, secret, held)?;
     conn.prepare_cached(
         "INSERT INTO client_credentials (user_id, kind, name, secret, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -140,60 +128,4 @@ pub(crate) fn touch(conn: &Connection, id: CredentialId, now: i64) -> CatalogRes
         .and_then(|mut s| s.execute((id, now)))
         .ctx("recording a credential's use")?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::sqlite::testkit::{memory, user};
-    use crate::{Catalog, CatalogError};
-    use cadenza_api::CredentialKind;
-
-    #[test]
-    fn credentials_are_listed_without_secrets_checked_and_revoked() {
-        let cat = memory();
-        let alice = user(&cat, "Alice");
-        let bob = user(&cat, "bob");
-        let phone = cat
-            .create_client_credential(alice, CredentialKind::AppPassword, "phone", "seed-1", 10)
-            .unwrap();
-        let key = cat
-            .create_client_credential(alice, CredentialKind::ApiKey, " desktop ", "hash-1", 11)
-            .unwrap();
-        assert_eq!((key.name.as_str(), key.last_used_at), ("desktop", None));
-
-        let (found, secrets) = cat.app_password_secrets("alice").unwrap().unwrap();
-        assert_eq!(found.id, alice, "usernames match as logins do");
-        assert_eq!(secrets, vec![(phone.id, "seed-1".to_string())]);
-        assert!(cat.app_password_secrets("carol").unwrap().is_none());
-        let (owner, id) = cat.api_key_user("hash-1").unwrap().unwrap();
-        assert_eq!((owner.id, id), (alice, key.id));
-        assert!(
-            cat.api_key_user("seed-1").unwrap().is_none(),
-            "kinds stay apart"
-        );
-
-        cat.touch_client_credential(key.id, 99).unwrap();
-        let listed = cat.client_credentials(alice).unwrap();
-        assert_eq!(listed.len(), 2);
-        assert_eq!(listed[1].last_used_at, Some(99));
-
-        let other = cat.delete_client_credential(bob, key.id).unwrap_err();
-        assert!(
-            matches!(other, CatalogError::NotFound(_)),
-            "not bob's to revoke"
-        );
-        cat.delete_client_credential(alice, key.id).unwrap();
-        assert!(cat.api_key_user("hash-1").unwrap().is_none());
-        assert!(matches!(
-            cat.create_client_credential(alice, CredentialKind::ApiKey, "  ", "h", 1),
-            Err(CatalogError::Invalid(_))
-        ));
-
-        cat.delete_user(alice).unwrap();
-        assert!(cat.app_password_secrets("alice").unwrap().is_none());
-        assert!(matches!(
-            cat.client_credentials(alice),
-            Err(CatalogError::NotFound(_))
-        ));
-    }
 }

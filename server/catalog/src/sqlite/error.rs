@@ -1,5 +1,6 @@
 //! Mapping SQLite errors to [`CatalogError`] with a word on what was being done.
 
+pub(crate) use crate::{not_found, to_i64};
 use crate::{CatalogError, CatalogResult};
 use rusqlite::ErrorCode;
 
@@ -38,16 +39,6 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
         }
         _ => false,
     }
-}
-
-/// `song 42 does not exist`.
-pub(crate) fn not_found(kind: &str, id: i64) -> CatalogError {
-    CatalogError::NotFound(format!("{kind} {id} does not exist"))
-}
-
-/// Converts a size or duration for storage; SQLite integers are signed 64-bit.
-pub(crate) fn to_i64(what: &str, value: u64) -> CatalogResult<i64> {
-    i64::try_from(value).map_err(|_| CatalogError::Invalid(format!("{what} {value} is too large")))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub(crate) fn album_list(
     req: PageRequest,
     viewer: UserId,
 ) -> CatalogResult<Vec<Album>> {
-    let req = rows::clamp(req);
+    let req = crate::paging::clamp(req);
     let doing = "listing albums";
     let ids = match list {
         AlbumList::Random => rows::collect(
@@ -113,7 +113,7 @@ pub(crate) fn random_songs(
     filter: &SongFilter,
     count: u32,
 ) -> CatalogResult<Vec<Song>> {
-    let count = count.min(rows::MAX_PAGE);
+    let count = count.min(crate::paging::MAX_PAGE);
     let doing = "picking random songs";
     let ids: Vec<i64> = if *filter == SongFilter::default() {
         sample_ids(conn, count)?
@@ -191,88 +191,4 @@ pub(crate) fn library_updated_at(conn: &Connection) -> CatalogResult<Option<i64>
     conn.prepare_cached("SELECT created_at FROM songs ORDER BY id DESC LIMIT 1")
         .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
         .ctx("reading the newest song")
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::sqlite::testkit::{memory, song, user};
-    use crate::{AlbumList, Catalog, Item, SongFilter};
-    use cadenza_api::PageRequest;
-
-    #[test]
-    fn album_lists_follow_their_orders() {
-        let cat = memory();
-        let alice = user(&cat, "alice");
-        let mut ids = Vec::new();
-        for (i, (album, artist, year, genre)) in [
-            ("Charlie", "Zed", 1990, "Rock"),
-            ("alpha", "Yan", 2005, "Jazz"),
-            ("Bravo", "Xu", 1999, "Rock"),
-        ]
-        .iter()
-        .enumerate()
-        {
-            let mut s = song(i as u64, "T", artist, album);
-            s.year = Some(*year);
-            s.genre = Some(genre.to_string());
-            ids.push(cat.insert_song(&s, 0).unwrap().0);
-        }
-        let page = PageRequest {
-            limit: 10,
-            offset: 0,
-        };
-        let titles = |list: AlbumList| -> Vec<String> {
-            cat.album_list(&list, page, alice)
-                .unwrap()
-                .into_iter()
-                .map(|a| a.title)
-                .collect()
-        };
-        assert_eq!(titles(AlbumList::ByName), ["alpha", "Bravo", "Charlie"]);
-        assert_eq!(titles(AlbumList::ByArtist), ["Bravo", "alpha", "Charlie"]);
-        assert_eq!(titles(AlbumList::Newest), ["Bravo", "alpha", "Charlie"]);
-        assert_eq!(
-            titles(AlbumList::ByYear {
-                from: 2010,
-                to: 1995
-            }),
-            ["alpha", "Bravo"]
-        );
-        assert_eq!(
-            titles(AlbumList::ByGenre("rock".into())),
-            ["Bravo", "Charlie"]
-        );
-        assert_eq!(titles(AlbumList::Random).len(), 3);
-        assert!(titles(AlbumList::Frequent).is_empty());
-
-        cat.record_play(alice, ids[0].id, None, 5).unwrap();
-        cat.record_play(alice, ids[0].id, None, 6).unwrap();
-        cat.record_play(alice, ids[2].id, None, 9).unwrap();
-        assert_eq!(titles(AlbumList::Frequent), ["Charlie", "Bravo"]);
-        assert_eq!(titles(AlbumList::Recent), ["Bravo", "Charlie"]);
-
-        cat.set_starred(alice, &[Item::Album(ids[1].album_id)], true, 1)
-            .unwrap();
-        cat.set_rating(alice, Item::Album(ids[2].album_id), Some(5))
-            .unwrap();
-        assert_eq!(titles(AlbumList::Starred), ["alpha"]);
-        assert_eq!(titles(AlbumList::Highest), ["Bravo"]);
-
-        let random = cat.random_songs(&SongFilter::default(), 10).unwrap();
-        let mut got: Vec<i64> = random.iter().map(|s| s.id).collect();
-        got.sort_unstable();
-        assert_eq!(got, ids.iter().map(|s| s.id).collect::<Vec<_>>());
-        let rock = SongFilter {
-            genre: Some("Rock".into()),
-            from_year: Some(1995),
-            to_year: None,
-        };
-        let picked = cat.random_songs(&rock, 10).unwrap();
-        assert_eq!(picked.len(), 1);
-        assert_eq!(picked[0].id, ids[2].id);
-
-        assert_eq!(cat.artist_by_name(" yan ").unwrap(), Some(ids[1].artist_id));
-        assert_eq!(cat.artist_by_name("nobody").unwrap(), None);
-        assert_eq!(cat.library_updated_at().unwrap(), Some(0));
-    }
 }

@@ -1,13 +1,12 @@
 //! Users and their session tokens.
 
 use super::error::{not_found, Context};
-use super::text::{name_key, required};
-use crate::{CatalogError, CatalogResult, UserCredentials};
+use super::text::name_key;
+use crate::{validate, CatalogError, CatalogResult, UserCredentials};
 use cadenza_api::{Role, User, UserId};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 
-const MAX_USERNAME_CHARS: usize = 64;
 pub(crate) const USER_COLUMNS: &str = "id, username, role, created_at";
 
 pub(crate) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
@@ -30,15 +29,7 @@ pub(crate) fn create_user(
     role: Role,
     now: i64,
 ) -> CatalogResult<User> {
-    let username = required("username", username, MAX_USERNAME_CHARS)?;
-    if username.chars().any(char::is_control) {
-        return Err(CatalogError::Invalid(
-            "username contains control characters".into(),
-        ));
-    }
-    if password_hash.is_empty() {
-        return Err(CatalogError::Invalid("password hash is empty".into()));
-    }
+    let username = validate::new_user(username, password_hash)?;
     let key = name_key(&username);
     let taken: Option<String> = conn
         .prepare_cached("SELECT username FROM users WHERE username_key = ?1")
@@ -129,9 +120,7 @@ pub(crate) fn set_role(conn: &Connection, id: UserId, role: Role) -> CatalogResu
 }
 
 pub(crate) fn set_password_hash(conn: &Connection, id: UserId, hash: &str) -> CatalogResult<()> {
-    if hash.is_empty() {
-        return Err(CatalogError::Invalid("password hash is empty".into()));
-    }
+    validate::password_hash(hash)?;
     let changed = conn
         .prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute((id, hash)))
@@ -163,9 +152,7 @@ pub(crate) fn insert_token(
     user: UserId,
     expires_at: i64,
 ) -> CatalogResult<()> {
-    if token_hash.is_empty() {
-        return Err(CatalogError::Invalid("token hash is empty".into()));
-    }
+    validate::token_hash(token_hash)?;
     ensure_user(conn, user)?;
     conn.prepare_cached("INSERT INTO tokens (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)")
         .and_then(|mut s| s.execute((token_hash, user, expires_at)))
@@ -200,125 +187,4 @@ pub(crate) fn delete_expired_tokens(conn: &Connection, now: i64) -> CatalogResul
         .and_then(|mut s| s.execute([now]))
         .ctx("deleting expired tokens")?;
     Ok(n as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::sqlite::testkit::{memory, user};
-    use crate::{Catalog, CatalogError};
-    use cadenza_api::{CreatePlaylist, Role};
-
-    #[test]
-    fn usernames_are_unique_ignoring_case() {
-        let cat = memory();
-        let bob = cat.create_user("Bob", "h1", Role::Admin).unwrap();
-        assert_eq!((bob.username.as_str(), bob.role), ("Bob", Role::Admin));
-        let err = cat.create_user("bob", "h2", Role::Listener).unwrap_err();
-        assert!(
-            matches!(&err, CatalogError::Conflict(m) if m == "user \"Bob\" already exists"),
-            "{err}"
-        );
-        let creds = cat.credentials("BOB").unwrap().unwrap();
-        assert_eq!(
-            (creds.user.id, creds.password_hash.as_str()),
-            (bob.id, "h1")
-        );
-        assert!(cat.credentials("alice").unwrap().is_none());
-        assert_eq!(cat.user_count().unwrap(), 1);
-    }
-
-    #[test]
-    fn a_password_change_revokes_the_users_sessions_only() {
-        let cat = memory();
-        let bob = cat.create_user("bob", "h1", Role::Listener).unwrap();
-        let eve = cat.create_user("eve", "h2", Role::Listener).unwrap();
-        cat.insert_token("bob-token", bob.id, 100).unwrap();
-        cat.insert_token("eve-token", eve.id, 100).unwrap();
-        cat.set_password_hash(bob.id, "h3").unwrap();
-        assert_eq!(cat.token_user("bob-token", 10).unwrap(), None);
-        assert_eq!(
-            cat.token_user("eve-token", 10).unwrap().map(|u| u.id),
-            Some(eve.id)
-        );
-    }
-
-    #[test]
-    fn bad_usernames_are_refused() {
-        let cat = memory();
-        for bad in ["", "   ", "a\u{0}b", &"x".repeat(65)] {
-            let err = cat.create_user(bad, "h", Role::Listener).unwrap_err();
-            assert!(matches!(err, CatalogError::Invalid(_)), "{bad:?}: {err}");
-        }
-        assert_eq!(cat.user_count().unwrap(), 0);
-    }
-
-    #[test]
-    fn roles_and_passwords_change_and_unknown_users_are_named() {
-        let cat = memory();
-        let id = user(&cat, "carol");
-        assert_eq!(cat.set_role(id, Role::Admin).unwrap().role, Role::Admin);
-        cat.set_password_hash(id, "new").unwrap();
-        assert_eq!(
-            cat.credentials("carol").unwrap().unwrap().password_hash,
-            "new"
-        );
-        let err = cat.set_role(999, Role::Admin).unwrap_err();
-        assert_eq!(err.to_string(), "user 999 does not exist");
-        assert!(matches!(cat.user(999), Err(CatalogError::NotFound(_))));
-        assert!(matches!(
-            cat.set_password_hash(999, "x"),
-            Err(CatalogError::NotFound(_))
-        ));
-        assert!(matches!(
-            cat.delete_user(999),
-            Err(CatalogError::NotFound(_))
-        ));
-    }
-
-    #[test]
-    fn tokens_expire_and_can_be_revoked() {
-        let cat = memory();
-        let id = user(&cat, "dave");
-        cat.insert_token("t-live", id, 2_000).unwrap();
-        cat.insert_token("t-old", id, 1_000).unwrap();
-        assert_eq!(cat.token_user("t-live", 1_500).unwrap().unwrap().id, id);
-        assert!(cat.token_user("t-old", 1_500).unwrap().is_none());
-        assert!(
-            cat.token_user("t-live", 2_000).unwrap().is_none(),
-            "expired at its expiry time"
-        );
-        assert!(cat.token_user("nope", 0).unwrap().is_none());
-        assert_eq!(cat.delete_expired_tokens(1_500).unwrap(), 1);
-        cat.delete_token("t-live").unwrap();
-        assert!(cat.token_user("t-live", 1_500).unwrap().is_none());
-        assert!(matches!(
-            cat.insert_token("t", 999, 1),
-            Err(CatalogError::NotFound(_))
-        ));
-        cat.insert_token("dup", id, 5).unwrap();
-        assert!(matches!(
-            cat.insert_token("dup", id, 5),
-            Err(CatalogError::Conflict(_))
-        ));
-    }
-
-    #[test]
-    fn deleting_a_user_takes_their_tokens_and_playlists() {
-        let cat = memory();
-        let id = user(&cat, "erin");
-        let other = user(&cat, "frank");
-        cat.insert_token("tok", id, i64::MAX).unwrap();
-        let new = CreatePlaylist {
-            name: "Mine".into(),
-            public: true,
-        };
-        let list = cat.create_playlist(id, &new, 1).unwrap();
-        cat.delete_user(id).unwrap();
-        assert!(cat.token_user("tok", 0).unwrap().is_none());
-        assert!(matches!(
-            cat.playlist(list.id, other),
-            Err(CatalogError::NotFound(_))
-        ));
-        assert_eq!(cat.users().unwrap().len(), 1);
-    }
 }

@@ -6,12 +6,18 @@ use crate::{CatalogError, CatalogResult};
 /// Longest name we store for artists, albums, titles, playlists, podcasts.
 pub(crate) const MAX_NAME_CHARS: usize = 500;
 
-/// Trims `value` and rejects it when empty or longer than `max` characters.
+/// Trims `value` and rejects it when empty, longer than `max` characters, or holding a NUL
+/// character (which PostgreSQL text cannot store, so no backend stores it).
 /// `what` names the field in the error, e.g. `song title`.
 pub(crate) fn required(what: &str, value: &str, max: usize) -> CatalogResult<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(CatalogError::Invalid(format!("{what} is empty")));
+    }
+    if trimmed.contains('\0') {
+        return Err(CatalogError::Invalid(format!(
+            "{what} contains a NUL character"
+        )));
     }
     let chars = trimmed.chars().count();
     if chars > max {
@@ -109,6 +115,8 @@ mod tests {
         );
         let empty = required("playlist name", " \t", 200).unwrap_err();
         assert_eq!(empty.to_string(), "playlist name is empty");
+        let nul = required("playlist name", "a\0b", 200).unwrap_err();
+        assert_eq!(nul.to_string(), "playlist name contains a NUL character");
         let long = required("playlist name", &"x".repeat(201), 200).unwrap_err();
         assert!(long.to_string().contains("201 characters"), "{long}");
         assert_eq!(optional("genre", Some("  "), 10).unwrap(), None);

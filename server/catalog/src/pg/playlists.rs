@@ -1,0 +1,330 @@
+//! Playlists: owners change them, others read public ones, private ones do not exist for
+//! anyone but their owner. Track positions stay dense, 0..n-1.
+//!
+//! Every change locks the playlist's row first (`FOR UPDATE` in [`owned`]), so two edits
+//! of one playlist from two server copies run one after the other, as SQLite's single
+//! writer runs them.
+
+use super::error::Context;
+use super::pool::Tx;
+use super::rows::{self, get, PLAYLIST_COLUMNS, PLAYLIST_JOINS, SONG_COLUMNS, SONG_JOINS};
+use super::search::index_text;
+use super::users::ensure_user;
+use crate::paging::{clamp, page, total_from_page};
+use crate::{not_found, validate, CatalogResult, PlaylistEdit};
+use cadenza_api::{
+    CreatePlaylist, Page, PageRequest, Playlist, PlaylistDetail, PlaylistId, SongId,
+    UpdatePlaylist, UserId,
+};
+
+pub(crate) fn playlists(
+    tx: &mut Tx<'_>,
+    viewer: UserId,
+    req: PageRequest,
+) -> CatalogResult<Page<Playlist>> {
+    let req = clamp(req);
+    let ids = rows::page_ids(
+        tx,
+        "SELECT id FROM playlists WHERE owner_id = $1 OR public \
+         ORDER BY cadenza_nocase(name), id LIMIT $2 OFFSET $3",
+        &[&viewer],
+        req,
+        "listing playlists",
+    )?;
+    let total = match total_from_page(ids.len(), req) {
+        Some(t) => t,
+        None => rows::count(
+            tx,
+            "SELECT count(*) FROM playlists WHERE owner_id = $1 OR public",
+            &[&viewer],
+            "counting playlists",
+        )?,
+    };
+    Ok(page(rows::playlists_by_ids(tx, &ids)?, total, req))
+}
+
+pub(crate) fn playlist(
+    tx: &mut Tx<'_>,
+    id: PlaylistId,
+    viewer: UserId,
+) -> CatalogResult<PlaylistDetail> {
+    let playlist = visible(tx, id, viewer)?;
+    let sql = format!(
+        "SELECT {SONG_COLUMNS} FROM playlist_tracks pt JOIN songs s ON s.id = pt.song_id \
+         {SONG_JOINS} WHERE pt.playlist_id = $1 ORDER BY pt.position"
+    );
+    let tracks = rows::collect(
+        tx,
+        &sql,
+        &[&id],
+        rows::song_from_row,
+        "reading playlist tracks",
+    )?;
+    Ok(PlaylistDetail { playlist, tracks })
+}
+
+pub(crate) fn create_playlist(
+    tx: &mut Tx<'_>,
+    owner: UserId,
+    new: &CreatePlaylist,
+    now: i64,
+) -> CatalogResult<Playlist> {
+    let name = validate::playlist_name(&new.name)?;
+    ensure_user(tx, owner)?;
+    let row = tx
+        .query_one(
+            "INSERT INTO playlists (owner_id, name, public, created_at, updated_at, search) \
+             VALUES ($1, $2, $3, $4, $4, cadenza_document($5)) RETURNING id",
+            &[&owner, &name, &new.public, &now, &index_text(&name)],
+        )
+        .ctx("creating a playlist")?;
+    visible(tx, get(&row, 0)?, owner)
+}
+
+pub(crate) fn update_playlist(
+    tx: &mut Tx<'_>,
+    id: PlaylistId,
+    viewer: UserId,
+    update: &UpdatePlaylist,
+    now: i64,
+) -> CatalogResult<Playlist> {
+    owned(tx, id, viewer)?;
+    let name = update
+        .name
+        .as_deref()
+        .map(validate::playlist_name)
+        .transpose()?;
+    let search = name.as_deref().map(index_text);
+    tx.execute(
+        "UPDATE playlists SET name = coalesce($2, name), public = coalesce($3, public), \
+         updated_at = $4, \
+         search = CASE WHEN $5::text IS NULL THEN search ELSE cadenza_document($5) END \
+         WHERE id = $1",
+        &[&id, &name, &update.public, &now, &search],
+    )
+    .ctx("updating a playlist")?;
+    visible(tx, id, viewer)
+}
+
+pub(crate) fn delete_playlist(
+    tx: &mut Tx<'_>,
+    id: PlaylistId,
+    viewer: UserId,
+) -> CatalogResult<()> {
+    owned(tx, id, viewer)?;
+    tx.execute("DELETE FROM playlists WHERE id = $1", &[&id])
+        .ctx("deleting a playlist")?;
+    Ok(())
+}
+
+pub(crate) fn add_tracks(
+    tx: &mut Tx<'_>,
+    id: PlaylistId,
+    viewer: UserId,
+    songs: &[SongId],
+    position: Option<u32>,
+    now: i64,
+) -> CatalogResult<PlaylistDetail> {
+    owned(tx, id, viewer)?;
+    let len = track_count(tx, id)?;
+    let at = validate::insert_position(id, position, len, songs.len())? as i64;
+    for &song in songs {
+        if !rows::exists(tx, "songs", song, "checking songs")? {
+            return Err(not_found("song", song));
+        }
+    }
+    if !songs.is_empty() {
+        let n = songs.len() as i64;
+        tx.execute(
+            "UPDATE playlist_tracks SET position = position + $3 \
+             WHERE playlist_id = $1 AND position >= $2",
+            &[&id, &at, &n],
+        )
+        .ctx("making room in a playlist")?;
+        let songs = songs.to_vec();
+        tx.execute(
+            "INSERT INTO playlist_tracks (playlist_id, position, song_id) \
+             SELECT $1, $2 + n - 1, song FROM unnest($3::int8[]) WITH ORDINALITY t (song, n)",
+            &[&id, &at, &songs],
+        )
+        .ctx("adding playlist tracks")?;
+        touch(tx, id, now)?;
+    }
+    playlist(tx, id, viewer)
+}
+
+pub(crate) fn remove_track(
+    tx: &mut Tx<'_>,
+    id: PlaylistId,
+    viewer: UserId,
+    position: u32,
+    now: i64,
+) -> CatalogResult<PlaylistDetail> {
+    owned(tx, id, viewer)?;
+    validate::check_position(id, position, track_count(tx, id)?)?;
+    tx.execute(
+        "DELETE FROM playlist_tracks WHERE playlist_id = $1 AND position = $2",
+        &[&id, &i64::from(position)],
+    )
+    .ctx("removing a playlist track")?;
+    renumber(tx, id)?;
+    touch(tx, id, now)?;
+    playlist(tx, id, viewer)
+}
+
+pub(crate) fn move_track(
+    tx: &mut Tx<'_>,
+    id: PlaylistId,
+    viewer: UserId,
+    from: u32,
+    to: u32,
+    now: i64,
+) -> CatalogResult<PlaylistDetail> {
+    owned(tx, id, viewer)?;
+    let len = track_count(tx, id)?;
+    validate::check_position(id, from, len)?;
+    validate::check_position(id, to, len)?;
+    if from != to {
+        let (from, to) = (i64::from(from), i64::from(to));
+        let row: i64 = get(
+            &tx.query_one(
+                "SELECT id FROM playlist_tracks WHERE playlist_id = $1 AND position = $2",
+                &[&id, &from],
+            )
+            .ctx("moving a playlist track")?,
+            0,
+        )?;
+        // Close the gap at `from`, open one at `to`, drop the track in.
+        let (lo, hi, step) = if from < to {
+            (from + 1, to, -1i64)
+        } else {
+            (to, from - 1, 1)
+        };
+        tx.execute(
+            "UPDATE playlist_tracks SET position = position + $4 \
+             WHERE playlist_id = $1 AND position BETWEEN $2 AND $3",
+            &[&id, &lo, &hi, &step],
+        )
+        .ctx("moving a playlist track")?;
+        tx.execute(
+            "UPDATE playlist_tracks SET position = $2 WHERE id = $1",
+            &[&row, &to],
+        )
+        .ctx("moving a playlist track")?;
+        touch(tx, id, now)?;
+    }
+    playlist(tx, id, viewer)
+}
+
+pub(crate) fn edit_playlist(
+    tx: &mut Tx<'_>,
+    id: PlaylistId,
+    viewer: UserId,
+    edit: &PlaylistEdit,
+    now: i64,
+) -> CatalogResult<PlaylistDetail> {
+    owned(tx, id, viewer)?;
+    if edit.name.is_some() || edit.public.is_some() {
+        let fields = UpdatePlaylist {
+            name: edit.name.clone(),
+            public: edit.public,
+        };
+        update_playlist(tx, id, viewer, &fields, now)?;
+    }
+    if let Some(comment) = &edit.comment {
+        let comment = validate::playlist_comment(comment)?;
+        tx.execute(
+            "UPDATE playlists SET comment = nullif($2, ''), updated_at = $3 WHERE id = $1",
+            &[&id, &comment, &now],
+        )
+        .ctx("updating a playlist comment")?;
+    }
+    if !edit.remove.is_empty() {
+        let mut positions = edit.remove.clone();
+        positions.sort_unstable();
+        positions.dedup();
+        let len = track_count(tx, id)?;
+        for &position in &positions {
+            validate::check_position(id, position, len)?;
+        }
+        let positions: Vec<i64> = positions.into_iter().map(i64::from).collect();
+        tx.execute(
+            "DELETE FROM playlist_tracks WHERE playlist_id = $1 AND position = ANY($2)",
+            &[&id, &positions],
+        )
+        .ctx("removing playlist tracks")?;
+        renumber(tx, id)?;
+        touch(tx, id, now)?;
+    }
+    if let Some(songs) = &edit.replace {
+        tx.execute("DELETE FROM playlist_tracks WHERE playlist_id = $1", &[&id])
+            .ctx("replacing playlist tracks")?;
+        touch(tx, id, now)?;
+        add_tracks(tx, id, viewer, songs, None, now)?;
+    }
+    if !edit.add.is_empty() {
+        add_tracks(tx, id, viewer, &edit.add, None, now)?;
+    }
+    playlist(tx, id, viewer)
+}
+
+/// Closes gaps in a playlist's positions (after a removal or a song deletion).
+pub(crate) fn renumber(tx: &mut Tx<'_>, id: PlaylistId) -> CatalogResult<()> {
+    tx.execute(
+        "UPDATE playlist_tracks SET position = r.pos \
+         FROM (SELECT id, row_number() OVER (ORDER BY position, id) - 1 AS pos \
+               FROM playlist_tracks WHERE playlist_id = $1) AS r \
+         WHERE playlist_tracks.id = r.id AND playlist_tracks.position <> r.pos",
+        &[&id],
+    )
+    .ctx("renumbering a playlist")?;
+    Ok(())
+}
+
+fn touch(tx: &mut Tx<'_>, id: PlaylistId, now: i64) -> CatalogResult<()> {
+    tx.execute(
+        "UPDATE playlists SET updated_at = $2 WHERE id = $1",
+        &[&id, &now],
+    )
+    .ctx("updating a playlist")?;
+    Ok(())
+}
+
+fn track_count(tx: &mut Tx<'_>, id: PlaylistId) -> CatalogResult<u64> {
+    rows::count(
+        tx,
+        "SELECT count(*) FROM playlist_tracks WHERE playlist_id = $1",
+        &[&id],
+        "counting playlist tracks",
+    )
+}
+
+/// The playlist if `viewer` may see it; others' private playlists do not exist for them.
+fn visible(tx: &mut Tx<'_>, id: PlaylistId, viewer: UserId) -> CatalogResult<Playlist> {
+    let sql = format!(
+        "SELECT {PLAYLIST_COLUMNS} FROM playlists p {PLAYLIST_JOINS} \
+         WHERE p.id = $1 AND (p.public OR p.owner_id = $2)"
+    );
+    match tx
+        .query_opt(&sql, &[&id, &viewer])
+        .ctx("reading a playlist")?
+    {
+        Some(row) => rows::playlist_from_row(&row),
+        None => Err(not_found("playlist", id)),
+    }
+}
+
+/// Succeeds when `viewer` owns the playlist, and locks it until the transaction ends.
+fn owned(tx: &mut Tx<'_>, id: PlaylistId, viewer: UserId) -> CatalogResult<()> {
+    let row = tx
+        .query_opt(
+            "SELECT owner_id, public FROM playlists WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .ctx("reading a playlist")?;
+    let found = match row {
+        Some(r) => Some((get(&r, 0)?, get(&r, 1)?)),
+        None => None,
+    };
+    validate::owner_check(id, viewer, found)
+}

@@ -1,0 +1,113 @@
+//! Play events and the hot chart built from them.
+
+use super::error::Context;
+use super::pool::Tx;
+use super::rows::{self, get, int};
+use super::users::ensure_user;
+use crate::{not_found, to_i64, validate, CatalogResult, PlayOutcome};
+use cadenza_api::{HotEntry, RecordPlay, SongId, UserId};
+
+/// Longest hot chart returned.
+const MAX_HOT: u32 = 500;
+
+/// Checks a client's report and records it once per `play_id` (see [`crate::Catalog::report_play`]).
+pub(crate) fn report_play(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    play: &RecordPlay,
+    now: i64,
+) -> CatalogResult<PlayOutcome> {
+    let play_id = play.play_id.as_deref();
+    if let Some(id) = play_id {
+        validate::play_id(id)?;
+    }
+    let at = validate::played_at(play, now)?;
+    if insert_play(tx, user, play.song_id, play.played_ms, at, play_id)? {
+        return Ok(PlayOutcome::Recorded);
+    }
+    // Not inserted: the user already has this id.
+    let earlier = tx
+        .query_opt(
+            "SELECT song_id FROM plays WHERE user_id = $1 AND play_id = $2",
+            &[&user, &play_id],
+        )
+        .ctx("looking up an earlier report")?;
+    match earlier.map(|r| get::<i64>(&r, 0)).transpose()? {
+        Some(song) if song != play.song_id => Err(validate::play_id_reused(
+            play_id.unwrap_or_default(),
+            song,
+            play.song_id,
+        )),
+        _ => Ok(PlayOutcome::AlreadyRecorded),
+    }
+}
+
+/// Files a play at `at` as given (see [`crate::Catalog::record_play`]).
+pub(crate) fn record_play(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    song: SongId,
+    played_ms: Option<u64>,
+    at: i64,
+) -> CatalogResult<()> {
+    insert_play(tx, user, song, played_ms, at, None).map(drop)
+}
+
+/// Inserts a play; `false` when the user already has a play with this `play_id`.
+fn insert_play(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    song: SongId,
+    played_ms: Option<u64>,
+    at: i64,
+    play_id: Option<&str>,
+) -> CatalogResult<bool> {
+    ensure_user(tx, user)?;
+    if !rows::exists(tx, "songs", song, "checking a song")? {
+        return Err(not_found("song", song));
+    }
+    let played_ms = played_ms.map(|ms| to_i64("played_ms", ms)).transpose()?;
+    let inserted = tx
+        .execute(
+            "INSERT INTO plays (user_id, song_id, played_ms, at, play_id) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, play_id) WHERE play_id IS NOT NULL DO NOTHING",
+            &[&user, &song, &played_ms, &at, &play_id],
+        )
+        .ctx("recording a play")?;
+    Ok(inserted == 1)
+}
+
+/// Songs with the most plays at or after `since`; ties go to the title, then the id.
+/// Titles for the tie-break are read only for songs with at least as many plays as the last
+/// place, not for every song played in the window.
+pub(crate) fn hot(tx: &mut Tx<'_>, since: i64, limit: u32) -> CatalogResult<Vec<HotEntry>> {
+    let limit = i64::from(limit.min(MAX_HOT));
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let ranked = rows::collect(
+        tx,
+        "WITH counted AS MATERIALIZED \
+             (SELECT song_id, count(*) AS plays FROM plays WHERE at >= $1 GROUP BY song_id), \
+         last_place AS \
+             (SELECT coalesce((SELECT plays FROM counted ORDER BY plays DESC \
+                               LIMIT 1 OFFSET $2::int8 - 1), 0) AS plays) \
+         SELECT c.song_id, c.plays FROM counted c JOIN songs s ON s.id = c.song_id \
+         WHERE c.plays >= (SELECT plays FROM last_place) \
+         ORDER BY c.plays DESC, cadenza_nocase(s.title), s.id LIMIT $2",
+        &[&since, &limit],
+        |r| Ok((get::<i64>(r, 0)?, int::<u64>(r, 1)?)),
+        "building the hot chart",
+    )?;
+    let ids: Vec<i64> = ranked.iter().map(|(id, _)| *id).collect();
+    let mut songs = rows::songs_by_ids(tx, &ids)?.into_iter().peekable();
+    Ok(ranked
+        .into_iter()
+        .filter_map(|(id, plays)| {
+            songs
+                .next_if(|s| s.id == id)
+                .map(|song| HotEntry { song, plays })
+        })
+        .collect())
+}

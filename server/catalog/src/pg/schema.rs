@@ -1,0 +1,421 @@
+//! The PostgreSQL schema, as a list of migrations applied in order at open.
+//!
+//! `cadenza_schema.version` records how many have run. Migrations are append-only: never
+//! edit one that has shipped, add the next instead. Version 1 is the SQLite schema at its
+//! version 6 in PostgreSQL's terms:
+//!
+//! - Ids are identity columns backed by sequences, which never hand an id out twice (the
+//!   property SQLite's AUTOINCREMENT gives songs, albums and episodes: their URLs are
+//!   cached as immutable).
+//! - Full-text search is a `search` tsvector on each searchable row with a GIN index, in the
+//!   `cadenza_search` configuration: PostgreSQL's parser on text the catalog writes already
+//!   split into words (see `search.rs`), then `unaccent` and lower-casing. The vector is
+//!   written by the catalog, not generated, because a song's holds its artist, album and
+//!   genre names too, like songs_fts does.
+//! - Listings sort with `cadenza_nocase`, which folds ASCII letters only and compares bytes:
+//!   SQLite's `COLLATE NOCASE`, so both backends list in the same order.
+//! - Song counters are kept by statement-level triggers over transition tables, so a
+//!   `COPY` of a million songs updates each album once, not once per song.
+
+use super::error::Context;
+use super::pool::Tx;
+use crate::{CatalogError, CatalogResult};
+
+const MIGRATIONS: &[&str] = &[V1, V2];
+
+/// The schema version this code writes.
+pub(crate) const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Any number, the same in every server: two servers starting at once migrate one after
+/// the other.
+const MIGRATION_LOCK: i64 = 0x0063_6164_656e_7a61;
+
+/// Checks the database can hold a catalog and brings the schema up to [`SCHEMA_VERSION`]
+/// in one transaction. Refuses a schema written by newer code.
+pub(crate) fn migrate(tx: &mut Tx<'_>, database: &str) -> CatalogResult<()> {
+    let encoding: String = tx
+        .query_one("SELECT current_setting('server_encoding')", &[])
+        .ctx("reading the database encoding")?
+        .get(0);
+    if encoding != "UTF8" {
+        return Err(CatalogError::Storage(format!(
+            "the catalog database {database} has the encoding {encoding}, and names in any \
+             script need UTF8: create it with CREATE DATABASE ... ENCODING 'UTF8' \
+             TEMPLATE template0"
+        )));
+    }
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .ctx("waiting for other servers migrating the catalog")?;
+    tx.batch("CREATE TABLE IF NOT EXISTS cadenza_schema (version integer NOT NULL)")
+        .ctx("creating the schema version table")?;
+    let current: i32 = match tx
+        .query_opt("SELECT version FROM cadenza_schema", &[])
+        .ctx("reading the schema version")?
+    {
+        Some(row) => row.get(0),
+        None => {
+            tx.execute("INSERT INTO cadenza_schema (version) VALUES (0)", &[])
+                .ctx("recording the schema version")?;
+            0
+        }
+    };
+    if current > SCHEMA_VERSION {
+        return Err(CatalogError::Storage(format!(
+            "the catalog database {database} has schema version {current}, but this build \
+             only knows versions up to {SCHEMA_VERSION}; run a newer cadenza-server (or \
+             restore a backup made by this version)"
+        )));
+    }
+    if current < SCHEMA_VERSION {
+        ensure_unaccent(tx, database)?;
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i + 1;
+        tx.batch(sql)
+            .ctx(&format!("applying catalog migration {version}"))?;
+    }
+    if current < SCHEMA_VERSION {
+        tx.execute("UPDATE cadenza_schema SET version = $1", &[&SCHEMA_VERSION])
+            .ctx("recording the schema version")?;
+    }
+    Ok(())
+}
+
+/// Search folds diacritics with the `unaccent` extension. It is a trusted extension, so a
+/// database owner may create it; when that fails the message gives the SQL to run.
+fn ensure_unaccent(tx: &mut Tx<'_>, database: &str) -> CatalogResult<()> {
+    let present: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'unaccent')",
+            &[],
+        )
+        .ctx("checking for the unaccent extension")?
+        .get(0);
+    if present {
+        return Ok(());
+    }
+    tx.batch("SAVEPOINT unaccent")
+        .ctx("checking for the unaccent extension")?;
+    if let Err(e) = tx.batch("CREATE EXTENSION unaccent") {
+        return Err(CatalogError::Storage(format!(
+            "the catalog needs the PostgreSQL extension `unaccent` (for searches that ignore \
+             accents), and creating it failed: {}. Run `CREATE EXTENSION unaccent;` in the \
+             database {database} as a superuser (it ships with PostgreSQL: Debian's \
+             postgresql-15 package, or postgresql-contrib elsewhere)",
+            super::error::describe(&e)
+        )));
+    }
+    tx.batch("RELEASE SAVEPOINT unaccent")
+        .ctx("creating the unaccent extension")
+}
+
+/// Version 1.
+const V1: &str = r#"
+CREATE TEXT SEARCH CONFIGURATION cadenza_search (COPY = simple);
+ALTER TEXT SEARCH CONFIGURATION cadenza_search
+    ALTER MAPPING FOR asciiword, word, numword, asciihword, hword, numhword,
+                      hword_asciipart, hword_part, hword_numpart
+    WITH unaccent, simple;
+
+-- A search document of up to four fields, weighted A (most) to D.
+CREATE FUNCTION cadenza_document(a text, b text DEFAULT '', c text DEFAULT '', d text DEFAULT '')
+RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT setweight(to_tsvector('cadenza_search', coalesce(a, '')), 'A')
+        || setweight(to_tsvector('cadenza_search', coalesce(b, '')), 'B')
+        || setweight(to_tsvector('cadenza_search', coalesce(c, '')), 'C')
+        || setweight(to_tsvector('cadenza_search', coalesce(d, '')), 'D')
+$$;
+
+-- SQLite's COLLATE NOCASE: ASCII letters folded, then byte order.
+CREATE FUNCTION cadenza_nocase(text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+    SELECT translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE "C"
+$$;
+
+CREATE TABLE artists (
+    id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    name        text NOT NULL,
+    name_key    text NOT NULL UNIQUE,       -- text::name_key: case-folded, spaces collapsed
+    song_count  bigint NOT NULL DEFAULT 0,  -- songs with this track artist
+    search      tsvector NOT NULL
+);
+CREATE INDEX artists_by_name ON artists (cadenza_nocase(name), id);
+CREATE INDEX artists_search ON artists USING gin (search);
+
+CREATE TABLE genres (
+    id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    name        text NOT NULL,
+    name_key    text NOT NULL UNIQUE,
+    song_count  bigint NOT NULL DEFAULT 0
+);
+
+CREATE TABLE albums (
+    id                 bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    title              text NOT NULL,
+    title_key          text NOT NULL,
+    artist_id          bigint NOT NULL REFERENCES artists (id), -- the album artist
+    year               bigint,
+    genre_id           bigint REFERENCES genres (id),
+    cover_hash         text,
+    cover_size         bigint,
+    cover_content_type text,
+    song_count         bigint NOT NULL DEFAULT 0,
+    duration_ms        bigint NOT NULL DEFAULT 0,
+    created_at         bigint NOT NULL,
+    search             tsvector NOT NULL,
+    UNIQUE (artist_id, title_key)
+);
+CREATE INDEX albums_by_title ON albums (cadenza_nocase(title), id);
+CREATE INDEX albums_by_genre ON albums (genre_id);
+CREATE INDEX albums_by_cover ON albums (cover_hash) WHERE cover_hash IS NOT NULL;
+CREATE INDEX albums_search ON albums USING gin (search);
+
+CREATE TABLE songs (
+    id            bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    title         text NOT NULL,
+    artist_id     bigint NOT NULL REFERENCES artists (id),
+    album_id      bigint NOT NULL REFERENCES albums (id),
+    track         bigint,
+    disc          bigint,
+    genre_id      bigint REFERENCES genres (id),
+    year          bigint,
+    duration_ms   bigint NOT NULL,
+    codec         text NOT NULL,
+    content_type  text NOT NULL,
+    bitrate       bigint,
+    sample_rate   bigint,
+    channels      bigint,
+    size          bigint NOT NULL,
+    hash          text NOT NULL,      -- songs may share a blob (synthetic catalogs)
+    created_at    bigint NOT NULL,
+    search        tsvector NOT NULL   -- title (A), artist (B), album (C), genre (D)
+);
+CREATE INDEX songs_by_title  ON songs (cadenza_nocase(title), id);
+CREATE INDEX songs_by_album  ON songs (album_id, disc, track);
+CREATE INDEX songs_by_artist ON songs (artist_id, album_id);
+CREATE INDEX songs_by_genre  ON songs (genre_id, cadenza_nocase(title), id);
+CREATE INDEX songs_by_hash   ON songs (hash, id);
+CREATE INDEX songs_search    ON songs USING gin (search);
+
+-- Counters of albums, artists and genres, one UPDATE per table per statement.
+CREATE FUNCTION songs_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE albums a SET song_count = a.song_count + n.songs, duration_ms = a.duration_ms + n.ms
+        FROM (SELECT album_id, count(*) AS songs, sum(duration_ms) AS ms FROM new_songs
+              GROUP BY album_id) n WHERE a.id = n.album_id;
+    UPDATE artists a SET song_count = a.song_count + n.songs
+        FROM (SELECT artist_id, count(*) AS songs FROM new_songs GROUP BY artist_id) n
+        WHERE a.id = n.artist_id;
+    UPDATE genres g SET song_count = g.song_count + n.songs
+        FROM (SELECT genre_id, count(*) AS songs FROM new_songs WHERE genre_id IS NOT NULL
+              GROUP BY genre_id) n WHERE g.id = n.genre_id;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION songs_uncounted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE albums a SET song_count = a.song_count - n.songs, duration_ms = a.duration_ms - n.ms
+        FROM (SELECT album_id, count(*) AS songs, sum(duration_ms) AS ms FROM old_songs
+              GROUP BY album_id) n WHERE a.id = n.album_id;
+    UPDATE artists a SET song_count = a.song_count - n.songs
+        FROM (SELECT artist_id, count(*) AS songs FROM old_songs GROUP BY artist_id) n
+        WHERE a.id = n.artist_id;
+    UPDATE genres g SET song_count = g.song_count - n.songs
+        FROM (SELECT genre_id, count(*) AS songs FROM old_songs WHERE genre_id IS NOT NULL
+              GROUP BY genre_id) n WHERE g.id = n.genre_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER songs_counted AFTER INSERT ON songs REFERENCING NEW TABLE AS new_songs
+    FOR EACH STATEMENT EXECUTE FUNCTION songs_counted();
+CREATE TRIGGER songs_uncounted AFTER DELETE ON songs REFERENCING OLD TABLE AS old_songs
+    FOR EACH STATEMENT EXECUTE FUNCTION songs_uncounted();
+-- An update may move a song: uncount the old rows, count the new ones (no code updates
+-- songs today; this keeps the counters right for whoever does).
+CREATE FUNCTION songs_recounted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE albums a SET song_count = a.song_count + n.songs, duration_ms = a.duration_ms + n.ms
+        FROM (SELECT album_id, sum(songs) AS songs, sum(ms) AS ms FROM
+                (SELECT album_id, -1 AS songs, -duration_ms AS ms FROM old_songs
+                 UNION ALL SELECT album_id, 1, duration_ms FROM new_songs) c
+              GROUP BY album_id) n WHERE a.id = n.album_id;
+    UPDATE artists a SET song_count = a.song_count + n.songs
+        FROM (SELECT artist_id, sum(songs) AS songs FROM
+                (SELECT artist_id, -1 AS songs FROM old_songs
+                 UNION ALL SELECT artist_id, 1 FROM new_songs) c
+              GROUP BY artist_id) n WHERE a.id = n.artist_id;
+    UPDATE genres g SET song_count = g.song_count + n.songs
+        FROM (SELECT genre_id, sum(songs) AS songs FROM
+                (SELECT genre_id, -1 AS songs FROM old_songs
+                 UNION ALL SELECT genre_id, 1 FROM new_songs) c
+              WHERE genre_id IS NOT NULL GROUP BY genre_id) n WHERE g.id = n.genre_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER songs_recounted AFTER UPDATE ON songs
+    REFERENCING OLD TABLE AS old_songs NEW TABLE AS new_songs
+    FOR EACH STATEMENT EXECUTE FUNCTION songs_recounted();
+
+CREATE TABLE users (
+    id             bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    username       text NOT NULL,
+    username_key   text NOT NULL UNIQUE,
+    password_hash  text NOT NULL,
+    role           text NOT NULL CHECK (role IN ('listener', 'admin')),
+    created_at     bigint NOT NULL
+);
+
+CREATE TABLE tokens (
+    token_hash  text PRIMARY KEY,
+    user_id     bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    expires_at  bigint NOT NULL
+);
+CREATE INDEX tokens_by_user ON tokens (user_id);
+CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+
+CREATE TABLE playlists (
+    id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    owner_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name        text NOT NULL,
+    public      boolean NOT NULL DEFAULT false,
+    created_at  bigint NOT NULL,
+    updated_at  bigint NOT NULL,
+    search      tsvector NOT NULL
+);
+CREATE INDEX playlists_by_owner ON playlists (owner_id);
+CREATE INDEX playlists_by_name ON playlists (cadenza_nocase(name), id);
+CREATE INDEX playlists_search ON playlists USING gin (search);
+
+-- Positions are dense 0..n-1 per playlist, renumbered after every change (not declared
+-- unique: shifting a range would trip a unique index row by row).
+CREATE TABLE playlist_tracks (
+    id           bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    playlist_id  bigint NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,
+    position     bigint NOT NULL,
+    song_id      bigint NOT NULL REFERENCES songs (id) ON DELETE CASCADE
+);
+CREATE INDEX playlist_tracks_by_position ON playlist_tracks (playlist_id, position);
+CREATE INDEX playlist_tracks_by_song ON playlist_tracks (song_id);
+
+CREATE TABLE podcasts (
+    id           bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    title        text NOT NULL,
+    author       text,
+    description  text,
+    feed_url     text UNIQUE,
+    created_at   bigint NOT NULL,
+    search       tsvector NOT NULL    -- title (A), author (B)
+);
+CREATE INDEX podcasts_search ON podcasts USING gin (search);
+
+CREATE TABLE episodes (
+    id            bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    podcast_id    bigint NOT NULL REFERENCES podcasts (id) ON DELETE CASCADE,
+    guid          text NOT NULL,
+    title         text NOT NULL,
+    description   text,
+    published_at  bigint,
+    duration_ms   bigint NOT NULL,
+    codec         text NOT NULL,
+    content_type  text NOT NULL,
+    size          bigint NOT NULL,
+    hash          text NOT NULL,
+    created_at    bigint NOT NULL,
+    UNIQUE (podcast_id, guid)
+);
+CREATE INDEX episodes_by_hash ON episodes (hash);
+CREATE INDEX episodes_by_date ON episodes (podcast_id, published_at);
+
+CREATE TABLE episode_positions (
+    user_id      bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    episode_id   bigint NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+    position_ms  bigint NOT NULL,
+    updated_at   bigint NOT NULL,
+    PRIMARY KEY (user_id, episode_id)
+);
+CREATE INDEX episode_positions_by_episode ON episode_positions (episode_id);
+
+CREATE TABLE plays (
+    id         bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    song_id    bigint NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    played_ms  bigint,
+    at         bigint NOT NULL,
+    play_id    text       -- a client's id for the play, kept once per user
+);
+CREATE INDEX plays_by_time ON plays (at, song_id);   -- the hot chart reads only this index
+CREATE INDEX plays_by_song ON plays (song_id);
+CREATE INDEX plays_by_user ON plays (user_id);
+CREATE UNIQUE INDEX plays_by_report ON plays (user_id, play_id) WHERE play_id IS NOT NULL;
+"#;
+
+/// Version 2: SQLite's version 7 — what third-party (Subsonic) clients keep on the server,
+/// and server-side podcast feeds (see that migration for the why of each table). Rows of
+/// the per-listener tables go when their user or item goes, by cascade.
+const V2: &str = r#"
+ALTER TABLE playlists ADD COLUMN comment text;
+ALTER TABLE podcasts ADD COLUMN refreshed_at bigint;
+ALTER TABLE podcasts ADD COLUMN refresh_error text;
+ALTER TABLE podcasts ADD COLUMN lease_holder text;
+ALTER TABLE podcasts ADD COLUMN lease_until bigint;
+
+CREATE TABLE client_credentials (
+    id            bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    user_id       bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind          text NOT NULL CHECK (kind IN ('app_password', 'api_key')),
+    name          text NOT NULL,
+    secret        text NOT NULL,
+    created_at    bigint NOT NULL,
+    last_used_at  bigint
+);
+CREATE INDEX client_credentials_by_user ON client_credentials (user_id);
+CREATE UNIQUE INDEX api_keys_by_secret ON client_credentials (secret) WHERE kind = 'api_key';
+
+CREATE TABLE song_annotations (
+    user_id     bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    song_id     bigint NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    starred_at  bigint,
+    rating      bigint CHECK (rating BETWEEN 1 AND 5),
+    PRIMARY KEY (user_id, song_id)
+);
+CREATE INDEX song_annotations_by_song ON song_annotations (song_id);
+
+CREATE TABLE album_annotations (
+    user_id     bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    album_id    bigint NOT NULL REFERENCES albums (id) ON DELETE CASCADE,
+    starred_at  bigint,
+    rating      bigint CHECK (rating BETWEEN 1 AND 5),
+    PRIMARY KEY (user_id, album_id)
+);
+CREATE INDEX album_annotations_by_album ON album_annotations (album_id);
+
+CREATE TABLE artist_annotations (
+    user_id     bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    artist_id   bigint NOT NULL REFERENCES artists (id) ON DELETE CASCADE,
+    starred_at  bigint,
+    rating      bigint CHECK (rating BETWEEN 1 AND 5),
+    PRIMARY KEY (user_id, artist_id)
+);
+CREATE INDEX artist_annotations_by_artist ON artist_annotations (artist_id);
+
+CREATE TABLE now_playing (
+    user_id     bigint PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    song_id     bigint NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    client      text NOT NULL,
+    started_at  bigint NOT NULL
+);
+CREATE INDEX now_playing_by_song ON now_playing (song_id);
+
+CREATE TABLE play_queues (
+    user_id          bigint PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    current_song_id  bigint REFERENCES songs (id) ON DELETE SET NULL,
+    position_ms      bigint NOT NULL,
+    changed_at       bigint NOT NULL,
+    changed_by       text NOT NULL
+);
+CREATE INDEX play_queues_by_song ON play_queues (current_song_id);
+CREATE TABLE play_queue_songs (
+    user_id   bigint NOT NULL REFERENCES play_queues (user_id) ON DELETE CASCADE,
+    position  bigint NOT NULL,
+    song_id   bigint NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, position)
+);
+CREATE INDEX play_queue_songs_by_song ON play_queue_songs (song_id);
+"#;
