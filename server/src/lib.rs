@@ -10,7 +10,9 @@ pub mod allocator;
 pub mod app;
 pub mod auth;
 pub mod blob_cache;
+pub mod cdn;
 pub mod config;
+pub mod edge_log;
 pub mod http;
 pub mod library;
 pub mod log_noise;
@@ -29,7 +31,8 @@ pub use config::{Cli, Config};
 pub async fn run(config: Config) -> Result<()> {
     tracing::info!(?config, "starting");
     let app = startup::build_app(config).await?;
-    let (listener, _addr) = server::bind(app.config.listen).await?;
+    let (listener, addr) = server::bind(app.config.listen).await?;
+    app.name_instance(addr.port());
     server::serve(app, listener, server::shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())

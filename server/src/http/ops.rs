@@ -116,7 +116,14 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             c.repaired_replicas,
         ),
     ];
-    let mut response = cx.app.metrics.render(&extra).into_response();
+    let edge = cx.app.edge_stats().await;
+    let mut text = cx.app.metrics.render(&extra);
+    text.push_str(&crate::metrics::cluster_text(
+        cx.app.instance(),
+        cx.app.cdn.is_some(),
+        edge.as_ref(),
+    ));
+    let mut response = text.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
         warp::http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),

@@ -26,9 +26,6 @@ pub struct BlobInfo {
 /// starving the server's readers on a small machine.
 const CHECK_CONCURRENCY: usize = 4;
 
-/// Staging files older than this are leftovers (an upload does not take an hour to arrive).
-const STALE_STAGING_AGE: Duration = Duration::from_secs(3600);
-
 /// Every object under `blobs/` of a volume with its size; `None` for an unreachable volume.
 type Listing = Option<HashMap<BlobHash, u64>>;
 
@@ -79,7 +76,7 @@ impl BlobStore {
                 .ok()
         }))
         .await;
-        match crate::staging::clean_stale(&inner.staging_dir, STALE_STAGING_AGE) {
+        match crate::staging::clean_stale(&inner.staging_dir, crate::staging::STALE_AGE) {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "deleted stale staging files"),
             Err(e) => tracing::warn!(error = %e, "cannot clean the staging directory"),
