@@ -2,7 +2,6 @@
 //! and repair (copy verified bytes to placement volumes that lack them or hold bad bytes).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::Duration;
 
 use futures::future::join_all;
 use futures::StreamExt;
