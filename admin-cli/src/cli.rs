@@ -253,9 +253,15 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct CapacityCommand {
-    /// Replace the assumed averages with the ones the server measured
+    /// Replace the assumed averages with the ones the server measured (behind an edge whose
+    /// log the server reads: the CDN's byte hit ratio too)
     #[arg(long)]
     pub calibrate: bool,
+
+    /// With --calibrate: the cluster ran at full load while the edge logged (e.g. during a
+    /// benchmark), so the busiest server's request rate becomes server_rps
+    #[arg(long, requires = "calibrate")]
+    pub full_load: bool,
 
     #[command(flatten)]
     pub model: cadenza_capacity::CapacityArgs,

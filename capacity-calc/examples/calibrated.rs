@@ -13,6 +13,8 @@ fn main() -> Result<(), cadenza_capacity::Error> {
         user_metadata_bytes: Some(2_300),
         plays_per_user_per_day: Some(3.2),
         dau_share: None,
+        cdn_hit_ratio: None,
+        server_rps: None,
     };
     let mut scenario = Scenario::defaults();
     scenario.calibrate(&measured)?;

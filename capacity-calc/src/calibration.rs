@@ -27,6 +27,10 @@ pub struct Calibration {
     pub plays_per_user_per_day: Option<f64>,
     /// Measured share of users active per day → `dau_share`.
     pub dau_share: Option<f64>,
+    /// Share of CDN bytes the edge served from its cache → `cdn_hit_ratio`.
+    pub cdn_hit_ratio: Option<f64>,
+    /// Requests per second one server answered at full load → `server_rps`.
+    pub server_rps: Option<f64>,
 }
 
 impl Calibration {
@@ -75,6 +79,17 @@ impl Scenario {
                 Ratio::from(bytes),
                 None,
             )?;
+        }
+        if let Some(ratio) = calibration.cdn_hit_ratio {
+            let note =
+                "bytes the edge served from its cache ÷ all CDN bytes (edge log)".to_string();
+            let value = exact("cdn_hit_ratio", ratio)?;
+            self.apply_measured("cdn_hit_ratio", "cdn_hit_ratio", value, Some(note))?;
+        }
+        if let Some(rps) = calibration.server_rps {
+            let note = "the busiest server's requests per second under full load (edge log)";
+            let value = exact("server_rps", rps.round())?;
+            self.apply_measured("server_rps", "server_rps", value, Some(note.to_string()))?;
         }
         // Before plays: converting plays per user needs the active share.
         if let Some(share) = calibration.dau_share {
@@ -140,6 +155,7 @@ mod tests {
             user_metadata_bytes: Some(2_048),
             plays_per_user_per_day: Some(4.0),
             dau_share: None,
+            ..Calibration::default()
         })
         .unwrap();
         let a = &s.assumptions;
@@ -177,6 +193,31 @@ mod tests {
             Some(Ratio::integer(2_048 * 1_000_000_000))
         );
         assert_eq!(e.measured().count(), 4);
+    }
+
+    #[test]
+    fn a_cluster_gives_its_cdn_hit_ratio_and_server_rate() {
+        let mut s = Scenario::defaults();
+        s.calibrate(&Calibration {
+            cdn_hit_ratio: Some(0.97),
+            server_rps: Some(1234.4),
+            ..Calibration::default()
+        })
+        .unwrap();
+        let a = &s.assumptions;
+        assert_eq!(a.cdn_hit_ratio, Ratio::new(97, 100).unwrap());
+        assert_eq!(a.server_rps, 1234, "a whole number of requests per second");
+        assert!(matches!(
+            s.origin("cdn_hit_ratio"),
+            Origin::Measured { assumed, note: Some(_) } if assumed == Ratio::new(9, 10).unwrap()
+        ));
+        let e = s
+            .calibrate(&Calibration {
+                cdn_hit_ratio: Some(1.5),
+                ..Calibration::default()
+            })
+            .unwrap_err();
+        assert!(e.to_string().contains("cdn_hit_ratio"), "{e}");
     }
 
     #[test]

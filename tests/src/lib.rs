@@ -16,6 +16,9 @@ use std::time::Duration;
 
 use cadenza_api::Client;
 
+pub mod cluster;
+pub mod tmux;
+
 /// The admin password every test server starts with.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
