@@ -16,7 +16,7 @@
 #                        (it is copied, never modified; delete DIR to regenerate)
 #   BENCH_TMP=DIR        where the temporary data goes (default /tmp; same disk for both sides)
 #   BENCH_KEEP=1         keep the temporary folder (logs, data) after the run
-#   BENCH_ONLY="a b"     run only some benchmarks: startup search stream ingest player
+#   BENCH_ONLY="a b"     run only some benchmarks: startup search stream ingest player cluster
 #   BENCH_OUT=FILE       also write the table as Markdown (default target/bench/last-run.md)
 #   BENCH_SERVER=FILE    run this cadenza-server binary instead of the one built here, and
 #   BENCH_HELPER=FILE    this cadenza-bench (it links the catalog for in-process search): for
@@ -37,7 +37,7 @@ else
     songs=${BENCH_SONGS:-1000000} runs=${BENCH_RUNS:-5} seconds=${BENCH_SECONDS:-10}
     files=${BENCH_FILES:-2000} like_queries=${BENCH_LIKE_QUERIES:-1000} search_rounds=3
 fi
-only=${BENCH_ONLY:-startup search stream ingest player}
+only=${BENCH_ONLY:-startup search stream ingest player cluster}
 out_md=${BENCH_OUT:-$root/target/bench/last-run.md}
 wants() { [[ " $only " == *" $1 "* ]]; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -78,6 +78,7 @@ cleanup() {
     if [ -n "${tmux_sock:-}" ]; then
         tmux -L "$tmux_sock" kill-server 2>/dev/null
     fi
+    [ -n "${cluster_dir:-}" ] && CLUSTER_DIR=$cluster_dir scripts/cluster.sh down 2>/dev/null
     for pid in "${pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
@@ -166,7 +167,7 @@ generate_catalog() {
     "$bin/cadenza-fixtures" catalog --songs "$songs" --users 1000 --seed 1 --data-dir "$dest" \
         >"$tmp/fixtures-catalog.log" 2>&1 || { cat "$tmp/fixtures-catalog.log" >&2; die "catalog generation failed"; }
 }
-if wants startup || wants search || wants stream || wants player; then
+if wants startup || wants search || wants stream || wants player || wants cluster; then
     if [ -n "${BENCH_CATALOG_CACHE:-}" ]; then
         cache=$BENCH_CATALOG_CACHE/songs-$songs
         if [ ! -f "$cache/.complete" ]; then
@@ -200,7 +201,7 @@ if wants startup; then
 fi
 
 # The main server (search, streaming, player) runs on the same catalog.
-if wants search || wants stream || wants player; then
+if wants search || wants stream || wants player || wants cluster; then
     start_server main "$catalog_data"
     main_pid=$server_pid main_url=$server_url
     token=$(login "$main_url" password)
@@ -276,7 +277,7 @@ if wants search; then
 fi
 
 # ---------------------------------------------------------------- a 5 MB song (streaming, player)
-if wants stream || wants player; then
+if wants stream || wants player || wants cluster; then
     size=5000000
     log "a ${size}-byte song, ingested through cadenza-admin"
     "$bin/cadenza-fixtures" audio --count 1 --seconds "$(calc "($size - 44) / 88200" 4)" --seed 99 \
@@ -294,16 +295,10 @@ if wants stream || wants player; then
     size=$(stat -c %s "$song_file")
 fi
 
-# ---------------------------------------------------------------- 1. streaming vs nginx
-if wants stream; then
-    if wants search; then
-        # Streaming memory is measured from a fresh process.
-        stop "$main_pid"
-        start_server main "$catalog_data"
-        main_pid=$server_pid main_url=$server_url
-    fi
-    sleep 1
-    stream_idle=$(rss_kb "$main_pid" VmRSS)
+# ---------------------------------------------------------------- nginx serving the song file
+# start_static_nginx: nginx serving a copy of the 5 MB song from the same disk, with sendfile, on
+# $port (sets nginx_pid): the baseline of the streaming comparisons.
+start_static_nginx() {
     # nginx serves a copy of the same bytes from the same disk, with sendfile.
     mkdir -p "$tmp/www" "$tmp/nginx"
     cp "$song_file" "$tmp/www/song.wav"
@@ -343,6 +338,19 @@ EOF
         kill -0 "$nginx_pid" 2>/dev/null || { cat "$tmp/nginx/stderr" >&2; die "nginx did not start"; }
         sleep 0.1
     done
+}
+
+# ---------------------------------------------------------------- 1. streaming vs nginx
+if wants stream; then
+    if wants search; then
+        # Streaming memory is measured from a fresh process.
+        stop "$main_pid"
+        start_server main "$catalog_data"
+        main_pid=$server_pid main_url=$server_url
+    fi
+    sleep 1
+    stream_idle=$(rss_kb "$main_pid" VmRSS)
+    start_static_nginx
     cmp -s <(curl -sf "http://127.0.0.1:$port/song.wav") \
         <(curl -sf -H "Authorization: Bearer $token" "$main_url/api/v1/songs/$song_id/stream") ||
         die "nginx and Cadenza do not serve the same bytes"
@@ -402,6 +410,7 @@ EOF
         done
     done
     stop "$nginx_pid"
+    nginx_pid=""
 fi
 # ---------------------------------------------------------------- 5. player
 # The player runs in a private tmux server (--audio null: no sound card here; the silent output
@@ -543,6 +552,135 @@ if wants ingest; then
     ratio=$(calc "$l_us / $c_us" 2)
     row "ingest $files files ($(calc "$bytes / 1000000" 0) MB), R=3: files/s" "$c_fps" "$l_fps" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
     row "ingest, R=3: MB/s" "$c_mbs" "$l_mbs" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
+fi
+
+# ---------------------------------------------------------------- 6. the cluster: edge vs direct
+# scripts/cluster.sh on a copy of the catalog: three servers behind the nginx edge, CDN mode.
+# Streaming: a CDN hit at the edge vs nginx serving the file vs one server answering the same
+# signed link itself. A cold song fetched by 100 listeners at once, with the requests that
+# reached the servers counted from their /metrics. Search and browse through the edge vs
+# straight to one server.
+if wants cluster; then
+    log "cluster: scripts/cluster.sh up on a copy of the $songs-song catalog"
+    cluster_dir=$tmp/cluster
+    mkdir -p "$cluster_dir"
+    cp -a "$catalog_data" "$cluster_dir/data"
+    cluster() {
+        CLUSTER_DIR=$cluster_dir CLUSTER_BIN_DIR=$bin CLUSTER_PORT=0 CLUSTER_FIXTURES=0 \
+            scripts/cluster.sh "$@"
+    }
+    edge_url=$(cluster up 2>"$tmp/cluster-up.log") ||
+        { cat "$tmp/cluster-up.log" >&2; die "scripts/cluster.sh up failed"; }
+    web1_url=http://127.0.0.1:$(sed -n 's/^web1=//p' "$cluster_dir/ports")
+    ctoken=$(login "$edge_url" password)
+    [ -n "$ctoken" ] || die "cannot log in to the cluster as admin"
+    # ingest_song FILE: its id, ingested through the edge.
+    ingest_song() {
+        CADENZA_SERVER=$edge_url CADENZA_TOKEN=$ctoken "$bin/cadenza-admin" ingest "$1" \
+            --report "$tmp/cluster-ingest.jsonl" >"$tmp/cluster-ingest.log" 2>&1 ||
+            { cat "$tmp/cluster-ingest.log" >&2; die "ingesting $1 into the cluster failed"; }
+        sed -n 's/.*"song_id":\([0-9]*\).*/\1/p' "$tmp/cluster-ingest.jsonl" | tail -n 1
+    }
+    # cdn_link ID: the signed /cdn/blobs/HASH?e=&s= link the edge redirects a stream to.
+    cdn_link() {
+        curl -s -o /dev/null -w '%{redirect_url}' -H "Authorization: Bearer $ctoken" \
+            "$edge_url/api/v1/songs/$1/stream" | sed "s|^$edge_url||"
+    }
+    # origin_cdn_requests: requests for signed links the three servers answered so far.
+    origin_cdn_requests() {
+        local s total=0 n
+        for s in web1 web2 web3; do
+            n=$(curl -sf "http://127.0.0.1:$(sed -n "s/^$s=//p" "$cluster_dir/ports")/metrics" |
+                awk '/^cadenza_http_requests_total\{.*route="\/cdn\/blobs\/\{hash\}"/ { n += $2 } END { print n + 0 }')
+            total=$((total + n))
+        done
+        echo "$total"
+    }
+    csong=$song_id # the catalog copy has it already
+    link=$(cdn_link "$csong")
+    [[ "$link" == /cdn/blobs/* ]] || die "the cluster did not redirect to a CDN link (got '$link')"
+    cmp -s "$song_file" <(curl -sf "$edge_url$link") || die "the edge does not serve the song's bytes"
+    curl -sf -D - -o /dev/null "$edge_url$link" | grep -qi '^x-cadenza-edge-cache: HIT' ||
+        die "the second fetch of $link was not a cache hit"
+    start_static_nginx
+
+    for mode in full range; do
+        for conns in 16 256; do
+            range_env="" label="5 MB file"
+            [ "$mode" = range ] && range_env=65536 label="64 KB ranges"
+            log "cluster: $label, $conns conn: edge (CDN hit), nginx file, one server; $runs x ${seconds}s each"
+            : >"$tmp/cl-edge" && : >"$tmp/cl-nginx" && : >"$tmp/cl-web1"
+            for _ in $(seq 1 "$runs"); do
+                link=$(cdn_link "$csong")
+                for side in edge nginx web1; do
+                    case $side in
+                        edge) url=$edge_url path=$link ;;
+                        nginx) url=http://127.0.0.1:$port path=/song.wav ;;
+                        web1) url=$web1_url path=$link ;;
+                    esac
+                    BENCH_PATH=$path BENCH_RANGE_BYTES=$range_env BENCH_FILE_SIZE=$size \
+                        wrk_run stream "$tmp/cl-$side" -t2 -c"$conns" -d"${seconds}s" "$url"
+                done
+            done
+            n_rps=$(per_second "$tmp/cl-nginx" requests | median)
+            for side in edge web1; do
+                rps=$(per_second "$tmp/cl-$side" requests | median)
+                errors=$(sum_errors "$tmp/cl-$side")
+                ratio=$(calc "$rps / $n_rps" 2)
+                if [ "$side" = edge ]; then
+                    name="edge CDN hit" target=">= 0.9x nginx" ok=$(verdict "$ratio" '>=' 0.9)
+                else
+                    name="one server, same link" target="-" ok="-"
+                fi
+                [ "$errors" = 0 ] || ok="MISS ($errors errors)"
+                row "cluster: $name, $label, $conns conn: req/s" "$(calc "$rps" 0)" "$(calc "$n_rps" 0)" "${ratio}x" "$target" "$ok"
+            done
+        done
+    done
+    stop "$nginx_pid"
+    nginx_pid=""
+
+    log "cluster: a cold song, 100 listeners at once"
+    "$bin/cadenza-fixtures" audio --count 1 --seconds "$(calc "($size - 44) / 88200" 4)" --seed 7 \
+        --out "$tmp/cold-src" >/dev/null
+    cold_file=$(find "$tmp/cold-src" -type f -name '*.wav' | head -n 1)
+    cold=$(ingest_song "$cold_file")
+    slices=$(( ($(stat -c %s "$cold_file") + 1048575) / 1048576 ))
+    before=$(origin_cdn_requests)
+    ok_fetches=$(seq 1 100 | xargs -P 100 -I{} curl -sL -o /dev/null -w '%{http_code}\n' \
+        -H "Authorization: Bearer $ctoken" "$edge_url/api/v1/songs/$cold/stream" | grep -c '^200$' || true)
+    origin=$(( $(origin_cdn_requests) - before ))
+    ok=$(verdict "$origin" '<=' "$slices")
+    [ "$ok_fetches" = 100 ] || ok="MISS ($((100 - ok_fetches)) failed)"
+    row "cluster: cold 5 MB song, 100 listeners at once: requests reaching servers" "$origin" "$slices slices" "-" "one per slice" "$ok"
+
+    [ -f "$tmp/paths.txt" ] || "$bench" queries --db "$catalog_data/catalog.sqlite" --count 1000 --paths 20 >"$tmp/paths.txt"
+    awk 'BEGIN { srand(11); for (i = 0; i < 500; i++) {
+            o = int(rand() * 5000); k = i % 3
+            if (k == 0) print "/api/v1/songs?limit=50&offset=" o
+            else if (k == 1) print "/api/v1/albums?limit=50&offset=" o
+            else print "/api/v1/artists?limit=50&offset=" o } }' >"$tmp/browse-paths.txt"
+    for kind in search browse; do
+        paths=$tmp/paths.txt
+        [ "$kind" = browse ] && paths=$tmp/browse-paths.txt
+        log "cluster: $kind through the edge vs one server, 16 conn, $runs x ${seconds}s each"
+        : >"$tmp/cl-$kind-edge" && : >"$tmp/cl-$kind-web1"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATHS=$paths BENCH_TOKEN=$ctoken wrk_run search "$tmp/cl-$kind-edge" -t2 -c16 -d"${seconds}s" "$edge_url"
+            BENCH_PATHS=$paths BENCH_TOKEN=$ctoken wrk_run search "$tmp/cl-$kind-web1" -t2 -c16 -d"${seconds}s" "$web1_url"
+        done
+        e_rps=$(per_second "$tmp/cl-$kind-edge" requests | median)
+        d_rps=$(per_second "$tmp/cl-$kind-web1" requests | median)
+        e_p50=$(calc "$(column_of "$tmp/cl-$kind-edge" p50_us | median) / 1000" 2)
+        d_p50=$(calc "$(column_of "$tmp/cl-$kind-web1" p50_us | median) / 1000" 2)
+        errors=$(sum_errors "$tmp/cl-$kind-edge")
+        ok="-"
+        [ "$errors" = 0 ] || ok="MISS ($errors errors)"
+        row "cluster: $kind via edge (3 servers) vs one server, 16 conn: req/s" "$(calc "$e_rps" 0)" "$(calc "$d_rps" 0)" "$(calc "$e_rps / $d_rps" 2)x" "-" "$ok"
+        row "cluster: $kind via edge vs one server, 16 conn: p50 (ms)" "$e_p50" "$d_p50" "+$(calc "$e_p50 - $d_p50" 2) ms" "-" "-"
+    done
+    cluster down 2>>"$tmp/cluster-up.log"
+    cluster_dir=""
 fi
 
 # ---------------------------------------------------------------- the table

@@ -186,7 +186,8 @@ start_edge() {
     write_nginx_conf
     "$(nginx_bin)" -t -q -c "$state/nginx/nginx.conf" -p "$state/nginx" 2>"$state/nginx/stderr" ||
         { cat "$state/nginx/stderr" >&2; die "nginx refused the generated $state/nginx/nginx.conf"; }
-    setsid "$(nginx_bin)" -c "$state/nginx/nginx.conf" -p "$state/nginx" </dev/null 2>>"$state/nginx/stderr" &
+    # Every output to a file: whoever ran this script may wait for its output to end.
+    setsid "$(nginx_bin)" -c "$state/nginx/nginx.conf" -p "$state/nginx" </dev/null >>"$state/nginx/stderr" 2>&1 &
     echo $! >"$state/nginx/pid"
     wait_http "$(url_of edge)/edge/status" 20 "$state/nginx/pid" ||
         { cat "$state/nginx/stderr" >&2; die "nginx did not start; see $state/nginx/error.log"; }

@@ -162,6 +162,16 @@ mod tests {
     }
 
     #[test]
+    fn the_edge_config_logs_in_this_format() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/nginx.conf.in");
+        let conf = std::fs::read_to_string(path).expect("deploy/nginx.conf.in");
+        assert!(
+            conf.contains(&format!("log_format cadenza_edge \"{FORMAT}")),
+            "the edge's log_format starts with {FORMAT}"
+        );
+    }
+
+    #[test]
     fn counts_hits_misses_refusals_and_the_server_that_answered() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("edge.log");
