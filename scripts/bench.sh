@@ -16,7 +16,8 @@
 #                        (it is copied, never modified; delete DIR to regenerate)
 #   BENCH_TMP=DIR        where the temporary data goes (default /tmp; same disk for both sides)
 #   BENCH_KEEP=1         keep the temporary folder (logs, data) after the run
-#   BENCH_ONLY="a b"     run only some benchmarks: startup search stream ingest player cluster
+#   BENCH_ONLY="a b"     run only some benchmarks: startup search stream ingest player s3 subsonic cluster
+#   BENCH_S3_FILES=N     files for the S3 ingestion benchmark (default 100; QUICK 30)
 #   BENCH_OUT=FILE       also write the table as Markdown (default target/bench/last-run.md)
 #   BENCH_SERVER=FILE    run this cadenza-server binary instead of the one built here, and
 #   BENCH_HELPER=FILE    this cadenza-bench (it links the catalog for in-process search): for
@@ -33,11 +34,13 @@ quick=${QUICK:-0}
 if [ "$quick" = 1 ]; then
     songs=${BENCH_SONGS:-100000} runs=${BENCH_RUNS:-1} seconds=${BENCH_SECONDS:-3}
     files=${BENCH_FILES:-200} like_queries=${BENCH_LIKE_QUERIES:-100} search_rounds=1
+    s3_files=${BENCH_S3_FILES:-30}
 else
     songs=${BENCH_SONGS:-1000000} runs=${BENCH_RUNS:-5} seconds=${BENCH_SECONDS:-10}
     files=${BENCH_FILES:-2000} like_queries=${BENCH_LIKE_QUERIES:-1000} search_rounds=3
+    s3_files=${BENCH_S3_FILES:-100}
 fi
-only=${BENCH_ONLY:-startup search stream ingest player cluster}
+only=${BENCH_ONLY:-startup search stream ingest player s3 subsonic cluster}
 out_md=${BENCH_OUT:-$root/target/bench/last-run.md}
 wants() { [[ " $only " == *" $1 "* ]]; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -60,6 +63,7 @@ fi
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 packages=(-p cadenza-server -p cadenza-admin -p cadenza-fixtures-cli -p cadenza-bench)
+wants s3 && packages+=(-p cadenza-seaweed)
 wants player && packages+=(-p cadenza)
 log "building release binaries: ${packages[*]}"
 cargo build --release --quiet "${packages[@]}"
@@ -167,7 +171,7 @@ generate_catalog() {
     "$bin/cadenza-fixtures" catalog --songs "$songs" --users 1000 --seed 1 --data-dir "$dest" \
         >"$tmp/fixtures-catalog.log" 2>&1 || { cat "$tmp/fixtures-catalog.log" >&2; die "catalog generation failed"; }
 }
-if wants startup || wants search || wants stream || wants player || wants cluster; then
+if wants startup || wants search || wants stream || wants player || wants subsonic || wants cluster; then
     if [ -n "${BENCH_CATALOG_CACHE:-}" ]; then
         cache=$BENCH_CATALOG_CACHE/songs-$songs
         if [ ! -f "$cache/.complete" ]; then
@@ -200,8 +204,8 @@ if wants startup; then
     row "RSS idle after start (MB)" "$(mem_text "$idle" "$anon")" "-" "-" "< 50" "$(verdict "$(mb "$idle")" '<' 50)"
 fi
 
-# The main server (search, streaming, player) runs on the same catalog.
-if wants search || wants stream || wants player || wants cluster; then
+# The main server (search, streaming, player, Subsonic) runs on the same catalog.
+if wants search || wants stream || wants player || wants subsonic || wants cluster; then
     start_server main "$catalog_data"
     main_pid=$server_pid main_url=$server_url
     token=$(login "$main_url" password)
@@ -277,12 +281,15 @@ if wants search; then
 fi
 
 # ---------------------------------------------------------------- a 5 MB song (streaming, player)
-if wants stream || wants player || wants cluster; then
-    size=5000000
-    log "a ${size}-byte song, ingested through cadenza-admin"
+size=5000000
+make_song() {
     "$bin/cadenza-fixtures" audio --count 1 --seconds "$(calc "($size - 44) / 88200" 4)" --seed 99 \
         --out "$tmp/stream-src" >/dev/null
     song_file=$(find "$tmp/stream-src" -type f -name '*.wav' | head -n 1)
+}
+if wants stream || wants player || wants subsonic || wants cluster; then
+    log "a ${size}-byte song, ingested through cadenza-admin"
+    make_song
     CADENZA_SERVER=$main_url CADENZA_TOKEN=$token "$bin/cadenza-admin" ingest "$song_file" \
         --report "$tmp/stream-ingest.jsonl" >"$tmp/stream-ingest.log" 2>&1 ||
         { cat "$tmp/stream-ingest.log" >&2; die "ingesting the streaming song failed"; }
@@ -295,11 +302,9 @@ if wants stream || wants player || wants cluster; then
     size=$(stat -c %s "$song_file")
 fi
 
-# ---------------------------------------------------------------- nginx serving the song file
-# start_static_nginx: nginx serving a copy of the 5 MB song from the same disk, with sendfile, on
-# $port (sets nginx_pid): the baseline of the streaming comparisons.
-start_static_nginx() {
-    # nginx serves a copy of the same bytes from the same disk, with sendfile.
+# start_nginx: nginx serving a copy of the song from the same disk, with sendfile; sets
+# nginx_pid and port.
+start_nginx() {
     mkdir -p "$tmp/www" "$tmp/nginx"
     cp "$song_file" "$tmp/www/song.wav"
     port=18080
@@ -350,7 +355,7 @@ if wants stream; then
     fi
     sleep 1
     stream_idle=$(rss_kb "$main_pid" VmRSS)
-    start_static_nginx
+    start_nginx
     cmp -s <(curl -sf "http://127.0.0.1:$port/song.wav") \
         <(curl -sf -H "Authorization: Bearer $token" "$main_url/api/v1/songs/$song_id/stream") ||
         die "nginx and Cadenza do not serve the same bytes"
@@ -412,6 +417,83 @@ if wants stream; then
     stop "$nginx_pid"
     nginx_pid=""
 fi
+# ---------------------------------------------------------------- 6. Subsonic vs /api/v1
+# The same work through both APIs of one server: the same search queries (search3 with the
+# /api/v1 page size for each group) and the same 5 MB song, whole and in 64 KB ranges. The
+# Subsonic side signs in with an API key on every request, as clients do.
+if wants subsonic; then
+    key=$(curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        -d '{"kind":"api_key","name":"bench"}' "$main_url/api/v1/me/credentials" |
+        sed -n 's/.*"secret":"\([^"]*\)".*/\1/p')
+    [ -n "$key" ] || die "cannot make an API key for the Subsonic benchmark"
+    rest_auth="v=1.16.1&c=bench&f=json&apiKey=$key"
+    [ -f "$tmp/paths.txt" ] ||
+        "$bench" queries --db "$catalog_data/catalog.sqlite" --count 1000 --paths 20 >"$tmp/paths.txt"
+    # `&` means "the match" in a sed replacement: the literal ones are escaped.
+    sed "s|^/api/v1/search?q=\([^&]*\)&limit=\([0-9]*\)\$|/rest/search3?query=\1\&artistCount=\2\&albumCount=\2\&songCount=\2\&${rest_auth//&/\\&}|" \
+        "$tmp/paths.txt" >"$tmp/rest-paths.txt"
+    # Both sides must do the same work: the same songs for the first query, and no error
+    # documents (which would be fast and prove nothing).
+    compared=0
+    for n in $(seq 1 20); do
+        first_rest=$(sed -n "${n}p" "$tmp/rest-paths.txt") first_v1=$(sed -n "${n}p" "$tmp/paths.txt")
+        v1_ids=$(curl -sf -H "Authorization: Bearer $token" "$main_url$first_v1" |
+            sed 's/"artists":.*//' | grep -o '{"id":[0-9]*' | tr -dc '0-9\n' | sort || true)
+        [ -n "$v1_ids" ] || continue
+        rest_ids=$(curl -sf "$main_url$first_rest" | grep -o '"id":"tr-[0-9]*"' | tr -dc '0-9\n' | sort || true)
+        [ "$rest_ids" = "$v1_ids" ] ||
+            die "search3 and /api/v1/search disagree on $first_v1: [$rest_ids] vs [$v1_ids]"
+        compared=$((compared + 1))
+    done
+    [ "$compared" -gt 0 ] || die "none of the first 20 queries found songs to compare"
+    cmp -s <(curl -sf -H "Authorization: Bearer $token" "$main_url/api/v1/songs/$song_id/stream") \
+        <(curl -sf "$main_url/rest/stream?id=tr-$song_id&$rest_auth") ||
+        die "/rest/stream and /api/v1 do not serve the same bytes"
+    compare() { # LABEL TARGET_RATIO FILE_REST FILE_V1
+        local rps_r rps_v ratio p50_r p50_v
+        rps_r=$(per_second "$3" requests | median) rps_v=$(per_second "$4" requests | median)
+        ratio=$(calc "$rps_r / $rps_v" 2)
+        local ok
+        ok=$(verdict "$ratio" '>=' "$2")
+        local errors=$(($(sum_errors "$3") + $(sum_errors "$4")))
+        [ "$errors" = 0 ] || ok="MISS ($errors errors)"
+        row "$1: req/s, /rest vs /api/v1" "$(calc "$rps_r" 0)" "$(calc "$rps_v" 0)" "${ratio}x" ">= ${2}x" "$ok"
+        p50_r=$(calc "$(column_of "$3" p50_us | median) / 1000" 2)
+        p50_v=$(calc "$(column_of "$4" p50_us | median) / 1000" 2)
+        row "$1: p50 (ms), /rest vs /api/v1" "$p50_r" "$p50_v" "$(calc "$p50_r / $p50_v" 2)x" "-" "-"
+    }
+    # Both sides once before measuring: whichever ran first would otherwise pay for reading
+    # the catalog's pages from disk.
+    log "Subsonic: warming up both sides"
+    BENCH_PATHS=$tmp/rest-paths.txt BENCH_TOKEN="" wrk_run search "$tmp/warm-up" -t1 -c1 -d"${seconds}s" "$main_url"
+    BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$token wrk_run search "$tmp/warm-up" -t1 -c1 -d"${seconds}s" "$main_url"
+    for conns in 1 16; do
+        threads=$((conns < 2 ? 1 : 2))
+        log "Subsonic search3 vs /api/v1/search, $conns conn: $runs x ${seconds}s per side"
+        : >"$tmp/sub-search-r" && : >"$tmp/sub-search-v"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATHS=$tmp/rest-paths.txt BENCH_TOKEN="" \
+                wrk_run search "$tmp/sub-search-r" -t"$threads" -c"$conns" -d"${seconds}s" "$main_url"
+            BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$token \
+                wrk_run search "$tmp/sub-search-v" -t"$threads" -c"$conns" -d"${seconds}s" "$main_url"
+        done
+        compare "search3, $conns conn" 0.9 "$tmp/sub-search-r" "$tmp/sub-search-v"
+    done
+    for mode in full range; do
+        range_env="" label="5 MB file"
+        [ "$mode" = range ] && range_env=65536 label="64 KB ranges"
+        log "Subsonic stream vs /api/v1 stream ($label), 16 conn: $runs x ${seconds}s per side"
+        : >"$tmp/sub-stream-r" && : >"$tmp/sub-stream-v"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATH="/rest/stream?id=tr-$song_id&$rest_auth" BENCH_TOKEN="" BENCH_RANGE_BYTES=$range_env \
+                BENCH_FILE_SIZE=$size wrk_run stream "$tmp/sub-stream-r" -t2 -c16 -d"${seconds}s" "$main_url"
+            BENCH_PATH=/api/v1/songs/$song_id/stream BENCH_TOKEN=$token BENCH_RANGE_BYTES=$range_env \
+                BENCH_FILE_SIZE=$size wrk_run stream "$tmp/sub-stream-v" -t2 -c16 -d"${seconds}s" "$main_url"
+        done
+        compare "stream $label, 16 conn" 0.9 "$tmp/sub-stream-r" "$tmp/sub-stream-v"
+    done
+fi
+
 # ---------------------------------------------------------------- 5. player
 # The player runs in a private tmux server (--audio null: no sound card here; the silent output
 # pulls decoded buffers through the same deck a sound device would, and pulls a new track at
@@ -554,7 +636,142 @@ if wants ingest; then
     row "ingest, R=3: MB/s" "$c_mbs" "$l_mbs" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
 fi
 
-# ---------------------------------------------------------------- 6. the cluster: edge vs direct
+# ---------------------------------------------------------------- 6. S3 volumes (SeaweedFS)
+# Three real SeaweedFS servers on loopback (cadenza-seaweed starts them: free ports, temp
+# dirs), one volume each, R=3. Ingestion is compared with raw PUTs of the same files to the
+# same servers (three in parallel per file, 4 files at a time, as the ingest runs); streaming
+# with local volumes and nginx; and the first byte of a song a fresh server never read.
+if wants s3; then
+    log "S3: starting three SeaweedFS servers"
+    "$bin/cadenza-seaweed" 3 cadenza-bench >"$tmp/weed.out" 2>"$tmp/weed.err" &
+    weed_pid=$!
+    pids+=("$weed_pid")
+    for _ in $(seq 1 1200); do
+        grep -q '^ready' "$tmp/weed.out" && break
+        kill -0 "$weed_pid" 2>/dev/null || { cat "$tmp/weed.err" >&2; die "SeaweedFS did not start (scripts/setup.sh installs it)"; }
+        sleep 0.1
+    done
+    mapfile -t endpoints < <(sed -n 's/^endpoint=\([^ ]*\) .*/\1/p' "$tmp/weed.out")
+    [ "${#endpoints[@]}" = 3 ] || die "expected three SeaweedFS endpoints in $tmp/weed.out"
+    s3_volumes() { # PREFIX: --volume flags for the three servers
+        local i=0 e
+        for e in "${endpoints[@]}"; do
+            i=$((i + 1))
+            printf -- '--volume\ns3v%s=s3://cadenza-bench/%s?endpoint=%s&anonymous=true\n' "$i" "$1" "$e"
+        done
+    }
+
+    # a. ingestion onto S3 vs raw PUTs
+    src=$tmp/s3-src
+    "$bin/cadenza-fixtures" audio --count "$s3_files" --seconds 20 --seed 5 --out "$src" >/dev/null
+    bytes=$(du -sb "$src" | cut -f1)
+    : >"$tmp/s3-ingest-c" && : >"$tmp/s3-ingest-raw"
+    export S3_ENDPOINTS="${endpoints[*]}"
+    for run in $(seq 1 "$((runs < 3 ? runs : 3))"); do
+        log "S3 ingestion run $run: raw PUTs, each file to the three servers"
+        t0=$(date +%s%N)
+        find "$src" -type f -print0 | RUN=$run xargs -0 -P 4 -n 1 bash -c '
+            key=$(printf %s "$1" | sha256sum | cut -c1-32)
+            for e in $S3_ENDPOINTS; do
+                curl -sf -o /dev/null -T "$1" "$e/cadenza-bench/raw-$RUN/$key" &
+            done
+            wait' _ || die "raw PUTs to SeaweedFS failed"
+        t1=$(date +%s%N)
+        echo "$(((t1 - t0) / 1000))" >>"$tmp/s3-ingest-raw"
+
+        log "S3 ingestion run $run: cadenza-admin ingest --jobs 4 onto three S3 volumes (R=3)"
+        password=bench-$RANDOM-$RANDOM
+        mapfile -t flags < <(s3_volumes "ingest-$run")
+        CADENZA_ADMIN_PASSWORD=$password start_server "s3-ingest-$run" "$tmp/s3-ingest-data-$run" \
+            --replication 3 "${flags[@]}"
+        itoken=$(login "$server_url" "$password")
+        t0=$(date +%s%N)
+        CADENZA_SERVER=$server_url CADENZA_TOKEN=$itoken "$bin/cadenza-admin" ingest "$src" --jobs 4 \
+            >"$tmp/s3-ingest-$run.log" 2>&1 || { tail -n 20 "$tmp/s3-ingest-$run.log" >&2; die "S3 ingestion failed"; }
+        t1=$(date +%s%N)
+        echo "$(((t1 - t0) / 1000))" >>"$tmp/s3-ingest-c"
+        stop "$server_pid"
+    done
+    c_us=$(median <"$tmp/s3-ingest-c") r_us=$(median <"$tmp/s3-ingest-raw")
+    ratio=$(calc "$r_us / $c_us" 2)
+    row "ingest $s3_files files ($(calc "$bytes / 1000000" 0) MB) onto 3 S3 volumes, R=3: MB/s" \
+        "$(calc "$bytes / $c_us" 1)" "$(calc "$bytes / $r_us" 1)" "${ratio}x" ">= 0.5x raw PUT" "$(verdict "$ratio" '>=' 0.5)"
+
+    # b. streaming from S3 vs local volumes vs nginx
+    [ -n "${song_file:-}" ] || make_song
+    size=$(stat -c %s "$song_file")
+    mapfile -t flags < <(s3_volumes stream)
+    CADENZA_ADMIN_PASSWORD=s3-bench-password start_server s3-stream "$tmp/s3-stream-data" \
+        --replication 3 "${flags[@]}"
+    s3_pid=$server_pid s3_url=$server_url
+    CADENZA_ADMIN_PASSWORD=s3-bench-password start_server local-stream "$tmp/local-stream-data"
+    local_pid=$server_pid local_url=$server_url
+    s3_token=$(login "$s3_url" s3-bench-password) local_token=$(login "$local_url" s3-bench-password)
+    for side in s3 local; do
+        url_var=${side}_url token_var=${side}_token
+        CADENZA_SERVER=${!url_var} CADENZA_TOKEN=${!token_var} "$bin/cadenza-admin" ingest "$song_file" \
+            --report "$tmp/$side-song.jsonl" >"$tmp/$side-song.log" 2>&1 ||
+            { cat "$tmp/$side-song.log" >&2; die "ingesting the song onto $side volumes failed"; }
+    done
+    s3_song=$(sed -n 's/.*"song_id":\([0-9]*\).*/\1/p' "$tmp/s3-song.jsonl" | head -n 1)
+    local_song=$(sed -n 's/.*"song_id":\([0-9]*\).*/\1/p' "$tmp/local-song.jsonl" | head -n 1)
+    start_nginx
+    cmp -s <(curl -sf "http://127.0.0.1:$port/song.wav") \
+        <(curl -sf -H "Authorization: Bearer $s3_token" "$s3_url/api/v1/songs/$s3_song/stream") ||
+        die "nginx and Cadenza on S3 do not serve the same bytes"
+    conns=16
+    for mode in full range; do
+        range_env="" label="5 MB file"
+        [ "$mode" = range ] && range_env=65536 label="64 KB ranges"
+        log "streaming $label from S3, local volumes and nginx, $conns conn: $runs x ${seconds}s each"
+        : >"$tmp/s3-c" && : >"$tmp/s3-l" && : >"$tmp/s3-n"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATH=/api/v1/songs/$s3_song/stream BENCH_TOKEN=$s3_token BENCH_RANGE_BYTES=$range_env \
+                BENCH_FILE_SIZE=$size wrk_run stream "$tmp/s3-c" -t2 -c"$conns" -d"${seconds}s" "$s3_url"
+            BENCH_PATH=/api/v1/songs/$local_song/stream BENCH_TOKEN=$local_token BENCH_RANGE_BYTES=$range_env \
+                BENCH_FILE_SIZE=$size wrk_run stream "$tmp/s3-l" -t2 -c"$conns" -d"${seconds}s" "$local_url"
+            BENCH_PATH=/song.wav BENCH_TOKEN=$s3_token BENCH_RANGE_BYTES=$range_env BENCH_FILE_SIZE=$size \
+                wrk_run stream "$tmp/s3-n" -t2 -c"$conns" -d"${seconds}s" "http://127.0.0.1:$port"
+        done
+        rps_s=$(per_second "$tmp/s3-c" requests | median)
+        rps_l=$(per_second "$tmp/s3-l" requests | median)
+        rps_n=$(per_second "$tmp/s3-n" requests | median)
+        errors=$(sum_errors "$tmp/s3-c")
+        ok="-"
+        [ "$errors" = 0 ] || ok="MISS ($errors errors)"
+        row "stream $label from S3 vs local volumes, $conns conn: req/s" "$(calc "$rps_s" 0)" "$(calc "$rps_l" 0)" "$(calc "$rps_s / $rps_l" 2)x" "-" "$ok"
+        row "stream $label from S3 vs nginx, $conns conn: req/s" "$(calc "$rps_s" 0)" "$(calc "$rps_n" 0)" "$(calc "$rps_s / $rps_n" 2)x" "-" "-"
+    done
+    stop "$nginx_pid"
+
+    # c. time to first byte of a song a fresh server never read (local volumes hash a replica
+    # whole before its first byte; S3 replicas are hashed while they stream)
+    : >"$tmp/ttfb-s3" && : >"$tmp/ttfb-local"
+    for run in $(seq 1 "$runs"); do
+        for side in s3 local; do
+            pid_var=${side}_pid
+            stop "${!pid_var}"
+            if [ "$side" = s3 ]; then
+                start_server s3-stream "$tmp/s3-stream-data" --replication 3 "${flags[@]}"
+                s3_pid=$server_pid s3_url=$server_url song=$s3_song token_now=$s3_token
+            else
+                start_server local-stream "$tmp/local-stream-data"
+                local_pid=$server_pid local_url=$server_url song=$local_song token_now=$local_token
+            fi
+            curl -sf -o /dev/null -w '%{time_starttransfer}\n' -H "Authorization: Bearer $token_now" \
+                "$server_url/api/v1/songs/$song/stream" >>"$tmp/ttfb-$side" || die "cold read from $side failed"
+        done
+    done
+    t_s3=$(calc "$(median <"$tmp/ttfb-s3") * 1000" 1)
+    t_local=$(calc "$(median <"$tmp/ttfb-local") * 1000" 1)
+    ratio=$(calc "$t_s3 / $t_local" 2)
+    row "time to first byte, cold 5 MB song, S3 vs local (ms)" "$t_s3" "$t_local" "${ratio}x" "<= 2x local" "$(verdict "$ratio" '<=' 2)"
+    stop "$s3_pid"
+    stop "$local_pid"
+    stop "$weed_pid"
+fi
+
+# ---------------------------------------------------------------- 7. the cluster: edge vs direct
 # scripts/cluster.sh on a copy of the catalog: three servers behind the nginx edge, CDN mode.
 # Streaming: a CDN hit at the edge vs nginx serving the file vs one server answering the same
 # signed link itself. A cold song fetched by 100 listeners at once, with the requests that
@@ -602,7 +819,7 @@ if wants cluster; then
     cmp -s "$song_file" <(curl -sf "$edge_url$link") || die "the edge does not serve the song's bytes"
     curl -sf -D - -o /dev/null "$edge_url$link" | grep -qi '^x-cadenza-edge-cache: HIT' ||
         die "the second fetch of $link was not a cache hit"
-    start_static_nginx
+    start_nginx
 
     for mode in full range; do
         for conns in 16 256; do

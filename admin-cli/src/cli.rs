@@ -60,6 +60,10 @@ Examples:
     #[command(subcommand)]
     Replication(ReplicationCommand),
 
+    /// Manage blob volumes while the server runs
+    #[command(subcommand)]
+    Volumes(VolumesCommand),
+
     /// Manage user accounts
     #[command(subcommand)]
     Users(UsersCommand),
@@ -165,6 +169,25 @@ Examples:
     Check(CheckArgs),
 }
 
+#[derive(Debug, Subcommand)]
+pub enum VolumesCommand {
+    /// Move every blob off a volume, online, before taking it out of the configuration
+    #[command(after_help = "\
+The volume leaves the placement at once (new uploads go elsewhere); every blob it
+holds is copied, verified, to its new placement and then deleted from it. Exits 1
+when something could not be moved. Afterwards take the volume out of the server's
+configuration and run `cadenza-admin replication check --deep` to verify every hash.
+
+Example (move from a local disk to S3):
+  cadenza-server --volume a=/mnt/a --volume b=/mnt/b --volume c=/mnt/c \\
+                 --volume s3=s3://music/blobs?endpoint=http://10.0.0.9:8333 ...
+  cadenza-admin volumes drain a")]
+    Drain {
+        /// The volume's name
+        name: String,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Re-hash every replica instead of checking presence and size only (slow)
@@ -213,6 +236,40 @@ Examples:
         /// User name or numeric id
         user: String,
     },
+    /// Make an app password for a Subsonic client (shown once; not the login password)
+    #[command(after_help = "\
+The client signs in with the user name and this password (plain, `enc:`, or as
+a token: the Subsonic API's u, p, t and s parameters).
+
+Examples:
+  cadenza-admin users app-password alice --name \"phone (DSub)\"")]
+    AppPassword {
+        /// User name or numeric id
+        user: String,
+        /// What it is for, e.g. the client or device
+        #[arg(long, default_value = "Subsonic client")]
+        name: String,
+    },
+    /// Make an API key for an OpenSubsonic client (shown once)
+    ApiKey {
+        /// User name or numeric id
+        user: String,
+        /// What it is for, e.g. the client or device
+        #[arg(long, default_value = "Subsonic client")]
+        name: String,
+    },
+    /// List a user's app passwords and API keys with their last use
+    Credentials {
+        /// User name or numeric id
+        user: String,
+    },
+    /// Revoke one of a user's app passwords or API keys
+    Revoke {
+        /// User name or numeric id
+        user: String,
+        /// The credential's id (from `users credentials`)
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,11 +282,11 @@ pub enum SongsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PodcastsCommand {
-    /// Import a feed: create the podcast and upload every episode not yet on the server
+    /// Add a feed: the server creates the podcast and downloads every episode it lacks
     #[command(after_help = "\
-Each enclosure is downloaded to a temporary file and uploaded like a song.
-Episodes are matched by their <guid> (or enclosure URL), so re-running the same
-command only fetches new episodes.
+The server reads the feed and downloads the enclosures itself (it also re-reads
+every feed on its own timer, --podcast-refresh). Episodes are matched by their
+<guid> (or enclosure URL), so adding the same feed again only fetches new ones.
 
 Examples:
   cadenza-admin podcasts add https://example.org/podcast.xml
@@ -238,8 +295,10 @@ Examples:
         /// URL of the RSS feed
         feed_url: String,
     },
-    /// List the podcasts on the server
+    /// List the podcasts on the server, with the outcome of their last feed reading
     List,
+    /// Have the server read every feed now and report what it added
+    Refresh,
 }
 
 const CAPACITY_HELP: &str = "\

@@ -19,7 +19,7 @@ use anyhow::Result;
 use clap::CommandFactory;
 
 pub use cli::Cli;
-use cli::{Command, ReplicationCommand};
+use cli::{Command, ReplicationCommand, VolumesCommand};
 use errors::Outcome;
 
 /// Runs one command line to its outcome; errors are reported by the binary.
@@ -32,6 +32,9 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Ingest(args) => ingest::run(server, args, json).await,
         Command::Replication(ReplicationCommand::Check(args)) => {
             replication::check(&connect::admin(server).await?, args, json).await
+        }
+        Command::Volumes(VolumesCommand::Drain { name }) => {
+            replication::drain(&connect::admin(server).await?, name, json).await
         }
         Command::Users(command) => users::run(&connect::admin(server).await?, command, json).await,
         Command::Stats => stats::run(&connect::admin(server).await?, json).await,

@@ -35,6 +35,29 @@ pub async fn check(client: &Client, args: &CheckArgs, json: bool) -> Result<Outc
     Ok(outcome(&report))
 }
 
+/// `volumes drain NAME`: the drain's report (a repair's), with progress.
+pub async fn drain(client: &Client, name: &str, json: bool) -> Result<Outcome> {
+    let bar = ui::count_bar(0, "blobs");
+    let report = client
+        .drain_volume(name, |checked, total| {
+            bar.set_length(total);
+            bar.set_position(checked);
+        })
+        .await
+        .with_context(|| format!("draining volume {name} failed"))?;
+    bar.finish_and_clear();
+    if json {
+        ui::print_json(&report)?;
+    } else {
+        say!("{}", render(&report).trim_end());
+    }
+    let kept = report.drained.as_ref().map_or(0, |d| d.kept);
+    match outcome(&report) {
+        Outcome::Success if kept == 0 => Ok(Outcome::Success),
+        _ => Ok(Outcome::SomeFailed),
+    }
+}
+
 /// 1 when something still needs attention: any unhealthy blob without `--repair`, or
 /// with it, anything the repair could not fix.
 pub fn outcome(report: &ReplicationReport) -> Outcome {
@@ -170,7 +193,35 @@ pub fn render(r: &ReplicationReport) -> String {
                 .into(),
         );
     }
-    if r.is_clean() {
+    if !r.leftovers.is_empty() {
+        line(format!("Interrupted uploads ({}):", r.leftovers.len()));
+        for l in &r.leftovers {
+            let state = if l.removed {
+                "removed"
+            } else {
+                "left; --repair removes it"
+            };
+            line(format!(
+                "  {} on {}: {} ({} s old), {state}",
+                short(&l.hash),
+                l.volume,
+                l.object,
+                l.age_secs
+            ));
+        }
+    }
+    if let Some(d) = &r.drained {
+        line(format!(
+            "Drained {}: {} copies removed, {} kept.",
+            d.volume, d.removed, d.kept
+        ));
+        if d.kept == 0 {
+            line(format!(
+                "Take {} out of the configuration, then run `cadenza-admin replication check --deep`.",
+                d.volume
+            ));
+        }
+    } else if r.is_clean() {
         line("All blobs are fully replicated.".into());
     }
     out
@@ -229,6 +280,8 @@ mod tests {
             problems: vec![],
             repaired: vec![],
             unrepairable: vec![],
+            leftovers: vec![],
+            drained: None,
         }
     }
 
@@ -313,6 +366,8 @@ mod tests {
             lost: 1,
             problems: vec![problem(&lost, BlobHealth::Lost, ReplicaState::Corrupt)],
             unrepairable: vec![lost.clone()],
+            leftovers: vec![],
+            drained: None,
             ..clean()
         };
         assert_eq!(outcome(&r), Outcome::SomeFailed);

@@ -1,7 +1,8 @@
-//! `users add|list|set-role|reset-password|delete`.
+//! `users add|list|set-role|reset-password|delete`, and the app passwords and API keys of
+//! Subsonic clients: `users app-password|api-key|credentials|revoke`.
 
 use anyhow::{Context, Result};
-use cadenza_api::{Client, User};
+use cadenza_api::{Client, ClientCredential, CredentialKind, User};
 
 use crate::cli::UsersCommand;
 use crate::errors::{ItemFailed, Outcome};
@@ -58,8 +59,98 @@ pub async fn run(client: &Client, command: &UsersCommand, json: bool) -> Result<
                 .with_context(|| format!("cannot delete `{}`", found.username))?;
             print_user(&found, json, "Deleted")?;
         }
+        UsersCommand::AppPassword { user, name } => {
+            create_credential(client, user, CredentialKind::AppPassword, name, json).await?;
+        }
+        UsersCommand::ApiKey { user, name } => {
+            create_credential(client, user, CredentialKind::ApiKey, name, json).await?;
+        }
+        UsersCommand::Credentials { user } => {
+            let found = find(client, user).await?;
+            let list = client
+                .user_credentials(found.id)
+                .await
+                .with_context(|| format!("cannot list the credentials of `{}`", found.username))?;
+            if json {
+                ui::print_json(&list)?;
+            } else if list.is_empty() {
+                say!(
+                    "{} has no app passwords or API keys; `cadenza-admin users app-password {}` makes one.",
+                    found.username,
+                    found.username
+                );
+            } else {
+                print_credentials(&list);
+            }
+        }
+        UsersCommand::Revoke { user, id } => {
+            let found = find(client, user).await?;
+            client
+                .revoke_user_credential(found.id, *id)
+                .await
+                .with_context(|| {
+                    format!("cannot revoke credential {id} of `{}`", found.username)
+                })?;
+            if json {
+                ui::print_json(&serde_json::json!({ "revoked": id, "user": found.id }))?;
+            } else {
+                say!("Revoked credential {id} of {}.", found.username);
+            }
+        }
     }
     Ok(Outcome::Success)
+}
+
+async fn create_credential(
+    client: &Client,
+    user: &str,
+    kind: CredentialKind,
+    name: &str,
+    json: bool,
+) -> Result<()> {
+    let found = find(client, user).await?;
+    let made = client
+        .create_user_credential(found.id, kind, name)
+        .await
+        .with_context(|| format!("cannot make a credential for `{}`", found.username))?;
+    if json {
+        return ui::print_json(&made);
+    }
+    let what = match kind {
+        CredentialKind::AppPassword => "App password",
+        CredentialKind::ApiKey => "API key",
+    };
+    say!(
+        "{what} {} \"{}\" for {} (shown only now; revoke it with `cadenza-admin users revoke {} {}`):",
+        made.credential.id,
+        made.credential.name,
+        found.username,
+        found.username,
+        made.credential.id
+    );
+    say!("{}", made.secret);
+    Ok(())
+}
+
+fn print_credentials(list: &[ClientCredential]) {
+    say!(
+        "{:>6}  {:<12}  {:<20}  {:<20}  NAME",
+        "ID",
+        "KIND",
+        "CREATED",
+        "LAST USED"
+    );
+    for c in list {
+        say!(
+            "{:>6}  {:<12}  {:<20}  {:<20}  {}",
+            c.id,
+            c.kind.as_str(),
+            ui::timestamp(c.created_at),
+            c.last_used_at
+                .map_or_else(|| "never".to_string(), ui::timestamp),
+            c.name
+        );
+    }
 }
 
 /// The user with this name, or this numeric id.

@@ -506,6 +506,81 @@ impl Client {
             .await
     }
 
+    // ------------------------------------------------------------ client credentials
+
+    /// The caller's app passwords and API keys (without their secrets).
+    pub async fn my_credentials(&self) -> Result<Vec<ClientCredential>> {
+        self.get("/me/credentials").await
+    }
+
+    /// Makes an app password or API key for the caller; the secret is in the answer only.
+    pub async fn create_my_credential(
+        &self,
+        kind: CredentialKind,
+        name: &str,
+    ) -> Result<NewClientCredential> {
+        let body = CreateCredential {
+            kind,
+            name: name.to_string(),
+        };
+        self.send_json(Method::POST, "/me/credentials", &body).await
+    }
+
+    pub async fn revoke_my_credential(&self, id: CredentialId) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/me/credentials/{id}"))?)
+            .await
+    }
+
+    /// A user's app passwords and API keys (admin).
+    pub async fn user_credentials(&self, user: UserId) -> Result<Vec<ClientCredential>> {
+        self.get(&format!("/admin/users/{user}/credentials")).await
+    }
+
+    /// Makes an app password or API key for a user (admin).
+    pub async fn create_user_credential(
+        &self,
+        user: UserId,
+        kind: CredentialKind,
+        name: &str,
+    ) -> Result<NewClientCredential> {
+        let body = CreateCredential {
+            kind,
+            name: name.to_string(),
+        };
+        self.send_json(
+            Method::POST,
+            &format!("/admin/users/{user}/credentials"),
+            &body,
+        )
+        .await
+    }
+
+    pub async fn revoke_user_credential(&self, user: UserId, id: CredentialId) -> Result<()> {
+        self.send_empty(self.request(
+            Method::DELETE,
+            &format!("/admin/users/{user}/credentials/{id}"),
+        )?)
+        .await
+    }
+
+    // ------------------------------------------------------------ podcast feeds (admin)
+
+    /// Has the server read a feed: it creates the podcast (once per URL) and downloads the
+    /// episodes it does not have. Answers when that is done.
+    pub async fn add_feed(&self, feed_url: &str) -> Result<FeedRefresh> {
+        let body = AddFeed {
+            feed_url: feed_url.to_string(),
+        };
+        self.send_json(Method::POST, "/admin/podcasts/feeds", &body)
+            .await
+    }
+
+    /// Has the server read every feed now; one report per podcast with a feed.
+    pub async fn refresh_podcasts(&self) -> Result<Vec<FeedRefresh>> {
+        self.send_json(Method::POST, "/admin/podcasts/refresh", &())
+            .await
+    }
+
     pub async fn stats(&self) -> Result<Stats> {
         self.get("/admin/stats").await
     }
@@ -515,11 +590,36 @@ impl Client {
     pub async fn replication(
         &self,
         request: ReplicationRequest,
-        mut on_progress: impl FnMut(u64, u64),
+        on_progress: impl FnMut(u64, u64),
     ) -> Result<ReplicationReport> {
         let http = self
             .request(Method::POST, "/admin/replication")?
             .json(&request);
+        self.report_stream(http, on_progress).await
+    }
+
+    /// Drains volume `name`: its blobs move to their new placement, then leave it. The report
+    /// is the repair's, with `drained` saying what left the volume.
+    pub async fn drain_volume(
+        &self,
+        name: &str,
+        on_progress: impl FnMut(u64, u64),
+    ) -> Result<ReplicationReport> {
+        let mut url = self.api_url("/admin/volumes")?;
+        url.path_segments_mut()
+            .map_err(|()| ClientError::Protocol("the server URL cannot take a path".into()))?
+            .push(name)
+            .push("drain");
+        let http = self.request_to(Method::POST, url);
+        self.report_stream(http, on_progress).await
+    }
+
+    /// Reads an NDJSON stream of [`ReplicationEvent`]s up to its report.
+    async fn report_stream(
+        &self,
+        http: RequestBuilder,
+        mut on_progress: impl FnMut(u64, u64),
+    ) -> Result<ReplicationReport> {
         let mut response = self.execute(http).await?;
         let mut pending: Vec<u8> = Vec::new();
         loop {
@@ -543,7 +643,7 @@ impl Client {
                     .map_err(|e| ClientError::Protocol(format!("bad replication event: {e}")))?;
                 match event {
                     ReplicationEvent::Progress { checked, total } => on_progress(checked, total),
-                    ReplicationEvent::Report(report) => return Ok(report),
+                    ReplicationEvent::Report(report) => return Ok(*report),
                     ReplicationEvent::Error { message } => {
                         return Err(ClientError::Api {
                             status: 500,
@@ -581,12 +681,16 @@ impl Client {
 
     /// A request to an API route, with the token when there is one.
     pub fn request(&self, method: Method, route: &str) -> Result<RequestBuilder> {
-        let url = self.api_url(route)?;
-        let mut request = self.http.request(method, url);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
+        Ok(self.request_to(method, self.api_url(route)?))
+    }
+
+    /// A request to `url` with the token, if any.
+    fn request_to(&self, method: Method, url: Url) -> RequestBuilder {
+        let request = self.http.request(method, url);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
         }
-        Ok(request)
     }
 
     async fn get<T: DeserializeOwned>(&self, route: &str) -> Result<T> {

@@ -15,7 +15,9 @@ use crate::cdn::CdnSigner;
 use crate::config::Config;
 use crate::edge_log::EdgeLog;
 use crate::metrics::Metrics;
+use crate::podcasts::Feeds;
 use crate::share::ShareSigner;
+use crate::subsonic::SubsonicAuth;
 use crate::token_cache::{TokenCache, TOKEN_CAPACITY, TOKEN_TTL};
 
 /// Failed logins allowed per (address, account) within [`LOGIN_WINDOW`].
@@ -49,6 +51,10 @@ pub struct App {
     pub edge: Option<EdgeLog>,
     /// This copy's name (`X-Cadenza-Server`): configured, or set once the port is bound.
     instance: OnceLock<String>,
+    /// Subsonic clients' app passwords and API keys, checked and remembered.
+    pub subsonic: SubsonicAuth,
+    /// The podcast feed reader.
+    pub feeds: Feeds,
 }
 
 /// Tracks connections hyper's graceful shutdown does not (upgraded WebSockets), so that
@@ -94,6 +100,7 @@ impl App {
         store: BlobStore,
         share_key: &[u8],
         dummy_hash: String,
+        feeds: Feeds,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         App {
@@ -119,6 +126,8 @@ impl App {
                 .map(OnceLock::from)
                 .unwrap_or_default(),
             config,
+            subsonic: SubsonicAuth::new(share_key),
+            feeds,
         }
     }
 

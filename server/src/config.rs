@@ -16,12 +16,15 @@ use clap::Parser;
 use serde::Deserialize;
 use thiserror::Error;
 
+pub use crate::volumes::{Place, S3Spec, VolumeSpec};
+
 pub const DEFAULT_MAX_UPLOAD: u64 = 1 << 30;
 pub const DEFAULT_CACHE: u64 = 64 << 20;
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_SHARE_TTL: Duration = Duration::from_secs(7 * 86_400);
 pub const DEFAULT_SHARE_MAX_TTL: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+pub const DEFAULT_PODCAST_REFRESH: Duration = Duration::from_secs(3_600);
 pub const DEFAULT_VOLUMES: usize = 3;
 pub const DEFAULT_REPLICATION: usize = 3;
 pub const DEFAULT_CDN_URL_TTL: Duration = Duration::from_secs(600);
@@ -73,9 +76,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// A blob volume, repeatable; relative paths are inside the data dir
+    /// A blob volume, repeatable: a directory (relative paths are inside the data dir) or
+    /// NAME=s3://BUCKET/PREFIX?endpoint=URL[&region=R][&anonymous=true][&credentials_file=F]
+    /// (S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY otherwise)
     /// [env: CADENZA_VOLUMES, comma-separated] [default: 3 volumes in DATA_DIR/volumes]
-    #[arg(long = "volume", value_name = "[NAME=]PATH")]
+    #[arg(long = "volume", value_name = "[NAME=]PATH|NAME=s3://…")]
     pub volumes: Vec<VolumeSpec>,
 
     /// Copies kept of every blob (R); at most the number of volumes [env: CADENZA_REPLICATION] [default: 3]
@@ -129,6 +134,10 @@ pub struct Cli {
     /// and requests per server in /metrics and admin stats [env: CADENZA_EDGE_LOG]
     #[arg(long, value_name = "FILE")]
     pub edge_log: Option<PathBuf>,
+    /// How often the server reads every podcast feed for new episodes; 0 turns it off
+    /// [env: CADENZA_PODCAST_REFRESH] [default: 1h]
+    #[arg(long, value_name = "DURATION")]
+    pub podcast_refresh: Option<Span>,
 }
 
 /// One source of settings; `None` means "this source does not say".
@@ -155,6 +164,7 @@ pub struct Layer {
     pub cdn_secret: Option<String>,
     pub cdn_url_ttl: Option<Span>,
     pub edge_log: Option<PathBuf>,
+    pub podcast_refresh: Option<Span>,
 }
 
 impl Layer {
@@ -179,6 +189,7 @@ impl Layer {
             cdn_secret: over.cdn_secret.or(self.cdn_secret),
             cdn_url_ttl: over.cdn_url_ttl.or(self.cdn_url_ttl),
             edge_log: over.edge_log.or(self.edge_log),
+            podcast_refresh: over.podcast_refresh.or(self.podcast_refresh),
         }
     }
 
@@ -239,6 +250,7 @@ impl Layer {
                 "CADENZA_CDN_SECRET" => layer.cdn_secret = Some(value.clone()),
                 "CADENZA_CDN_URL_TTL" => layer.cdn_url_ttl = Some(parse(&key, v)?),
                 "CADENZA_EDGE_LOG" => layer.edge_log = Some(PathBuf::from(v)),
+                "CADENZA_PODCAST_REFRESH" => layer.podcast_refresh = Some(parse(&key, v)?),
                 other if other.starts_with("CADENZA_") => warnings.push(format!(
                     "ignoring unknown environment variable {other} (see `cadenza-server --help`)"
                 )),
@@ -274,6 +286,7 @@ impl Cli {
             cdn_secret: None,
             cdn_url_ttl: self.cdn_url_ttl,
             edge_log: self.edge_log.clone(),
+            podcast_refresh: self.podcast_refresh,
         }
     }
 
@@ -285,58 +298,9 @@ impl Cli {
     }
 }
 
-/// A volume as configured: `NAME=PATH`, or a bare `PATH` named after its last component.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct VolumeSpec {
-    pub name: String,
-    pub path: PathBuf,
-}
-
-impl FromStr for VolumeSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        let (name, path) = match s.split_once('=') {
-            Some((name, path)) => (name.trim().to_string(), PathBuf::from(path.trim())),
-            None => {
-                let path = PathBuf::from(s);
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                (name, path)
-            }
-        };
-        if path.as_os_str().is_empty() {
-            return Err(format!("volume `{s}` has no path; write NAME=PATH or PATH"));
-        }
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(format!(
-                "volume `{s}` needs a name of letters, digits, `-`, `_` or `.`; write NAME=PATH"
-            ));
-        }
-        Ok(VolumeSpec { name, path })
-    }
-}
-
-impl TryFrom<String> for VolumeSpec {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-/// A volume folder with its stable name (placement hashes the name, so never rename one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Volume {
-    pub name: String,
-    pub path: PathBuf,
-}
+/// A volume with its stable name (placement hashes the name, so never rename one); a
+/// directory's path is absolute.
+pub type Volume = VolumeSpec;
 
 /// The settings the server runs with, every default filled in and checked.
 #[derive(Clone, PartialEq, Eq)]
@@ -362,6 +326,8 @@ pub struct Config {
     pub cdn_secret: Option<String>,
     pub cdn_url_ttl: Duration,
     pub edge_log: Option<PathBuf>,
+    /// Between two readings of every podcast feed; zero when the timer is off.
+    pub podcast_refresh: Duration,
 }
 
 // Hand-written so secrets never reach a log line.
@@ -387,6 +353,7 @@ impl fmt::Debug for Config {
             .field("cdn_secret", &hidden(self.cdn_secret.is_some()))
             .field("cdn_url_ttl", &self.cdn_url_ttl)
             .field("edge_log", &self.edge_log)
+            .field("podcast_refresh", &self.podcast_refresh)
             .finish()
     }
 }
@@ -438,7 +405,7 @@ impl Config {
             (1..=DEFAULT_VOLUMES)
                 .map(|i| VolumeSpec {
                     name: format!("vol{i}"),
-                    path: PathBuf::from("volumes").join(format!("vol{i}")),
+                    place: Place::Dir(PathBuf::from("volumes").join(format!("vol{i}"))),
                 })
                 .collect()
         });
@@ -453,14 +420,13 @@ impl Config {
                     spec.name
                 ));
             }
-            let path = if spec.path.is_absolute() {
-                spec.path
-            } else {
-                data_dir.join(spec.path)
+            let place = match spec.place {
+                Place::Dir(path) if path.is_relative() => Place::Dir(data_dir.join(path)),
+                place => place,
             };
             volumes.push(Volume {
                 name: spec.name,
-                path,
+                place,
             });
         }
         let replication = layer
@@ -573,6 +539,9 @@ impl Config {
             cdn_secret: layer.cdn_secret,
             cdn_url_ttl,
             edge_log: layer.edge_log,
+            podcast_refresh: layer
+                .podcast_refresh
+                .map_or(DEFAULT_PODCAST_REFRESH, |s| s.0),
         })
     }
 
@@ -612,8 +581,8 @@ mod tests {
         assert_eq!(c.volumes.len(), 3);
         assert_eq!(c.volumes[2].name, "vol3");
         assert_eq!(
-            c.volumes[0].path,
-            PathBuf::from("/home/u/.local/share/cadenza/volumes/vol1")
+            c.volumes[0].place,
+            Place::Dir(PathBuf::from("/home/u/.local/share/cadenza/volumes/vol1"))
         );
         assert_eq!(c.replication, 3);
         assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD);
@@ -711,17 +680,17 @@ mod tests {
             vec![
                 Volume {
                     name: "a".into(),
-                    path: "/mnt/a".into()
+                    place: Place::Dir("/mnt/a".into())
                 },
                 Volume {
                     name: "disk-b".into(),
-                    path: "/mnt/disk-b".into()
+                    place: Place::Dir("/mnt/disk-b".into())
                 },
             ]
         );
         let (layer, _) = Layer::from_env(env(&[("CADENZA_VOLUMES", "x=rel/x, y=/abs/y")])).unwrap();
         let c = resolve(layer).unwrap();
-        assert_eq!(c.volumes[0].path, c.data_dir.join("rel/x"));
+        assert_eq!(c.volumes[0].place, Place::Dir(c.data_dir.join("rel/x")));
         assert_eq!(c.replication, 2, "the default R is capped by N");
     }
 

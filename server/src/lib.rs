@@ -11,17 +11,21 @@ pub mod app;
 pub mod auth;
 pub mod blob_cache;
 pub mod cdn;
+pub mod client_credentials;
 pub mod config;
 pub mod edge_log;
 pub mod http;
 pub mod library;
 pub mod log_noise;
 pub mod metrics;
+pub mod podcasts;
 pub mod server;
 pub mod share;
 pub mod startup;
+pub mod subsonic;
 pub mod token_cache;
 pub mod ttl_cache;
+pub mod volumes;
 
 use anyhow::Result;
 

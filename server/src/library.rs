@@ -82,7 +82,15 @@ async fn probe(staged: &StagedBlob) -> Result<Probe, LibraryError> {
 /// Commits a staged blob; true when no volume held it before (so a failure later may
 /// remove it again).
 async fn commit(app: &App, staged: &StagedBlob) -> Result<bool, LibraryError> {
-    let existed = app.store.exists(&staged.hash).await?;
+    // With a volume unreachable (the write quorum lets uploads go on) the answer is unknown:
+    // count the blob as existing, so a later failure never deletes what others may rely on.
+    let existed = app.store.exists(&staged.hash).await.unwrap_or_else(|e| {
+        tracing::warn!(
+            "cannot tell whether blob {} is stored already: {e}",
+            staged.hash
+        );
+        true
+    });
     app.store.commit(staged).await?;
     Ok(!existed)
 }

@@ -57,6 +57,10 @@ pub async fn serve(
 ) {
     let sweeper = tokio::spawn(sweep_tokens(Arc::clone(&app)));
     let trimmer = tokio::spawn(trim_when_quiet(Arc::clone(&app)));
+    let feeds = tokio::spawn(crate::podcasts::refresh_periodically(
+        Arc::clone(&app),
+        app.config.podcast_refresh,
+    ));
     let cancel = app.shutdown.clone();
     let http = warp::serve(http::routes(&app))
         .incoming(listener)
@@ -84,6 +88,7 @@ pub async fn serve(
     }
     sweeper.abort();
     trimmer.abort();
+    feeds.abort();
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

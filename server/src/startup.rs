@@ -9,12 +9,12 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use cadenza_api::Role;
 use cadenza_catalog::{Catalog, CatalogError, SqliteCatalog};
-use cadenza_store::{BlobStore, StoreConfig, VolumeConfig};
+use cadenza_store::{BlobStore, S3Settings, StoreConfig, VolumeConfig};
 use rand::RngCore;
 
 use crate::app::App;
 use crate::auth::{hash_password, random_password};
-use crate::config::Config;
+use crate::config::{Config, Place};
 
 /// Name of the account created on first start.
 pub const FIRST_ADMIN: &str = "admin";
@@ -24,14 +24,29 @@ pub async fn build_app(config: Config) -> Result<Arc<App>> {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the folder {}", dir.display()))?;
     }
-    for volume in &config.volumes {
-        fs::create_dir_all(&volume.path).with_context(|| {
-            format!(
-                "cannot create the folder of volume `{}` at {}",
-                volume.name,
-                volume.path.display()
-            )
-        })?;
+    // S3 credentials are settled before anything is created or contacted.
+    let env = |key: &str| std::env::var(key).ok();
+    let planned = config
+        .volumes
+        .iter()
+        .map(|v| match &v.place {
+            Place::Dir(path) => Ok(Planned::Dir(path.clone())),
+            Place::S3(spec) => spec
+                .settings(&v.name, &env)
+                .map(Planned::S3)
+                .map_err(anyhow::Error::msg),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (volume, plan) in config.volumes.iter().zip(&planned) {
+        if let Planned::Dir(path) = plan {
+            fs::create_dir_all(path).with_context(|| {
+                format!(
+                    "cannot create the folder of volume `{}` at {}",
+                    volume.name,
+                    path.display()
+                )
+            })?;
+        }
     }
     let share_key = share_key(&config)?;
 
@@ -49,9 +64,11 @@ pub async fn build_app(config: Config) -> Result<Arc<App>> {
     let volumes = config
         .volumes
         .iter()
-        .map(|v| {
-            VolumeConfig::local_dir(&v.name, &v.path)
-                .with_context(|| format!("cannot open volume `{}` at {}", v.name, v.path.display()))
+        .zip(planned)
+        .map(|(v, plan)| match plan {
+            Planned::Dir(path) => VolumeConfig::local_dir(&v.name, &path)
+                .with_context(|| format!("cannot open volume `{}` at {}", v.name, path.display())),
+            Planned::S3(settings) => Ok(VolumeConfig::s3(&v.name, &settings)?),
         })
         .collect::<Result<Vec<_>>>()?;
     let store = BlobStore::new(StoreConfig {
@@ -59,8 +76,11 @@ pub async fn build_app(config: Config) -> Result<Arc<App>> {
         replication: config.replication,
         staging_dir: config.staging_dir(),
         cache_bytes: config.cache_bytes,
+        write_quorum: cadenza_store::majority(config.replication),
+        stale_upload_age: cadenza_store::STALE_UPLOAD_AGE,
     })
     .context("cannot set up the blob store")?;
+    store.check_buckets().await?;
 
     let admin_password = config.admin_password.clone();
     let bootstrap_catalog = Arc::clone(&catalog);
@@ -77,9 +97,16 @@ pub async fn build_app(config: Config) -> Result<Arc<App>> {
     }
 
     let dummy_hash = tokio::task::spawn_blocking(|| hash_password(&random_password())).await??;
+    let feeds = crate::podcasts::Feeds::new()?;
     Ok(Arc::new(App::new(
-        config, catalog, store, &share_key, dummy_hash,
+        config, catalog, store, &share_key, dummy_hash, feeds,
     )))
+}
+
+/// A configured volume on its way to the store.
+enum Planned {
+    Dir(std::path::PathBuf),
+    S3(S3Settings),
 }
 
 #[derive(Debug, PartialEq, Eq)]

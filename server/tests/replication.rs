@@ -22,6 +22,8 @@ fn placement(hash: &str) -> Vec<&'static str> {
         replication: 3,
         staging_dir: scratch.path().join("staging"),
         cache_bytes: 0,
+        write_quorum: 3,
+        stale_upload_age: cadenza_store::STALE_UPLOAD_AGE,
     })
     .unwrap();
     store

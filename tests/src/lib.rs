@@ -127,9 +127,30 @@ impl Server {
         server
     }
 
+    /// Another copy of a server on `data_dir` (as copies behind a load balancer share the
+    /// catalog, volumes and secret), with extra flags. The caller keeps the folder alive.
+    pub fn start_on(data_dir: &Path, extra_args: &[&str]) -> Server {
+        let mut server = Server {
+            child: None,
+            url: String::new(),
+            data_dir: data_dir.to_path_buf(),
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            _temp: None,
+        };
+        server.spawn();
+        server
+    }
+
     /// Stops the server (SIGTERM, then kill) and starts it again on the same data dir.
     pub fn restart(&mut self) {
         self.stop();
+        self.spawn();
+    }
+
+    /// Restarts the server on the same data dir with other extra flags (e.g. volumes).
+    pub fn restart_with(&mut self, extra_args: &[&str]) {
+        self.stop();
+        self.extra_args = extra_args.iter().map(|s| s.to_string()).collect();
         self.spawn();
     }
 

@@ -7,11 +7,14 @@
 mod sqlite;
 pub use sqlite::{truncate_write_ahead_log, BulkInsert, FreshLoad, NewPlay, SqliteCatalog};
 
+use std::collections::HashMap;
+
 use cadenza_api::{
-    Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, CreatePlaylist,
-    CreatePodcast, Episode, EpisodeId, Genre, HotEntry, Page, PageRequest, Playlist,
-    PlaylistDetail, PlaylistId, Podcast, PodcastDetail, PodcastId, RecordPlay, Role, SearchResults,
-    SearchType, Song, SongId, UpdatePlaylist, User, UserId,
+    Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, ClientCredential,
+    CreatePlaylist, CreatePodcast, CredentialId, CredentialKind, Episode, EpisodeId, Genre,
+    HotEntry, Page, PageRequest, Playlist, PlaylistDetail, PlaylistId, Podcast, PodcastDetail,
+    PodcastId, RecordPlay, Role, SearchResults, SearchType, Song, SongId, UpdatePlaylist, User,
+    UserId,
 };
 use thiserror::Error;
 
@@ -124,6 +127,129 @@ pub struct CatalogStats {
     pub largest_artists: Vec<(Artist, u64)>,
 }
 
+/// A user and the stored secrets of their app passwords, by credential id.
+pub type AppPasswordSecrets = (User, Vec<(CredentialId, String)>);
+
+/// Something a listener can star or rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Item {
+    Song(SongId),
+    Album(AlbumId),
+    Artist(ArtistId),
+}
+
+/// A listener's marks on one [`Item`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Annotation {
+    /// When they starred it; `None` when not starred.
+    pub starred_at: Option<i64>,
+    /// 1 to 5; `None` when not rated.
+    pub rating: Option<u8>,
+}
+
+/// Everything a listener starred, each with the time, most recent first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Starred {
+    pub songs: Vec<(Song, i64)>,
+    pub albums: Vec<(Album, i64)>,
+    pub artists: Vec<(Artist, i64)>,
+}
+
+/// The orders of [`Catalog::album_list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlbumList {
+    Random,
+    /// Most recently added first.
+    Newest,
+    /// The viewer's most played.
+    Frequent,
+    /// The viewer's most recently played.
+    Recent,
+    ByName,
+    ByArtist,
+    /// Years `from` to `to` inclusive, in that direction (so `from > to` lists newest first).
+    ByYear {
+        from: i32,
+        to: i32,
+    },
+    ByGenre(String),
+    /// The viewer's starred albums, most recent first.
+    Starred,
+    /// The viewer's highest rated.
+    Highest,
+}
+
+/// Narrows [`Catalog::random_songs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SongFilter {
+    pub genre: Option<String>,
+    pub from_year: Option<i32>,
+    pub to_year: Option<i32>,
+}
+
+/// A song a listener's client says is playing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NowPlaying {
+    pub username: String,
+    pub song: Song,
+    /// The client's name (the Subsonic `c` parameter).
+    pub client: String,
+    pub started_at: i64,
+}
+
+/// A listener's saved play queue, for moving between devices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayQueue {
+    pub songs: Vec<Song>,
+    pub current: Option<SongId>,
+    pub position_ms: u64,
+    pub changed_at: i64,
+    /// The client that saved it.
+    pub changed_by: String,
+}
+
+/// Changes to a playlist made in one transaction, applied in this order: fields, removals
+/// (positions in the playlist as it was), replacement, additions (appended).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlaylistEdit {
+    pub name: Option<String>,
+    /// `Some("")` clears the comment.
+    pub comment: Option<String>,
+    pub public: Option<bool>,
+    pub remove: Vec<u32>,
+    /// Every track replaced by these songs.
+    pub replace: Option<Vec<SongId>>,
+    pub add: Vec<SongId>,
+}
+
+/// A saved position in a podcast episode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bookmark {
+    pub episode: Episode,
+    pub position_ms: u64,
+    pub changed_at: i64,
+}
+
+/// Every item of a paged listing, read a page (of the catalog's largest size) at a time:
+/// `all_pages(|page| catalog.artists(page))`.
+pub fn all_pages<T>(
+    mut list: impl FnMut(PageRequest) -> CatalogResult<Page<T>>,
+) -> CatalogResult<Vec<T>> {
+    const PAGE: u32 = 500;
+    let mut all = Vec::new();
+    loop {
+        let page = list(PageRequest {
+            limit: PAGE,
+            offset: u32::try_from(all.len()).unwrap_or(u32::MAX),
+        })?;
+        let got = page.items.len();
+        all.extend(page.items);
+        if got < PAGE as usize {
+            return Ok(all);
+        }
+    }
+}
+
 /// What became of a reported play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlayOutcome {
@@ -159,6 +285,85 @@ pub trait Catalog: Send + Sync + 'static {
     fn token_user(&self, token_hash: &str, now: i64) -> CatalogResult<Option<User>>;
     fn delete_token(&self, token_hash: &str) -> CatalogResult<()>;
     fn delete_expired_tokens(&self, now: i64) -> CatalogResult<u64>;
+
+    // ---- client credentials (app passwords and API keys of third-party clients)
+    /// Stores a credential. `secret` is what the server needs to check it later and is
+    /// never returned by listings: the hash of an API key, or the value an app password is
+    /// derived from (the catalog cannot turn either back into the credential).
+    fn create_client_credential(
+        &self,
+        user: UserId,
+        kind: CredentialKind,
+        name: &str,
+        secret: &str,
+        now: i64,
+    ) -> CatalogResult<ClientCredential>;
+    fn client_credentials(&self, user: UserId) -> CatalogResult<Vec<ClientCredential>>;
+    /// Revokes one of `user`'s credentials (`NotFound` when it is not theirs).
+    fn delete_client_credential(&self, user: UserId, id: CredentialId) -> CatalogResult<()>;
+    /// The user called `username` and the stored secrets of their app passwords.
+    fn app_password_secrets(&self, username: &str) -> CatalogResult<Option<AppPasswordSecrets>>;
+    /// The user whose API key has this stored secret, and the key's id.
+    fn api_key_user(&self, secret: &str) -> CatalogResult<Option<(User, CredentialId)>>;
+    /// Records that a client signed in with the credential at `now`.
+    fn touch_client_credential(&self, id: CredentialId, now: i64) -> CatalogResult<()>;
+
+    // ---- stars and ratings
+    /// Stars (or unstars) every item for `user`; an unknown item fails the whole call
+    /// with `NotFound` and changes nothing. Starring again keeps the first time.
+    fn set_starred(
+        &self,
+        user: UserId,
+        items: &[Item],
+        starred: bool,
+        now: i64,
+    ) -> CatalogResult<()>;
+    /// Rates an item 1 to 5, or removes the rating with `None`.
+    fn set_rating(&self, user: UserId, item: Item, rating: Option<u8>) -> CatalogResult<()>;
+    /// `user`'s marks on those of `items` that have any.
+    fn annotations(&self, user: UserId, items: &[Item])
+        -> CatalogResult<HashMap<Item, Annotation>>;
+    fn starred(&self, user: UserId) -> CatalogResult<Starred>;
+
+    // ---- lists for third-party clients
+    /// A page of albums in the order `list` names, as `viewer` sees them (their plays,
+    /// stars and ratings). `Random` ignores the offset.
+    fn album_list(
+        &self,
+        list: &AlbumList,
+        page: PageRequest,
+        viewer: UserId,
+    ) -> CatalogResult<Vec<Album>>;
+    /// Up to `count` (at most 500) songs picked at random, each at most once.
+    fn random_songs(&self, filter: &SongFilter, count: u32) -> CatalogResult<Vec<Song>>;
+    /// The artist with this name (compared as names are deduplicated: case and spacing).
+    fn artist_by_name(&self, name: &str) -> CatalogResult<Option<ArtistId>>;
+    /// When the newest song was added; `None` for an empty library.
+    fn library_updated_at(&self) -> CatalogResult<Option<i64>>;
+
+    // ---- what listeners play now, and their saved queues
+    /// Notes that `user` started `song` on `client` at `now` (one entry per user).
+    fn set_now_playing(
+        &self,
+        user: UserId,
+        song: SongId,
+        client: &str,
+        now: i64,
+    ) -> CatalogResult<()>;
+    /// Entries whose song may still be playing at `now` (started less than its length
+    /// plus a few minutes ago), newest first.
+    fn now_playing(&self, now: i64) -> CatalogResult<Vec<NowPlaying>>;
+    /// Replaces `user`'s saved queue; no songs clears it.
+    fn save_play_queue(
+        &self,
+        user: UserId,
+        songs: &[SongId],
+        current: Option<SongId>,
+        position_ms: u64,
+        client: &str,
+        now: i64,
+    ) -> CatalogResult<()>;
+    fn play_queue(&self, user: UserId) -> CatalogResult<Option<PlayQueue>>;
 
     // ---- songs and browsing
     /// Adds a song, creating its artist, album and genre as needed. When a song with the same
@@ -261,6 +466,14 @@ pub trait Catalog: Send + Sync + 'static {
         to: u32,
         now: i64,
     ) -> CatalogResult<PlaylistDetail>;
+    /// Applies every change in `edit` at once, or none when one of them is refused.
+    fn edit_playlist(
+        &self,
+        id: PlaylistId,
+        viewer: UserId,
+        edit: &PlaylistEdit,
+        now: i64,
+    ) -> CatalogResult<PlaylistDetail>;
 
     // ---- podcasts
     /// Creates a podcast, or returns the one with the same `feed_url` and `false`.
@@ -282,6 +495,34 @@ pub trait Catalog: Send + Sync + 'static {
         episode: EpisodeId,
         position_ms: u64,
         now: i64,
+    ) -> CatalogResult<()>;
+    /// Forgets `user`'s position in the episode (`NotFound` when there is none).
+    fn delete_position(&self, user: UserId, episode: EpisodeId) -> CatalogResult<()>;
+    /// `user`'s saved positions, most recently changed first.
+    fn bookmarks(&self, user: UserId) -> CatalogResult<Vec<Bookmark>>;
+    /// The most recently published episodes of every podcast (at most 500).
+    fn newest_episodes(&self, limit: u32, viewer: UserId) -> CatalogResult<Vec<Episode>>;
+    /// Deletes a podcast with its episodes and positions; returns the hashes of blobs no
+    /// longer referenced by anything (like [`Catalog::delete_song`]).
+    fn delete_podcast(&self, id: PodcastId) -> CatalogResult<Vec<String>>;
+    /// Takes the podcast's feed for reading until `now + lease_secs`, unless another holder
+    /// has a lease that has not expired: then `false`. The same holder may renew its lease.
+    /// This is how server copies sharing a catalog avoid fetching a feed twice at once.
+    fn claim_feed(
+        &self,
+        podcast: PodcastId,
+        holder: &str,
+        now: i64,
+        lease_secs: i64,
+    ) -> CatalogResult<bool>;
+    /// Ends `holder`'s lease on the feed and records the outcome: `error` is `None` when
+    /// the feed was read (then `refreshed_at` becomes `now`).
+    fn finish_feed(
+        &self,
+        podcast: PodcastId,
+        holder: &str,
+        now: i64,
+        error: Option<&str>,
     ) -> CatalogResult<()>;
 
     // ---- blobs

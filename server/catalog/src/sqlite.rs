@@ -4,11 +4,15 @@
 //! transaction chosen here); this file owns the connections and routes the [`Catalog`]
 //! methods: reads go to a reader, writes to the single writer.
 
+mod annotations;
 mod browse;
 mod bulk;
+mod credentials;
 mod error;
 mod fresh_load;
 mod library;
+mod listening;
+mod lists;
 mod playlists;
 mod plays;
 mod podcasts;
@@ -28,18 +32,21 @@ pub use bulk::{truncate_write_ahead_log, BulkInsert, NewPlay};
 pub use fresh_load::FreshLoad;
 
 use crate::{
-    BlobRef, Catalog, CatalogResult, CatalogStats, NewEpisode, NewSong, PlayOutcome,
-    UserCredentials,
+    AlbumList, Annotation, AppPasswordSecrets, BlobRef, Bookmark, Catalog, CatalogResult,
+    CatalogStats, Item, NewEpisode, NewSong, NowPlaying, PlayOutcome, PlayQueue, PlaylistEdit,
+    SongFilter, Starred, UserCredentials,
 };
 use cadenza_api::{
-    Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, CreatePlaylist,
-    CreatePodcast, Episode, EpisodeId, Genre, HotEntry, Page, PageRequest, Playlist,
-    PlaylistDetail, PlaylistId, Podcast, PodcastDetail, PodcastId, RecordPlay, Role, SearchResults,
-    SearchType, Song, SongId, UpdatePlaylist, User, UserId,
+    Album, AlbumDetail, AlbumId, Artist, ArtistDetail, ArtistId, BlobStatus, ClientCredential,
+    CreatePlaylist, CreatePodcast, CredentialId, CredentialKind, Episode, EpisodeId, Genre,
+    HotEntry, Page, PageRequest, Playlist, PlaylistDetail, PlaylistId, Podcast, PodcastDetail,
+    PodcastId, RecordPlay, Role, SearchResults, SearchType, Song, SongId, UpdatePlaylist, User,
+    UserId,
 };
 use library::{Indexing, Inserted, Names};
 use pool::Pool;
 use rows::Audio;
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -164,6 +171,113 @@ impl Catalog for SqliteCatalog {
     }
     fn delete_expired_tokens(&self, now: i64) -> CatalogResult<u64> {
         self.pool.write(|tx| users::delete_expired_tokens(tx, now))
+    }
+
+    // ---- client credentials
+    fn create_client_credential(
+        &self,
+        user: UserId,
+        kind: CredentialKind,
+        name: &str,
+        secret: &str,
+        now: i64,
+    ) -> CatalogResult<ClientCredential> {
+        self.pool
+            .write(|tx| credentials::create(tx, user, kind, name, secret, now))
+    }
+    fn client_credentials(&self, user: UserId) -> CatalogResult<Vec<ClientCredential>> {
+        self.pool.read(|tx| credentials::list(tx, user))
+    }
+    fn delete_client_credential(&self, user: UserId, id: CredentialId) -> CatalogResult<()> {
+        self.pool.write(|tx| credentials::delete(tx, user, id))
+    }
+    fn app_password_secrets(&self, username: &str) -> CatalogResult<Option<AppPasswordSecrets>> {
+        self.pool
+            .read(|tx| credentials::app_password_secrets(tx, username))
+    }
+    fn api_key_user(&self, secret: &str) -> CatalogResult<Option<(User, CredentialId)>> {
+        self.pool.read(|tx| credentials::api_key_user(tx, secret))
+    }
+    fn touch_client_credential(&self, id: CredentialId, now: i64) -> CatalogResult<()> {
+        self.pool.write(|tx| credentials::touch(tx, id, now))
+    }
+
+    // ---- stars and ratings
+    fn set_starred(
+        &self,
+        user: UserId,
+        items: &[Item],
+        starred: bool,
+        now: i64,
+    ) -> CatalogResult<()> {
+        self.pool
+            .write(|tx| annotations::set_starred(tx, user, items, starred, now))
+    }
+    fn set_rating(&self, user: UserId, item: Item, rating: Option<u8>) -> CatalogResult<()> {
+        self.pool
+            .write(|tx| annotations::set_rating(tx, user, item, rating))
+    }
+    fn annotations(
+        &self,
+        user: UserId,
+        items: &[Item],
+    ) -> CatalogResult<HashMap<Item, Annotation>> {
+        self.pool
+            .read(|tx| annotations::annotations(tx, user, items))
+    }
+    fn starred(&self, user: UserId) -> CatalogResult<Starred> {
+        self.pool.read(|tx| annotations::starred(tx, user))
+    }
+
+    // ---- lists
+    fn album_list(
+        &self,
+        list: &AlbumList,
+        page: PageRequest,
+        viewer: UserId,
+    ) -> CatalogResult<Vec<Album>> {
+        self.pool
+            .read(|tx| lists::album_list(tx, list, page, viewer))
+    }
+    fn random_songs(&self, filter: &SongFilter, count: u32) -> CatalogResult<Vec<Song>> {
+        self.pool.read(|tx| lists::random_songs(tx, filter, count))
+    }
+    fn artist_by_name(&self, name: &str) -> CatalogResult<Option<ArtistId>> {
+        self.pool.read(|tx| lists::artist_by_name(tx, name))
+    }
+    fn library_updated_at(&self) -> CatalogResult<Option<i64>> {
+        self.pool.read(|tx| lists::library_updated_at(tx))
+    }
+
+    // ---- now playing and play queues
+    fn set_now_playing(
+        &self,
+        user: UserId,
+        song: SongId,
+        client: &str,
+        now: i64,
+    ) -> CatalogResult<()> {
+        self.pool
+            .write(|tx| listening::set_now_playing(tx, user, song, client, now))
+    }
+    fn now_playing(&self, now: i64) -> CatalogResult<Vec<NowPlaying>> {
+        self.pool.read(|tx| listening::now_playing(tx, now))
+    }
+    fn save_play_queue(
+        &self,
+        user: UserId,
+        songs: &[SongId],
+        current: Option<SongId>,
+        position_ms: u64,
+        client: &str,
+        now: i64,
+    ) -> CatalogResult<()> {
+        self.pool.write(|tx| {
+            listening::save_play_queue(tx, user, songs, current, position_ms, client, now)
+        })
+    }
+    fn play_queue(&self, user: UserId) -> CatalogResult<Option<PlayQueue>> {
+        self.pool.read(|tx| listening::play_queue(tx, user))
     }
 
     // ---- songs and browsing
@@ -333,6 +447,16 @@ impl Catalog for SqliteCatalog {
         self.pool
             .write(|tx| playlists::move_track(tx, id, viewer, from, to, now))
     }
+    fn edit_playlist(
+        &self,
+        id: PlaylistId,
+        viewer: UserId,
+        edit: &PlaylistEdit,
+        now: i64,
+    ) -> CatalogResult<PlaylistDetail> {
+        self.pool
+            .write(|tx| playlists::edit_playlist(tx, id, viewer, edit, now))
+    }
 
     // ---- podcasts
     fn create_podcast(&self, new: &CreatePodcast, now: i64) -> CatalogResult<(Podcast, bool)> {
@@ -368,6 +492,40 @@ impl Catalog for SqliteCatalog {
     ) -> CatalogResult<()> {
         self.pool
             .write(|tx| podcasts::set_position(tx, user, episode, position_ms, now))
+    }
+    fn delete_position(&self, user: UserId, episode: EpisodeId) -> CatalogResult<()> {
+        self.pool
+            .write(|tx| podcasts::delete_position(tx, user, episode))
+    }
+    fn bookmarks(&self, user: UserId) -> CatalogResult<Vec<Bookmark>> {
+        self.pool.read(|tx| podcasts::bookmarks(tx, user))
+    }
+    fn newest_episodes(&self, limit: u32, viewer: UserId) -> CatalogResult<Vec<Episode>> {
+        self.pool
+            .read(|tx| podcasts::newest_episodes(tx, limit, viewer))
+    }
+    fn delete_podcast(&self, id: PodcastId) -> CatalogResult<Vec<String>> {
+        self.pool.write(|tx| podcasts::delete_podcast(tx, id))
+    }
+    fn claim_feed(
+        &self,
+        podcast: PodcastId,
+        holder: &str,
+        now: i64,
+        lease_secs: i64,
+    ) -> CatalogResult<bool> {
+        self.pool
+            .write(|tx| podcasts::claim_feed(tx, podcast, holder, now, lease_secs))
+    }
+    fn finish_feed(
+        &self,
+        podcast: PodcastId,
+        holder: &str,
+        now: i64,
+        error: Option<&str>,
+    ) -> CatalogResult<()> {
+        self.pool
+            .write(|tx| podcasts::finish_feed(tx, podcast, holder, now, error))
     }
 
     // ---- blobs

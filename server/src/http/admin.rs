@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use cadenza_api::{
     ArtistStorage, CreatePodcast, CreateUser, EpisodeMeta, PodcastId, ReplicationEvent,
-    ReplicationRequest, Role, SetPassword, SetRole, SongId, Stats, TagOverrides, User, UserId,
+    ReplicationReport, ReplicationRequest, Role, SetPassword, SetRole, SongId, Stats, TagOverrides,
+    User, UserId,
 };
 use cadenza_catalog::Catalog;
-use cadenza_store::BlobInfo;
+use cadenza_store::{BlobInfo, StoreError};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use warp::filters::BoxedFilter;
@@ -82,6 +83,10 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
         .and(ctx(app))
         .and(body())
         .then(|route, cx, body| respond(route, replication(cx, body)));
+    let drain = api_route!("admin" / "volumes" / {name: String} / "drain")
+        .and(warp::post())
+        .and(ctx(app))
+        .then(|route, name, cx| respond(route, drain_volume(cx, name)));
     let create_podcast = api_route!("admin" / "podcasts")
         .and(warp::post())
         .and(ctx(app))
@@ -110,6 +115,8 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
         .or(stats)
         .unify()
         .or(replication)
+        .unify()
+        .or(drain)
         .unify()
         .or(create_podcast)
         .unify()
@@ -375,7 +382,35 @@ async fn create_podcast(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
 async fn replication(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
     cx.admin().await?;
     let request: ReplicationRequest = read_json_or_default(body).await?;
-    let blobs: Vec<BlobInfo> = cx
+    let blobs = catalog_blobs(&cx).await?;
+    tracing::info!(
+        deep = request.deep,
+        repair = request.repair,
+        blobs = blobs.len(),
+        "replication check started"
+    );
+    let store = cx.app.store.clone();
+    report_stream(move |progress| async move { store.replication(blobs, request, progress).await })
+        .await
+}
+
+/// `POST /admin/volumes/{name}/drain`: moves every blob off the volume (see
+/// `BlobStore::drain`); NDJSON like the replication check, whose report it ends with.
+async fn drain_volume(cx: Ctx, name: String) -> ApiResult<Response> {
+    cx.admin().await?;
+    cx.app
+        .store
+        .begin_drain(&name)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let blobs = catalog_blobs(&cx).await?;
+    tracing::info!(volume = %name, blobs = blobs.len(), "draining a volume");
+    let store = cx.app.store.clone();
+    report_stream(move |progress| async move { store.drain(&name, blobs, progress).await }).await
+}
+
+/// Every blob the catalog uses.
+async fn catalog_blobs(cx: &Ctx) -> ApiResult<Vec<BlobInfo>> {
+    Ok(cx
         .db(|c| c.blob_refs())
         .await?
         .into_iter()
@@ -384,15 +419,22 @@ async fn replication(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
             size: r.size,
             used_by: r.used_by,
         })
-        .collect();
-    tracing::info!(
-        deep = request.deep,
-        repair = request.repair,
-        blobs = blobs.len(),
-        "replication check started"
-    );
+        .collect())
+}
+
+type Progress = Box<dyn FnMut(u64, u64) + Send>;
+
+/// Runs a check-like `job` in its own task and answers with its NDJSON events: progress
+/// lines, then the report.
+///
+/// The server keeps no state between requests. If the client goes away, the task is
+/// aborted (repairs are per-blob atomic, so stopping between blobs is safe).
+async fn report_stream<F, Fut>(job: F) -> ApiResult<Response>
+where
+    F: FnOnce(Progress) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<ReplicationReport, StoreError>> + Send,
+{
     let (tx, mut rx) = mpsc::unbounded_channel::<Result<ReplicationEvent, ApiError>>();
-    let store = cx.app.store.clone();
     let task = tokio::spawn(async move {
         let progress_tx = tx.clone();
         let mut last: Option<Instant> = None;
@@ -403,7 +445,7 @@ async fn replication(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
                 let _ = progress_tx.send(Ok(ReplicationEvent::Progress { checked, total }));
             }
         };
-        let event = match store.replication(blobs, request, progress).await {
+        let event = match job(Box::new(progress)).await {
             Ok(report) => {
                 tracing::info!(
                     healthy = report.healthy,
@@ -411,7 +453,7 @@ async fn replication(cx: Ctx, body: BodyStream) -> ApiResult<Response> {
                     repaired = report.repaired.len(),
                     "replication check finished"
                 );
-                Ok(ReplicationEvent::Report(report))
+                Ok(ReplicationEvent::Report(Box::new(report)))
             }
             Err(e) => Err(ApiError::from(e)),
         };

@@ -18,7 +18,7 @@ use crate::auth::{bearer_token, AuthError};
 use crate::token_cache::TokenKey;
 
 /// Added to every failed login, on top of argon2's own cost, to slow guessing further.
-const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(300);
+pub const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(300);
 
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
     let login = api_route!("auth" / "login")

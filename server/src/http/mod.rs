@@ -11,7 +11,9 @@ pub mod admin;
 pub mod auth;
 pub mod browse;
 pub mod cdn;
+pub mod credentials;
 pub mod errors;
+pub mod feeds;
 pub mod ops;
 pub mod playlists;
 pub mod podcasts;
@@ -387,7 +389,13 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(admin::routes(app))
         .unify()
+        .or(credentials::routes(app))
+        .unify()
+        .or(feeds::routes(app))
+        .unify()
         .or(ops::routes(app))
+        .unify()
+        .or(crate::subsonic::routes(app))
         .unify()
         .recover(errors::handle_rejection)
         .unify();

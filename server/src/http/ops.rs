@@ -29,7 +29,8 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
     health.or(ready).unify().or(metrics).unify().boxed()
 }
 
-/// Ready when the catalog answers and a quorum of volumes is reachable.
+/// Ready when the catalog answers and a quorum of volumes is reachable; degraded (but still
+/// ready) while any volume is not.
 async fn ready(cx: Ctx) -> ApiResult<Response> {
     let catalog = match cx.db(|c| c.ping()).await {
         Ok(()) => true,
@@ -46,6 +47,7 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
         volumes_reachable: reachable as u32,
         volumes_total: store.volume_count() as u32,
         quorum: store.quorum() as u32,
+        degraded: reachable < store.volume_count(),
     };
     let status = if readiness.ready {
         StatusCode::OK
@@ -57,7 +59,8 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
 
 async fn metrics(cx: Ctx) -> ApiResult<Response> {
     let c = cx.app.store.counters();
-    let counter = |name, help, value| Sample {
+    let feeds = cx.app.feeds.counters();
+    let counter = |name, help, value: u64| Sample {
         name,
         help,
         kind: Kind::Counter,
@@ -111,10 +114,41 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             c.commit_failures,
         ),
         counter(
+            "cadenza_hedged_reads_total",
+            "Reads that asked a second replica because an S3 replica was slow to answer.",
+            c.hedged_reads,
+        ),
+        counter(
+            "cadenza_stream_resumes_total",
+            "Streams that broke off and carried on from another replica.",
+            c.stream_resumes,
+        ),
+        counter(
+            "cadenza_blob_degraded_commits_total",
+            "Blob commits that met the write quorum with fewer than R replicas.",
+            c.degraded_commits,
+        ),
+        counter(
             "cadenza_repaired_replicas_total",
             "Replicas copied by repairs.",
             c.repaired_replicas,
         ),
+        counter(
+            "cadenza_podcast_feed_readings_total",
+            "Podcast feed readings started by this process.",
+            feeds.readings,
+        ),
+        counter(
+            "cadenza_podcast_feed_failures_total",
+            "Podcast feed readings that failed (the feed could not be fetched or read).",
+            feeds.failed_readings,
+        ),
+        Sample {
+            name: "cadenza_podcast_feeds_failing",
+            help: "Feeds whose reading failed in this process's last round over all feeds.",
+            kind: Kind::Gauge,
+            value: feeds.failing_feeds,
+        },
     ];
     let edge = cx.app.edge_stats().await;
     let mut text = cx.app.metrics.render(&extra);

@@ -15,10 +15,12 @@ const STAGING_READ_CHUNK: usize = 256 * 1024;
 
 impl BlobStore {
     /// Writes the staged bytes to all R placement volumes. Each replica write is atomic
-    /// (temporary name, then rename) and completes only if the bytes written hash to the blob.
+    /// (temporary name, then rename; one PUT or a completed multipart upload on S3) and
+    /// completes only if the bytes written hash to the blob. The commit succeeds when at least
+    /// the write quorum W of the R replicas holds the blob; the rest stay under-replicated.
     /// A replica already present whose bytes verify is kept (so committing a known blob is a
-    /// no-op); a corrupt one is replaced. On any failure the replicas this commit wrote are
-    /// removed again and the first error is returned. The work runs to its end even if the
+    /// no-op); a corrupt one is replaced. With fewer than W replicas the replicas this commit
+    /// wrote are removed again and the first error is returned. The work runs to its end even if the
     /// caller stops waiting (client gone), so it never stops half-way.
     pub async fn commit(&self, staged: &StagedBlob) -> Result<(), StoreError> {
         let inner = Arc::clone(&self.inner);
@@ -69,11 +71,15 @@ impl Inner {
         )
         .await;
         let mut written = Vec::new();
+        let mut held = 0;
         let mut failure = None;
         for (&volume, result) in targets.iter().zip(results) {
             match result {
-                Ok(true) => written.push(volume),
-                Ok(false) => {}
+                Ok(true) => {
+                    written.push(volume);
+                    held += 1;
+                }
+                Ok(false) => held += 1,
                 Err(e) => {
                     tracing::warn!(blob = %id, volume = %self.names[volume], error = %e,
                         "writing replica failed");
@@ -86,6 +92,13 @@ impl Inner {
             tracing::debug!(blob = %id, size, new_replicas = written.len(), "blob committed");
             return Ok(());
         };
+        if held >= self.write_quorum {
+            self.count(&self.counters.commits, 1);
+            self.count(&self.counters.degraded_commits, 1);
+            tracing::warn!(blob = %id, replicas = held, wanted = targets.len(), error = %failure,
+                "blob committed under-replicated (write quorum met); `replication check --repair` completes it");
+            return Ok(());
+        }
         self.count(&self.counters.commit_failures, 1);
         for volume in written {
             if let Err(e) = self.volumes[volume].delete(&id).await {
@@ -251,6 +264,49 @@ mod tests {
     #[tokio::test]
     async fn a_volume_failing_at_completion_rolls_back_the_commit() {
         failed_commit_leaves_nothing(WriteFailure::AtCompletion).await;
+    }
+
+    #[tokio::test]
+    async fn a_commit_that_meets_the_write_quorum_succeeds_under_replicated() {
+        // R = 3, W = 2: one volume refusing writes (a failure domain down) does not stop
+        // uploads; two do, and then nothing is left.
+        for failing in [1, 2] {
+            let t = TestStore::with_quorum(3, 3, 2, 0, |i, config| {
+                if i < failing {
+                    FailingStore::wrap(config, WriteFailure::Refuse).0
+                } else {
+                    config
+                }
+            });
+            let bytes = content(5, 200_000);
+            let staged = t
+                .store
+                .stage_bytes(Bytes::from(bytes.clone()))
+                .await
+                .unwrap();
+            let committed = t.store.commit(&staged).await;
+            if failing == 1 {
+                committed.unwrap();
+                assert_eq!(t.holders(&staged.hash), vec![1, 2]);
+                assert_eq!(t.store.counters().degraded_commits, 1);
+                assert_eq!(t.read_all(&staged.hash, staged.size).await.unwrap(), bytes);
+                let info = crate::BlobInfo {
+                    hash: staged.hash.clone(),
+                    size: staged.size,
+                    used_by: "song 1".into(),
+                };
+                let report = t
+                    .store
+                    .replication(vec![info], Default::default(), |_, _| {})
+                    .await
+                    .unwrap();
+                assert_eq!(report.under_replicated, 1, "{report:?}");
+            } else {
+                assert!(committed.is_err());
+                assert_eq!(t.volume_files(), Vec::<std::path::PathBuf>::new());
+                assert_eq!(t.store.counters().commit_failures, 1);
+            }
+        }
     }
 
     #[tokio::test]

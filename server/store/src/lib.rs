@@ -20,6 +20,7 @@
 
 mod cache;
 mod commit;
+mod drain;
 mod error;
 mod hash;
 mod local_file;
@@ -27,7 +28,9 @@ mod mapped;
 mod open_files;
 mod placement;
 mod read;
+mod remote_read;
 mod replication;
+mod s3;
 mod staging;
 mod stats;
 #[cfg(test)]
@@ -43,13 +46,14 @@ use bytes::Bytes;
 use futures::Stream;
 
 pub use cadenza_api::{
-    BlobHealth, BlobProblem, RepairAction, ReplicaState, ReplicaStatus, ReplicationReport,
-    ReplicationRequest, VolumeReport, VolumeStats,
+    BlobHealth, BlobProblem, DrainSummary, Leftover, RepairAction, ReplicaState, ReplicaStatus,
+    ReplicationReport, ReplicationRequest, VolumeReport, VolumeStats,
 };
 pub use error::StoreError;
 pub use hash::BlobHash;
 pub use read::BlobBody;
 pub use replication::BlobInfo;
+pub use s3::{S3Credentials, S3Settings};
 pub use staging::StagedBlob;
 pub use stats::StoreCounters;
 pub use volume::VolumeConfig;
@@ -70,7 +74,22 @@ pub struct StoreConfig {
     pub staging_dir: PathBuf,
     /// Bytes of recently read small blobs kept in memory; 0 turns the cache off.
     pub cache_bytes: u64,
+    /// Replicas a commit must write (W, 1..=R); placement volumes it could not write are
+    /// left under-replicated for the replication check to repair. See [`majority`].
+    pub write_quorum: usize,
+    /// Markers of S3 uploads older than this name uploads nobody will finish (see `s3`); the
+    /// replication check removes them with `repair`. [`STALE_UPLOAD_AGE`] unless testing.
+    pub stale_upload_age: std::time::Duration,
 }
+
+/// A majority of R replicas: the default write quorum (R=3 gives 2, so one failure domain
+/// may be down while uploads go on; R=2 gives 2).
+pub fn majority(replication: usize) -> usize {
+    replication / 2 + 1
+}
+
+/// An upload does not take an hour: markers older than that are leftovers.
+pub const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The replicated blob store. Cheap to clone (shared state); `Send + Sync`.
 #[derive(Clone)]
@@ -82,6 +101,8 @@ struct Inner {
     volumes: Vec<Volume>,
     names: Vec<String>,
     replication: usize,
+    write_quorum: usize,
+    stale_upload_age: std::time::Duration,
     staging_dir: PathBuf,
     cache: Mutex<ByteLru>,
     /// Replicas whose bytes were hashed and matched, by the fingerprint of the version seen.
@@ -92,6 +113,8 @@ struct Inner {
     /// One verification per replica at a time (see `read::open_replica`); an entry lives while
     /// a verification holds or waits for it.
     verifying: Mutex<HashMap<(BlobHash, usize), VerificationTurn>>,
+    /// Volumes being drained (see `drain`): placement leaves them out.
+    draining: Mutex<std::collections::HashSet<usize>>,
     /// Commit, delete and repair of one blob never interleave (striped by hash).
     blob_locks: Vec<tokio::sync::Mutex<()>>,
     counters: stats::AtomicCounters,
@@ -111,6 +134,12 @@ impl BlobStore {
             return Err(StoreError::Config(format!(
                 "replication factor {} must be between 1 and the number of volumes ({count})",
                 config.replication
+            )));
+        }
+        if !(1..=config.replication).contains(&config.write_quorum) {
+            return Err(StoreError::Config(format!(
+                "write quorum {} must be between 1 and the replication factor ({})",
+                config.write_quorum, config.replication
             )));
         }
         let mut names: Vec<String> = Vec::with_capacity(count);
@@ -150,11 +179,14 @@ impl BlobStore {
                 volumes: config.volumes.into_iter().map(Volume::new).collect(),
                 names,
                 replication: config.replication,
+                write_quorum: config.write_quorum,
+                stale_upload_age: config.stale_upload_age,
                 staging_dir: config.staging_dir,
                 cache: Mutex::new(ByteLru::new(config.cache_bytes, CACHE_MAX_BLOB_BYTES)),
                 verified: Mutex::new(HashMap::new()),
                 rejected: Mutex::new(HashMap::new()),
                 verifying: Mutex::new(HashMap::new()),
+                draining: Mutex::new(Default::default()),
                 blob_locks: (0..BLOB_LOCK_STRIPES)
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
@@ -173,9 +205,10 @@ impl BlobStore {
         &self.inner.names
     }
 
-    /// The R volume indexes that hold `hash`, in rendezvous (preference) order.
+    /// The R volume indexes that hold `hash`, in rendezvous (preference) order; a volume
+    /// being drained takes no part.
     pub fn placement(&self, hash: &str) -> Vec<usize> {
-        placement::rendezvous(hash, &self.inner.names, self.inner.replication)
+        self.inner.placement_of(hash)
     }
 
     /// Streams an upload body into a staging file, hashing (SHA-256) and counting as it goes.
@@ -219,7 +252,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Inner {
     fn placement(&self, hash: &BlobHash) -> Vec<usize> {
-        placement::rendezvous(&hash.hex(), &self.names, self.replication)
+        self.placement_of(&hash.hex())
+    }
+
+    fn placement_of(&self, hash: &str) -> Vec<usize> {
+        let draining = lock(&self.draining);
+        if draining.is_empty() {
+            return placement::rendezvous(hash, &self.names, self.replication);
+        }
+        let active: Vec<usize> = (0..self.names.len())
+            .filter(|v| !draining.contains(v))
+            .collect();
+        let names: Vec<&str> = active.iter().map(|&v| self.names[v].as_str()).collect();
+        placement::rendezvous(hash, &names, self.replication)
+            .into_iter()
+            .map(|i| active[i])
+            .collect()
     }
 
     /// Placement volumes first, then every other volume (a blob may still sit where an older
@@ -334,6 +382,8 @@ mod tests {
             replication,
             staging_dir: dir.join("staging"),
             cache_bytes: 0,
+            write_quorum: replication.max(1),
+            stale_upload_age: STALE_UPLOAD_AGE,
         }
     }
 

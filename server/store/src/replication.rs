@@ -8,8 +8,8 @@ use futures::StreamExt;
 
 use crate::volume::WriteError;
 use crate::{
-    BlobHash, BlobHealth, BlobProblem, BlobStore, Inner, RepairAction, ReplicaState, ReplicaStatus,
-    ReplicationReport, ReplicationRequest, StoreError, VolumeReport,
+    BlobHash, BlobHealth, BlobProblem, BlobStore, Inner, Leftover, RepairAction, ReplicaState,
+    ReplicaStatus, ReplicationReport, ReplicationRequest, StoreError, VolumeReport,
 };
 
 /// A blob the catalog references: what the check expects to find.
@@ -24,6 +24,13 @@ pub struct BlobInfo {
 /// Blobs checked at once. Checks are I/O bound; a few in flight keep the disks busy without
 /// starving the server's readers on a small machine.
 const CHECK_CONCURRENCY: usize = 4;
+
+fn unix_now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
 
 /// Every object under `blobs/` of a volume with its size; `None` for an unreachable volume.
 type Listing = Option<HashMap<BlobHash, u64>>;
@@ -102,6 +109,8 @@ impl BlobStore {
             problems: Vec::new(),
             repaired: Vec::new(),
             unrepairable: Vec::new(),
+            leftovers: inner.leftovers(&listings, request.repair).await,
+            drained: None,
         };
         let mut per_volume: Vec<[u64; 4]> = vec![[0; 4]; inner.volumes.len()];
         let known: HashSet<BlobHash> = wanted.iter().map(|(id, _)| *id).collect();
@@ -296,6 +305,48 @@ enum CopyError {
 }
 
 impl Inner {
+    /// Uploads to reachable S3 volumes that were cut short, older than the stale age; aborted
+    /// (and their markers deleted) when `repair`.
+    async fn leftovers(&self, listings: &[Listing], repair: bool) -> Vec<Leftover> {
+        let mut found = Vec::new();
+        let now = unix_now_secs();
+        for (volume, listing) in self.volumes.iter().zip(listings) {
+            let (Some(s3), Some(_)) = (volume.s3(), listing) else {
+                continue;
+            };
+            let markers = match s3.upload_markers().await {
+                Ok(markers) => markers,
+                Err(e) => {
+                    tracing::warn!(volume = %volume.name, error = %e, "cannot list upload markers");
+                    continue;
+                }
+            };
+            for (meta, hash, upload) in markers {
+                let age = now.saturating_sub(meta.last_modified.timestamp().max(0) as u64);
+                if age < self.stale_upload_age.as_secs() {
+                    continue;
+                }
+                let removed = repair
+                    && match s3.abort_upload(&meta.location, &hash, &upload).await {
+                        Ok(()) => true,
+                        Err(e) => {
+                            tracing::warn!(volume = %volume.name, error = %e,
+                                marker = %meta.location, "cannot abort an abandoned upload");
+                            false
+                        }
+                    };
+                found.push(Leftover {
+                    volume: volume.name.to_string(),
+                    object: meta.location.to_string(),
+                    hash: hash.hex(),
+                    age_secs: age,
+                    removed,
+                });
+            }
+        }
+        found
+    }
+
     fn statuses(&self, replicas: &[(usize, ReplicaState)]) -> Vec<ReplicaStatus> {
         replicas
             .iter()
@@ -383,6 +434,23 @@ impl Inner {
                     "replica has the wrong size");
                 self.corrupt(id, volume);
                 Some(ReplicaState::Corrupt)
+            }
+            // S3 replicas carry the hash they were written with: a HEAD compares it.
+            Some(_) if !deep && self.volumes[volume].is_remote() => {
+                match self.volumes[volume].head(id).await {
+                    Ok(Some(meta)) if meta.stored_hash.is_some_and(|h| h != *id) => {
+                        tracing::warn!(blob = %id, volume = %self.names[volume],
+                            "replica's stored hash is another blob's");
+                        self.corrupt(id, volume);
+                        Some(ReplicaState::Corrupt)
+                    }
+                    Ok(Some(_)) => Some(present),
+                    Ok(None) => is_placed.then_some(ReplicaState::Missing),
+                    Err(e) => {
+                        tracing::warn!(blob = %id, error = %e, "cannot ask for replica metadata");
+                        Some(ReplicaState::Unreachable)
+                    }
+                }
             }
             Some(_) if !deep => Some(present),
             Some(_) => match self.volumes[volume].hash_replica(id).await {

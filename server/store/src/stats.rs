@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::future::join_all;
 
-use crate::{BlobStore, VolumeStats};
+use crate::{BlobStore, StoreError, VolumeStats};
 
 /// A snapshot of the store's counters (monotonic since start, except `cache_bytes`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,11 +21,17 @@ pub struct StoreCounters {
     pub cache_bytes: u64,
     pub commits: u64,
     pub commit_failures: u64,
+    /// Commits that met the write quorum with fewer than R replicas.
+    pub degraded_commits: u64,
     /// Replicas copied by repairs.
     pub repaired_replicas: u64,
     /// Replicas hashed whole before they served a read (first read in this process, or the
     /// replica changed).
     pub replica_verifications: u64,
+    /// Reads that asked a second replica because an S3 replica was slow to answer.
+    pub hedged_reads: u64,
+    /// Streams that broke off and carried on from another replica.
+    pub stream_resumes: u64,
 }
 
 #[derive(Default)]
@@ -37,8 +43,11 @@ pub(crate) struct AtomicCounters {
     pub(crate) cache_misses: AtomicU64,
     pub(crate) commits: AtomicU64,
     pub(crate) commit_failures: AtomicU64,
+    pub(crate) degraded_commits: AtomicU64,
     pub(crate) repaired_replicas: AtomicU64,
     pub(crate) replica_verifications: AtomicU64,
+    pub(crate) hedged_reads: AtomicU64,
+    pub(crate) stream_resumes: AtomicU64,
 }
 
 impl BlobStore {
@@ -54,8 +63,11 @@ impl BlobStore {
             cache_bytes: self.inner.cache().used_bytes(),
             commits: get(&c.commits),
             commit_failures: get(&c.commit_failures),
+            degraded_commits: get(&c.degraded_commits),
             repaired_replicas: get(&c.repaired_replicas),
             replica_verifications: get(&c.replica_verifications),
+            hedged_reads: get(&c.hedged_reads),
+            stream_resumes: get(&c.stream_resumes),
         }
     }
 
@@ -106,6 +118,35 @@ impl BlobStore {
             .into_iter()
             .filter(|&up| up)
             .count()
+    }
+
+    /// Checks each S3 volume's bucket once (for start-up): a bucket that does not exist or
+    /// refuses the credentials is a configuration error (Cadenza creates no buckets); an
+    /// endpoint that does not answer is only logged, and the volume counts as unreachable
+    /// until it does.
+    pub async fn check_buckets(&self) -> Result<(), StoreError> {
+        for volume in &self.inner.volumes {
+            let Some(s3) = volume.s3() else { continue };
+            let refused = |what: &str, e| {
+                Err(StoreError::Config(format!(
+                    "S3 volume `{}` ({}): {what}: {e}",
+                    volume.name, volume.location
+                )))
+            };
+            match s3.check_bucket().await {
+                Ok(()) => {}
+                Err(e @ object_store::Error::NotFound { .. }) => {
+                    return refused("the bucket does not exist; create it first", e)
+                }
+                Err(
+                    e @ (object_store::Error::PermissionDenied { .. }
+                    | object_store::Error::Unauthenticated { .. }),
+                ) => return refused("the endpoint refuses these credentials", e),
+                Err(e) => tracing::warn!(volume = %volume.name, location = %volume.location,
+                    error = %e, "S3 volume unreachable at start-up; serving from the others"),
+            }
+        }
+        Ok(())
     }
 
     /// Reachable volumes needed to be ready: a majority of the N volumes, and at least

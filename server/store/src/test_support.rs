@@ -12,16 +12,21 @@ use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
+    Attribute, Attributes, CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult,
+    MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions,
+    PutPayload, PutResult, UploadPart,
 };
 
-use crate::{BlobHash, BlobStore, StoreConfig, VolumeConfig};
+use cadenza_seaweed::Weed;
+
+use crate::{BlobHash, BlobStore, S3Credentials, S3Settings, StoreConfig, VolumeConfig};
 
 pub(crate) struct TestStore {
     pub(crate) store: BlobStore,
-    /// Each volume's directory, by volume index.
+    /// Each volume's directory, by volume index (none for S3 volumes).
     pub(crate) dirs: Vec<PathBuf>,
+    /// Each volume's object store, to damage S3 replicas behind the store's back.
+    raw: Vec<Arc<dyn ObjectStore>>,
     pub(crate) staging: PathBuf,
     _tmp: tempfile::TempDir,
 }
@@ -38,18 +43,117 @@ impl TestStore {
         Self::with_volumes(n, r, cache_bytes, |_, config| StreamingStore::wrap(config))
     }
 
-    /// One store of each read path: local files, and the generic stream.
-    pub(crate) fn both(n: usize, r: usize, cache_bytes: u64) -> [Self; 2] {
-        [
+    /// One store of each kind of volume: local files, the generic stream, and S3 (SeaweedFS;
+    /// left out, with the reason printed, where no `weed` binary is installed).
+    pub(crate) fn both(n: usize, r: usize, cache_bytes: u64) -> Vec<Self> {
+        let mut stores = vec![
             Self::new(n, r, cache_bytes),
             Self::streaming(n, r, cache_bytes),
-        ]
+        ];
+        stores.extend(Self::s3(n, r, cache_bytes));
+        stores
+    }
+
+    /// `n` S3 volumes v0..vN, each a fresh key prefix in the test binary's shared SeaweedFS.
+    pub(crate) fn s3(n: usize, r: usize, cache_bytes: u64) -> Option<Self> {
+        let shared = match cadenza_seaweed::shared() {
+            Ok(shared) => shared,
+            Err(skip) => {
+                eprintln!("SKIPPED (S3 volumes): {skip}");
+                return None;
+            }
+        };
+        let endpoints = vec![(shared.endpoint.clone(), shared.bucket.clone()); n];
+        Some(Self::on_endpoints(
+            &endpoints,
+            r,
+            cache_bytes,
+            crate::STALE_UPLOAD_AGE,
+        ))
+    }
+
+    /// Like [`Self::s3`], with every upload marker counting as abandoned at once.
+    pub(crate) fn s3_no_stale_age(n: usize, r: usize) -> Option<Self> {
+        let shared = cadenza_seaweed::shared()
+            .inspect_err(|skip| eprintln!("SKIPPED (S3 volumes): {skip}"))
+            .ok()?;
+        let endpoints = vec![(shared.endpoint.clone(), shared.bucket.clone()); n];
+        Some(Self::on_endpoints(
+            &endpoints,
+            r,
+            0,
+            std::time::Duration::ZERO,
+        ))
+    }
+
+    /// One S3 volume on each server (each its own failure domain), R = `r`.
+    pub(crate) fn on_servers(servers: &[Weed], r: usize) -> Self {
+        let endpoints: Vec<(String, String)> = servers
+            .iter()
+            .map(|s| (s.endpoint(), s.bucket().to_string()))
+            .collect();
+        Self::on_endpoints(&endpoints, r, 0, crate::STALE_UPLOAD_AGE)
+    }
+
+    fn on_endpoints(
+        endpoints: &[(String, String)],
+        r: usize,
+        cache_bytes: u64,
+        stale_upload_age: std::time::Duration,
+    ) -> Self {
+        use std::sync::atomic::AtomicUsize;
+        static STORES: AtomicUsize = AtomicUsize::new(0);
+        let store = STORES.fetch_add(1, Ordering::Relaxed);
+        let volumes = endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, (endpoint, bucket))| {
+                let settings = S3Settings {
+                    bucket: bucket.clone(),
+                    prefix: format!("store{store}/vol{i}"),
+                    endpoint: Some(endpoint.clone()),
+                    region: None,
+                    path_style: true,
+                    allow_http: true,
+                    credentials: S3Credentials::Anonymous,
+                };
+                VolumeConfig::s3(&format!("v{i}"), &settings).unwrap()
+            })
+            .collect();
+        let tmp = tempfile::tempdir().unwrap();
+        Self::from_volumes(
+            tmp,
+            volumes,
+            Vec::new(),
+            (r, r),
+            cache_bytes,
+            stale_upload_age,
+        )
+    }
+
+    /// `n` SeaweedFS servers, or `None` (the reason printed) where `weed` is not installed.
+    pub(crate) fn servers(n: usize) -> Option<Vec<Weed>> {
+        let started: Result<Vec<Weed>, _> = (0..n).map(|_| Weed::start("cadenza-test")).collect();
+        started
+            .inspect_err(|skip| eprintln!("SKIPPED (S3 volumes): {skip}"))
+            .ok()
     }
 
     /// Like [`TestStore::new`], letting `wrap` replace volume configs (e.g. with failing ones).
     pub(crate) fn with_volumes(
         n: usize,
         r: usize,
+        cache_bytes: u64,
+        wrap: impl Fn(usize, VolumeConfig) -> VolumeConfig,
+    ) -> Self {
+        Self::with_quorum(n, r, r, cache_bytes, wrap)
+    }
+
+    /// Like [`TestStore::with_volumes`] with write quorum `w`.
+    pub(crate) fn with_quorum(
+        n: usize,
+        r: usize,
+        w: usize,
         cache_bytes: u64,
         wrap: impl Fn(usize, VolumeConfig) -> VolumeConfig,
     ) -> Self {
@@ -60,17 +164,39 @@ impl TestStore {
             .enumerate()
             .map(|(i, dir)| wrap(i, VolumeConfig::local_dir(&format!("v{i}"), dir).unwrap()))
             .collect();
+        Self::from_volumes(
+            tmp,
+            volumes,
+            dirs,
+            (r, w),
+            cache_bytes,
+            crate::STALE_UPLOAD_AGE,
+        )
+    }
+
+    fn from_volumes(
+        tmp: tempfile::TempDir,
+        volumes: Vec<VolumeConfig>,
+        dirs: Vec<PathBuf>,
+        (r, w): (usize, usize),
+        cache_bytes: u64,
+        stale_upload_age: std::time::Duration,
+    ) -> Self {
+        let raw = volumes.iter().map(|v| Arc::clone(&v.store)).collect();
         let staging = tmp.path().join("staging");
         let store = BlobStore::new(StoreConfig {
             volumes,
             replication: r,
             staging_dir: staging.clone(),
             cache_bytes,
+            write_quorum: w,
+            stale_upload_age,
         })
         .unwrap();
         TestStore {
             store,
             dirs,
+            raw,
             staging,
             _tmp: tmp,
         }
@@ -85,6 +211,67 @@ impl TestStore {
             .unwrap();
         self.store.commit(&staged).await.unwrap();
         staged.hash.clone()
+    }
+
+    /// Whether the volumes are S3 ones (replicas are objects, not files).
+    pub(crate) fn is_s3(&self) -> bool {
+        self.dirs.is_empty()
+    }
+
+    /// Deletes a replica behind the store's back.
+    pub(crate) async fn remove_replica(&self, volume: usize, hash: &str) {
+        if self.is_s3() {
+            let path = BlobHash::parse(hash).unwrap().path();
+            self.raw[volume].delete(&path).await.unwrap();
+        } else {
+            std::fs::remove_file(self.replica(volume, hash)).unwrap();
+        }
+    }
+
+    /// Replaces a replica's bytes behind the store's back. An S3 object keeps claiming the
+    /// blob's hash in its metadata, as bit rot would leave it.
+    pub(crate) async fn write_replica(&self, volume: usize, hash: &str, bytes: &[u8]) {
+        if self.is_s3() {
+            let id = BlobHash::parse(hash).unwrap();
+            let mut attributes = Attributes::new();
+            attributes.insert(Attribute::Metadata("sha256".into()), id.hex().into());
+            let options = PutOptions {
+                attributes,
+                ..Default::default()
+            };
+            let payload = PutPayload::from(bytes.to_vec());
+            self.raw[volume]
+                .put_opts(&id.path(), payload, options)
+                .await
+                .unwrap();
+        } else {
+            let path = self.replica(volume, hash);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+    }
+
+    /// The replica's bytes as stored.
+    pub(crate) async fn replica_bytes(&self, volume: usize, hash: &str) -> Option<Vec<u8>> {
+        if self.is_s3() {
+            let path = BlobHash::parse(hash).unwrap().path();
+            match self.raw[volume].get(&path).await {
+                Ok(result) => Some(result.bytes().await.unwrap().to_vec()),
+                Err(object_store::Error::NotFound { .. }) => None,
+                Err(e) => panic!("{e}"),
+            }
+        } else {
+            std::fs::read(self.replica(volume, hash)).ok()
+        }
+    }
+
+    /// Overwrites a replica with different bytes of the same length.
+    pub(crate) async fn corrupt_replica(&self, volume: usize, hash: &str) {
+        let mut bytes = self.replica_bytes(volume, hash).await.unwrap();
+        for b in bytes.iter_mut() {
+            *b = !*b;
+        }
+        self.write_replica(volume, hash, &bytes).await;
     }
 
     pub(crate) fn replica(&self, volume: usize, hash: &str) -> PathBuf {

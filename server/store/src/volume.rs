@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::hash::BLOBS_PREFIX;
 use crate::local_file::{self, LocalFile};
 use crate::open_files::OpenFiles;
+use crate::s3::S3Backend;
 use crate::{BlobHash, StoreError};
 
 /// How a volume is reached. Anything `object_store` speaks works (S3 later by configuration).
@@ -34,6 +35,8 @@ pub struct VolumeConfig {
     /// then open the replica files directly (see `local_file`) instead of going through
     /// `store`. `None` for other backends.
     pub local_dir: Option<PathBuf>,
+    /// For an S3 volume, its clients (see `s3`): reads, writes and checks take S3's paths.
+    pub(crate) s3: Option<Arc<S3Backend>>,
 }
 
 impl VolumeConfig {
@@ -62,6 +65,7 @@ impl VolumeConfig {
             store: Arc::new(store),
             location: dir.display().to_string(),
             local_dir: Some(root),
+            s3: None,
         })
     }
 }
@@ -81,6 +85,8 @@ pub(crate) struct ReplicaMeta {
     pub(crate) size: u64,
     /// `None` while the replica is too fresh to be recognised by its metadata alone.
     pub(crate) fingerprint: Option<Fingerprint>,
+    /// The SHA-256 the object's metadata claims (S3 volumes store it with every replica).
+    pub(crate) stored_hash: Option<BlobHash>,
 }
 
 impl ReplicaMeta {
@@ -90,6 +96,7 @@ impl ReplicaMeta {
         ReplicaMeta {
             size: meta.size,
             fingerprint: settled(modified).then(|| hash_of(version)),
+            stored_hash: None,
         }
     }
 
@@ -110,6 +117,7 @@ impl ReplicaMeta {
                 let millis = i64::try_from(modified.as_millis()).unwrap_or(i64::MAX);
                 settled(millis).then(|| hash_of((meta.len(), modified, inode)))
             }),
+            stored_hash: None,
         }
     }
 }
@@ -122,7 +130,7 @@ fn settled(modified_millis: i64) -> bool {
     now.saturating_sub(modified_millis) >= SETTLE_MILLIS
 }
 
-fn hash_of(version: impl Hash) -> Fingerprint {
+pub(crate) fn hash_of(version: impl Hash) -> Fingerprint {
     let mut hasher = DefaultHasher::new();
     version.hash(&mut hasher);
     hasher.finish()
@@ -141,6 +149,21 @@ pub(crate) struct Opened {
     /// Within the replica (clamped to its size).
     pub(crate) range: Range<u64>,
     payload: Payload,
+}
+
+impl Opened {
+    /// A replica read as a byte stream (any backend but a local directory).
+    pub(crate) fn stream(
+        meta: ReplicaMeta,
+        range: Range<u64>,
+        stream: BoxStream<'static, object_store::Result<Bytes>>,
+    ) -> Self {
+        Opened {
+            meta,
+            range,
+            payload: Payload::Stream(stream),
+        }
+    }
 }
 
 enum Payload {
@@ -190,6 +213,9 @@ fn local_error(path: &FsPath, source: std::io::Error) -> object_store::Error {
 /// Written on first contact so the probe has an object to look at.
 const MARKER: &str = "cadenza-volume";
 
+/// Longest wait for a volume to answer a probe (readiness must not hang on a stalled endpoint).
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 #[derive(Debug)]
 pub(crate) struct Volume {
     /// Shared with every stream that reads from the volume (named in its errors).
@@ -199,6 +225,7 @@ pub(crate) struct Volume {
     local_dir: Option<PathBuf>,
     /// Replica files of a local volume recently opened for reading.
     open_files: OpenFiles,
+    s3: Option<Arc<S3Backend>>,
 }
 
 impl Volume {
@@ -209,7 +236,17 @@ impl Volume {
             store: config.store,
             local_dir: config.local_dir,
             open_files: OpenFiles::default(),
+            s3: config.s3,
         }
+    }
+
+    /// An S3 volume: reads are not hashed whole before they serve (see `remote_read`).
+    pub(crate) fn is_remote(&self) -> bool {
+        self.s3.is_some()
+    }
+
+    pub(crate) fn s3(&self) -> Option<&S3Backend> {
+        self.s3.as_deref()
     }
 
     pub(crate) fn error(&self, source: object_store::Error) -> StoreError {
@@ -222,8 +259,19 @@ impl Volume {
         Some(dir.join(hash.path().as_ref()))
     }
 
-    /// Reachable means a round trip to the store works: read the marker, writing it if absent.
+    /// Reachable means a round trip to the store works within [`PROBE_TIMEOUT`]: read the
+    /// marker, writing it if absent.
     pub(crate) async fn probe(&self) -> Result<(), StoreError> {
+        match tokio::time::timeout(PROBE_TIMEOUT, self.probe_marker()).await {
+            Ok(probed) => probed,
+            Err(_) => Err(self.error(object_store::Error::Generic {
+                store: "volume probe",
+                source: format!("no answer within {PROBE_TIMEOUT:?}").into(),
+            })),
+        }
+    }
+
+    async fn probe_marker(&self) -> Result<(), StoreError> {
         let marker = Path::from(MARKER);
         match self.store.head(&marker).await {
             Ok(_) => Ok(()),
@@ -241,6 +289,9 @@ impl Volume {
 
     /// `None` when the volume has no such object.
     pub(crate) async fn head(&self, hash: &BlobHash) -> Result<Option<ReplicaMeta>, StoreError> {
+        if let Some(s3) = &self.s3 {
+            return s3.head(hash).await.map_err(|e| self.error(e));
+        }
         if let Some(path) = self.local_path(hash) {
             return match local_file::stat(path.clone()).await {
                 Ok(meta) => Ok(meta.as_ref().map(ReplicaMeta::of_file)),
@@ -283,6 +334,9 @@ impl Volume {
         hash: &BlobHash,
         range: Option<Range<u64>>,
     ) -> Result<Opened, object_store::Error> {
+        if let Some(s3) = &self.s3 {
+            return s3.open(hash, range).await;
+        }
         let open_file = match self.open_files.get(hash) {
             Some(file) => Some(file),
             None => match self.local_path(hash) {
@@ -430,6 +484,9 @@ impl Volume {
     where
         S: Stream<Item = Result<Bytes, StoreError>> + Unpin,
     {
+        if let Some(s3) = &self.s3 {
+            return s3.write_verified(hash, size, source).await;
+        }
         let upload = self
             .store
             .put_multipart(&hash.path())

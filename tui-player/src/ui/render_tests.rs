@@ -49,6 +49,7 @@ fn album() -> Album {
         song_count: 3,
         duration_ms: 9613,
         has_cover: true,
+        created_at: 0,
     }
 }
 
@@ -382,6 +383,7 @@ fn prompts_and_picker_render() {
             duration_ms: 0,
             created_at: 0,
             updated_at: 0,
+            comment: None,
         }]),
         selected: 0,
     });

@@ -5,7 +5,7 @@ use super::error::{not_found, Context};
 use super::rows::{self, PLAYLIST_COLUMNS, PLAYLIST_JOINS, SONG_COLUMNS, SONG_JOINS};
 use super::text::{fts_text, required};
 use super::users::ensure_user;
-use crate::{CatalogError, CatalogResult};
+use crate::{CatalogError, CatalogResult, PlaylistEdit};
 use cadenza_api::{
     CreatePlaylist, Page, PageRequest, Playlist, PlaylistDetail, PlaylistId, SongId,
     UpdatePlaylist, UserId,
@@ -13,6 +13,7 @@ use cadenza_api::{
 use rusqlite::{Connection, OptionalExtension};
 
 const MAX_PLAYLIST_NAME_CHARS: usize = 200;
+const MAX_PLAYLIST_COMMENT_CHARS: usize = 2_000;
 /// Keeps one playlist (and its detail response) a sane size.
 pub(crate) const MAX_PLAYLIST_TRACKS: usize = 10_000;
 
@@ -222,6 +223,65 @@ pub(crate) fn move_track(
             .and_then(|mut s| s.execute((row, to)))
             .ctx("moving a playlist track")?;
         touch(conn, id, now)?;
+    }
+    playlist(conn, id, viewer)
+}
+
+pub(crate) fn edit_playlist(
+    conn: &Connection,
+    id: PlaylistId,
+    viewer: UserId,
+    edit: &PlaylistEdit,
+    now: i64,
+) -> CatalogResult<PlaylistDetail> {
+    owned(conn, id, viewer)?;
+    if edit.name.is_some() || edit.public.is_some() {
+        let fields = UpdatePlaylist {
+            name: edit.name.clone(),
+            public: edit.public,
+        };
+        update_playlist(conn, id, viewer, &fields, now)?;
+    }
+    if let Some(comment) = &edit.comment {
+        let comment = comment.trim();
+        if comment.chars().count() > MAX_PLAYLIST_COMMENT_CHARS {
+            return Err(CatalogError::Invalid(format!(
+                "a playlist comment is at most {MAX_PLAYLIST_COMMENT_CHARS} characters"
+            )));
+        }
+        conn.prepare_cached(
+            "UPDATE playlists SET comment = nullif(?2, ''), updated_at = ?3 WHERE id = ?1",
+        )
+        .and_then(|mut s| s.execute((id, comment, now)))
+        .ctx("updating a playlist comment")?;
+    }
+    if !edit.remove.is_empty() {
+        let mut positions = edit.remove.clone();
+        positions.sort_unstable();
+        positions.dedup();
+        for &position in &positions {
+            check_position(conn, id, position)?;
+        }
+        let mut delete = conn
+            .prepare_cached("DELETE FROM playlist_tracks WHERE playlist_id = ?1 AND position = ?2")
+            .ctx("removing playlist tracks")?;
+        for position in positions {
+            delete
+                .execute((id, position))
+                .ctx("removing playlist tracks")?;
+        }
+        renumber(conn, id)?;
+        touch(conn, id, now)?;
+    }
+    if let Some(songs) = &edit.replace {
+        conn.prepare_cached("DELETE FROM playlist_tracks WHERE playlist_id = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .ctx("replacing playlist tracks")?;
+        touch(conn, id, now)?;
+        add_tracks(conn, id, viewer, songs, None, now)?;
+    }
+    if !edit.add.is_empty() {
+        add_tracks(conn, id, viewer, &edit.add, None, now)?;
     }
     playlist(conn, id, viewer)
 }
@@ -573,5 +633,55 @@ mod tests {
             )
             .unwrap();
         assert_eq!((page.total, page.items.len()), (7, 3));
+    }
+
+    #[test]
+    fn an_edit_applies_everything_at_once_or_nothing() {
+        let cat = memory();
+        let s = five(&cat);
+        let (alice, bob) = (user(&cat, "alice"), user(&cat, "bob"));
+        let list = create(&cat, alice, "Mix", false);
+        cat.add_tracks(list, alice, &s, None, 100).unwrap();
+
+        let edit = crate::PlaylistEdit {
+            name: Some("Renamed".into()),
+            comment: Some(" for the road ".into()),
+            public: Some(true),
+            remove: vec![3, 0, 3],
+            replace: None,
+            add: vec![s[0]],
+        };
+        let detail = cat.edit_playlist(list, alice, &edit, 200).unwrap();
+        assert_eq!(titles(&detail), ["B", "C", "E", "A"]);
+        assert_eq!(detail.playlist.name, "Renamed");
+        assert_eq!(detail.playlist.comment.as_deref(), Some("for the road"));
+        assert!(detail.playlist.public);
+        assert_eq!(positions(&cat, list), [0, 1, 2, 3]);
+
+        let bad = crate::PlaylistEdit {
+            name: Some("Lost".into()),
+            remove: vec![9],
+            ..Default::default()
+        };
+        assert!(matches!(
+            cat.edit_playlist(list, alice, &bad, 300),
+            Err(CatalogError::Invalid(_))
+        ));
+        assert!(matches!(
+            cat.edit_playlist(list, bob, &crate::PlaylistEdit::default(), 300),
+            Err(CatalogError::Forbidden(_))
+        ));
+        let replace = crate::PlaylistEdit {
+            replace: Some(vec![s[4], s[4]]),
+            comment: Some(String::new()),
+            ..Default::default()
+        };
+        let detail = cat.edit_playlist(list, alice, &replace, 400).unwrap();
+        assert_eq!(titles(&detail), ["E", "E"]);
+        assert_eq!(
+            detail.playlist.name, "Renamed",
+            "the failed edit left no trace"
+        );
+        assert_eq!(detail.playlist.comment, None);
     }
 }

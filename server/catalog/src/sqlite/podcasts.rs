@@ -4,7 +4,7 @@ use super::error::{not_found, to_i64, Context};
 use super::rows::{self, get_opt_u64, get_u64, PODCAST_COLUMNS};
 use super::text::{check_hash, fts_text, optional, required, MAX_NAME_CHARS};
 use super::users::ensure_user;
-use crate::{CatalogResult, NewEpisode};
+use crate::{Bookmark, CatalogError, CatalogResult, NewEpisode};
 use cadenza_api::{
     CreatePodcast, Episode, EpisodeId, Page, PageRequest, Podcast, PodcastDetail, PodcastId, UserId,
 };
@@ -219,6 +219,120 @@ pub(crate) fn set_position(
     Ok(())
 }
 
+pub(crate) fn delete_position(
+    conn: &Connection,
+    user: UserId,
+    episode: EpisodeId,
+) -> CatalogResult<()> {
+    let deleted = conn
+        .prepare_cached("DELETE FROM episode_positions WHERE user_id = ?1 AND episode_id = ?2")
+        .and_then(|mut s| s.execute((user, episode)))
+        .ctx("forgetting a resume position")?;
+    if deleted == 0 {
+        return Err(CatalogError::NotFound(format!(
+            "there is no saved position in episode {episode}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn bookmarks(conn: &Connection, user: UserId) -> CatalogResult<Vec<Bookmark>> {
+    let doing = "listing saved positions";
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {EPISODE_COLUMNS}, p.position_ms, p.updated_at FROM episode_positions p \
+             JOIN episodes e ON e.id = p.episode_id WHERE p.user_id = ?1 \
+             ORDER BY p.updated_at DESC, e.id"
+        ))
+        .ctx(doing)?;
+    let rows = stmt
+        .query_map((user, user), |r| {
+            Ok(Bookmark {
+                episode: episode_from_row(r)?,
+                position_ms: get_u64(r, 12)?,
+                changed_at: r.get(13)?,
+            })
+        })
+        .ctx(doing)?;
+    rows.collect::<rusqlite::Result<_>>().ctx(doing)
+}
+
+pub(crate) fn newest_episodes(
+    conn: &Connection,
+    limit: u32,
+    viewer: UserId,
+) -> CatalogResult<Vec<Episode>> {
+    let doing = "listing the newest episodes";
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {EPISODE_COLUMNS} FROM episodes e \
+             ORDER BY e.published_at IS NULL, e.published_at DESC, e.id DESC LIMIT ?1"
+        ))
+        .ctx(doing)?;
+    let rows = stmt
+        .query_map((limit.min(rows::MAX_PAGE), viewer), episode_from_row)
+        .ctx(doing)?;
+    rows.collect::<rusqlite::Result<_>>().ctx(doing)
+}
+
+pub(crate) fn delete_podcast(conn: &Connection, id: PodcastId) -> CatalogResult<Vec<String>> {
+    podcast_row(conn, id)?;
+    let hashes: Vec<String> = rows::collect(
+        conn,
+        "SELECT DISTINCT hash FROM episodes WHERE podcast_id = ?1",
+        id,
+        |r| r.get(0),
+        "reading a podcast's episodes",
+    )?;
+    // Cascades remove the episodes and everyone's positions in them.
+    conn.prepare_cached("DELETE FROM podcasts WHERE id = ?1")
+        .and_then(|mut s| s.execute([id]))
+        .ctx("deleting a podcast")?;
+    let mut unused = Vec::new();
+    for hash in hashes {
+        if !super::library::blob_referenced(conn, &hash)? {
+            unused.push(hash);
+        }
+    }
+    Ok(unused)
+}
+
+pub(crate) fn claim_feed(
+    conn: &Connection,
+    id: PodcastId,
+    holder: &str,
+    now: i64,
+    lease_secs: i64,
+) -> CatalogResult<bool> {
+    podcast_row(conn, id)?;
+    let claimed = conn
+        .prepare_cached(
+            "UPDATE podcasts SET lease_holder = ?2, lease_until = ?3 WHERE id = ?1 \
+             AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until <= ?4)",
+        )
+        .and_then(|mut s| s.execute((id, holder, now.saturating_add(lease_secs), now)))
+        .ctx("taking a podcast feed")?;
+    Ok(claimed == 1)
+}
+
+pub(crate) fn finish_feed(
+    conn: &Connection,
+    id: PodcastId,
+    holder: &str,
+    now: i64,
+    error: Option<&str>,
+) -> CatalogResult<()> {
+    let error: Option<String> = error.map(|e| e.chars().take(MAX_DESCRIPTION_CHARS).collect());
+    conn.prepare_cached(
+        "UPDATE podcasts SET lease_holder = NULL, lease_until = NULL, refresh_error = ?3, \
+         refreshed_at = CASE WHEN ?3 IS NULL THEN ?4 ELSE refreshed_at END \
+         WHERE id = ?1 AND lease_holder = ?2",
+    )
+    .and_then(|mut s| s.execute((id, holder, &error, now)))
+    .ctx("recording a feed reading")?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::sqlite::testkit::{hash, memory, user};
@@ -369,5 +483,90 @@ mod tests {
         assert!(created);
         assert!(next.id > gone.id, "episode {} reused", next.id);
         assert_eq!(cat.episode_blob(next.id).unwrap().hash, hash(3));
+    }
+
+    #[test]
+    fn bookmarks_newest_episodes_and_deleting_a_podcast() {
+        let cat = memory();
+        let alice = user(&cat, "alice");
+        let (p, _) = cat.create_podcast(&feed(Some("a")), 1).unwrap();
+        let (q, _) = cat.create_podcast(&feed(Some("b")), 1).unwrap();
+        let (old, _) = cat
+            .insert_episode(p.id, &episode("o", Some(100), 1), 1)
+            .unwrap();
+        let (new, _) = cat
+            .insert_episode(q.id, &episode("n", Some(200), 2), 1)
+            .unwrap();
+        let newest: Vec<i64> = cat
+            .newest_episodes(10, alice)
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(newest, [new.id, old.id]);
+
+        cat.set_position(alice, old.id, 1_000, 5).unwrap();
+        cat.set_position(alice, new.id, 2_000, 6).unwrap();
+        let marks = cat.bookmarks(alice).unwrap();
+        assert_eq!(
+            marks
+                .iter()
+                .map(|b| (b.episode.id, b.position_ms, b.changed_at))
+                .collect::<Vec<_>>(),
+            [(new.id, 2_000, 6), (old.id, 1_000, 5)]
+        );
+        assert_eq!(marks[0].episode.position_ms, Some(2_000));
+        cat.delete_position(alice, new.id).unwrap();
+        assert!(matches!(
+            cat.delete_position(alice, new.id),
+            Err(CatalogError::NotFound(_))
+        ));
+
+        let unused = cat.delete_podcast(p.id).unwrap();
+        assert_eq!(unused, [hash(1)]);
+        assert!(cat.bookmarks(alice).unwrap().is_empty());
+        assert!(matches!(
+            cat.delete_podcast(p.id),
+            Err(CatalogError::NotFound(_))
+        ));
+        let total = cat
+            .podcasts(PageRequest {
+                limit: 10,
+                offset: 0,
+            })
+            .unwrap()
+            .total;
+        assert_eq!(total, 1);
+    }
+
+    #[test]
+    fn one_holder_at_a_time_reads_a_feed() {
+        let cat = memory();
+        let (p, _) = cat.create_podcast(&feed(Some("a")), 1).unwrap();
+        assert!(cat.claim_feed(p.id, "one", 100, 60).unwrap());
+        assert!(!cat.claim_feed(p.id, "two", 159, 60).unwrap(), "leased");
+        assert!(cat.claim_feed(p.id, "one", 150, 60).unwrap(), "renewed");
+        assert!(cat.claim_feed(p.id, "two", 210, 60).unwrap(), "expired");
+        cat.finish_feed(p.id, "one", 220, None).unwrap();
+        let listed = cat.podcast(p.id, 0).unwrap().podcast;
+        assert_eq!(listed.refreshed_at, None, "a lost lease records nothing");
+        cat.finish_feed(p.id, "two", 230, Some("it answered 404"))
+            .unwrap();
+        let listed = cat.podcast(p.id, 0).unwrap().podcast;
+        assert_eq!(
+            (listed.refreshed_at, listed.refresh_error.as_deref()),
+            (None, Some("it answered 404"))
+        );
+        assert!(cat.claim_feed(p.id, "one", 231, 60).unwrap(), "released");
+        cat.finish_feed(p.id, "one", 240, None).unwrap();
+        let listed = cat.podcast(p.id, 0).unwrap().podcast;
+        assert_eq!(
+            (listed.refreshed_at, listed.refresh_error),
+            (Some(240), None)
+        );
+        assert!(matches!(
+            cat.claim_feed(99, "one", 1, 1),
+            Err(CatalogError::NotFound(_))
+        ));
     }
 }

@@ -126,7 +126,7 @@ pub(crate) fn songs_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<Vec<
 // ------------------------------------------------------------------ albums
 
 pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.title, ar.name, al.artist_id, al.year, g.name, \
-     al.song_count, al.duration_ms, al.cover_hash IS NOT NULL";
+     al.song_count, al.duration_ms, al.cover_hash IS NOT NULL, al.created_at";
 
 pub(crate) const ALBUM_JOINS: &str =
     "JOIN artists ar ON ar.id = al.artist_id LEFT JOIN genres g ON g.id = al.genre_id";
@@ -142,6 +142,7 @@ pub(crate) fn album_from_row(row: &Row<'_>) -> rusqlite::Result<Album> {
         song_count: row.get(6)?,
         duration_ms: get_u64(row, 7)?,
         has_cover: row.get(8)?,
+        created_at: row.get(9)?,
     })
 }
 
@@ -190,7 +191,7 @@ pub(crate) const PLAYLIST_COLUMNS: &str = "p.id, p.name, p.owner_id, u.username,
      (SELECT count(*) FROM playlist_tracks WHERE playlist_id = p.id), \
      (SELECT total(s.duration_ms) FROM playlist_tracks pt JOIN songs s ON s.id = pt.song_id \
       WHERE pt.playlist_id = p.id), \
-     p.created_at, p.updated_at";
+     p.created_at, p.updated_at, p.comment";
 
 pub(crate) const PLAYLIST_JOINS: &str = "JOIN users u ON u.id = p.owner_id";
 
@@ -206,6 +207,7 @@ pub(crate) fn playlist_from_row(row: &Row<'_>) -> rusqlite::Result<Playlist> {
         duration_ms: duration as u64,
         created_at: row.get(7)?,
         updated_at: row.get(8)?,
+        comment: row.get(9)?,
     })
 }
 
@@ -229,7 +231,8 @@ pub(crate) fn playlists_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<
 // ------------------------------------------------------------------ podcasts
 
 pub(crate) const PODCAST_COLUMNS: &str = "c.id, c.title, c.author, c.description, c.feed_url, \
-     (SELECT count(*) FROM episodes WHERE podcast_id = c.id), c.created_at";
+     (SELECT count(*) FROM episodes WHERE podcast_id = c.id), c.created_at, c.refreshed_at, \
+     c.refresh_error";
 
 pub(crate) fn podcast_from_row(row: &Row<'_>) -> rusqlite::Result<Podcast> {
     Ok(Podcast {
@@ -240,6 +243,8 @@ pub(crate) fn podcast_from_row(row: &Row<'_>) -> rusqlite::Result<Podcast> {
         feed_url: row.get(4)?,
         episode_count: row.get(5)?,
         created_at: row.get(6)?,
+        refreshed_at: row.get(7)?,
+        refresh_error: row.get(8)?,
     })
 }
 

@@ -8,7 +8,7 @@ use crate::{CatalogError, CatalogResult};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// Every migration, oldest first; `MIGRATIONS[i]` moves the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this code writes.
 pub(crate) const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -538,6 +538,90 @@ CREATE VIRTUAL TABLE songs_fts USING fts5 (
 CREATE TRIGGER songs_unindexed AFTER DELETE ON songs BEGIN
     DELETE FROM songs_fts WHERE rowid = -OLD.id;
 END;
+"#;
+
+/// Version 7: what third-party (Subsonic) clients keep on the server, and server-side
+/// podcast feeds.
+///
+/// - `client_credentials`: app passwords and API keys. `secret` holds what checking one
+///   needs: the SHA-256 of an API key, or the random value an app password is derived
+///   from with the server's secret (useless without it). Ids are never reused, so a
+///   revoked credential's id never names a new one.
+/// - Stars and ratings, one table per kind of item so that deleting a song, album or
+///   artist cascades to its marks (each table is indexed by item for that cascade).
+/// - `now_playing` (one row per listener) and the saved play queue.
+/// - Playlists get a comment; podcasts the outcome of the last feed reading and a lease
+///   (`lease_holder` until `lease_until`) so copies of the server never read one feed at
+///   the same time.
+const V7: &str = r#"
+ALTER TABLE playlists ADD COLUMN comment TEXT;
+ALTER TABLE podcasts ADD COLUMN refreshed_at INTEGER;
+ALTER TABLE podcasts ADD COLUMN refresh_error TEXT;
+ALTER TABLE podcasts ADD COLUMN lease_holder TEXT;
+ALTER TABLE podcasts ADD COLUMN lease_until INTEGER;
+
+CREATE TABLE client_credentials (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind          TEXT NOT NULL CHECK (kind IN ('app_password', 'api_key')),
+    name          TEXT NOT NULL,
+    secret        TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER
+);
+CREATE INDEX client_credentials_by_user ON client_credentials (user_id);
+CREATE UNIQUE INDEX api_keys_by_secret ON client_credentials (secret) WHERE kind = 'api_key';
+
+CREATE TABLE song_annotations (
+    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    song_id     INTEGER NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    starred_at  INTEGER,
+    rating      INTEGER CHECK (rating BETWEEN 1 AND 5),
+    PRIMARY KEY (user_id, song_id)
+) WITHOUT ROWID;
+CREATE INDEX song_annotations_by_song ON song_annotations (song_id);
+
+CREATE TABLE album_annotations (
+    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    album_id    INTEGER NOT NULL REFERENCES albums (id) ON DELETE CASCADE,
+    starred_at  INTEGER,
+    rating      INTEGER CHECK (rating BETWEEN 1 AND 5),
+    PRIMARY KEY (user_id, album_id)
+) WITHOUT ROWID;
+CREATE INDEX album_annotations_by_album ON album_annotations (album_id);
+
+CREATE TABLE artist_annotations (
+    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    artist_id   INTEGER NOT NULL REFERENCES artists (id) ON DELETE CASCADE,
+    starred_at  INTEGER,
+    rating      INTEGER CHECK (rating BETWEEN 1 AND 5),
+    PRIMARY KEY (user_id, artist_id)
+) WITHOUT ROWID;
+CREATE INDEX artist_annotations_by_artist ON artist_annotations (artist_id);
+
+CREATE TABLE now_playing (
+    user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    song_id     INTEGER NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    client      TEXT NOT NULL,
+    started_at  INTEGER NOT NULL
+);
+CREATE INDEX now_playing_by_song ON now_playing (song_id);
+
+CREATE TABLE play_queues (
+    user_id          INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    current_song_id  INTEGER REFERENCES songs (id) ON DELETE SET NULL,
+    position_ms      INTEGER NOT NULL,
+    changed_at       INTEGER NOT NULL,
+    changed_by       TEXT NOT NULL
+);
+CREATE INDEX play_queues_by_song ON play_queues (current_song_id);
+CREATE TABLE play_queue_songs (
+    user_id   INTEGER NOT NULL REFERENCES play_queues (user_id) ON DELETE CASCADE,
+    position  INTEGER NOT NULL,
+    song_id   INTEGER NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, position)
+) WITHOUT ROWID;
+CREATE INDEX play_queue_songs_by_song ON play_queue_songs (song_id);
 "#;
 
 /// The versions whose migration leaves songs_fts empty, to be refilled by `migrate`.

@@ -8,9 +8,9 @@ use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 const MAX_USERNAME_CHARS: usize = 64;
-const USER_COLUMNS: &str = "id, username, role, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, username, role, created_at";
 
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+pub(crate) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(2)?;
     let role = role
         .parse::<Role>()
