@@ -184,6 +184,12 @@ if wants startup || wants search || wants stream || wants player || wants subson
     else
         generate_catalog "$catalog_data"
     fi
+    if wants cluster; then
+        # The cluster starts from the catalog as generated: its blobs live on its SeaweedFS
+        # servers, and the main server's local volumes are not theirs.
+        mkdir -p "$tmp/cluster/data"
+        cp -a "$catalog_data"/catalog.sqlite* "$tmp/cluster/data/"
+    fi
     sync
 fi
 
@@ -772,7 +778,8 @@ if wants s3; then
 fi
 
 # ---------------------------------------------------------------- 7. the cluster: edge vs direct
-# scripts/cluster.sh on a copy of the catalog: three servers behind the nginx edge, CDN mode.
+# scripts/cluster.sh on a copy of the catalog: three SeaweedFS servers, three cadenza-servers
+# on them behind the nginx edge, CDN mode.
 # Streaming: a CDN hit at the edge vs nginx serving the file vs one server answering the same
 # signed link itself. A cold song fetched by 100 listeners at once, with the requests that
 # reached the servers counted from their /metrics. Search and browse through the edge vs
@@ -780,8 +787,6 @@ fi
 if wants cluster; then
     log "cluster: scripts/cluster.sh up on a copy of the $songs-song catalog"
     cluster_dir=$tmp/cluster
-    mkdir -p "$cluster_dir"
-    cp -a "$catalog_data" "$cluster_dir/data"
     cluster() {
         CLUSTER_DIR=$cluster_dir CLUSTER_BIN_DIR=$bin CLUSTER_PORT=0 CLUSTER_FIXTURES=0 \
             scripts/cluster.sh "$@"
@@ -813,7 +818,7 @@ if wants cluster; then
         done
         echo "$total"
     }
-    csong=$song_id # the catalog copy has it already
+    csong=$(ingest_song "$song_file")
     link=$(cdn_link "$csong")
     [[ "$link" == /cdn/blobs/* ]] || die "the cluster did not redirect to a CDN link (got '$link')"
     cmp -s "$song_file" <(curl -sf "$edge_url$link") || die "the edge does not serve the song's bytes"

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Cadenza as a cluster on this machine: three cadenza-server copies sharing one catalog and
-# the same volumes, behind nginx as load balancer and CDN cache. One URL for everything.
+# Cadenza as a cluster on this machine: three SeaweedFS servers (one per failure domain)
+# holding every blob three times, three cadenza-server copies sharing them and one catalog,
+# behind nginx as load balancer and CDN cache. One URL for everything.
 #
-#   scripts/cluster.sh up        start what is not running (installs nginx if missing, builds
-#                                the binaries, ingests the fixture catalog once), print the URL
+#   scripts/cluster.sh up        start what is not running (installs nginx and SeaweedFS if
+#                                missing, builds the binaries, ingests the fixture catalog
+#                                once), print the URL
 #   scripts/cluster.sh status    every part, up or down, and which server answers
 #   scripts/cluster.sh down      stop everything this cluster started; the data stays
 #   scripts/cluster.sh part NAME stop|kill|start
-#                                one part (web1, web2, web3 or edge): stop (SIGTERM), kill
-#                                (SIGKILL) or start it again, for trying out failures
+#                                one part (weed1..weed3, web1..web3 or edge): stop (SIGTERM),
+#                                kill (SIGKILL) or start it again, for trying out failures
 #   scripts/cluster.sh wipe      down, then delete the cluster's folder
 #
 # Settings (environment):
+#   CLUSTER_CATALOG=sqlite the catalog the servers share: sqlite (one file in data/, WAL,
+#                          for copies on one host; the default); postgres is not in this
+#                          build yet
 #   CLUSTER_DIR=DIR        where the cluster keeps its state (default target/cluster)
 #   CLUSTER_PORT=N         the edge's port (default 4530, or the next free one; 0 = any)
 #   CLUSTER_BALANCE=least_conn   instead of round robin
@@ -21,21 +26,25 @@
 #   CLUSTER_FIXTURES=0     do not ingest the fixture catalog
 #   CLUSTER_BIN_DIR=DIR    use the binaries in DIR instead of building them (tests do)
 #
-# Layout of CLUSTER_DIR: data/ (catalog.sqlite, volumes/, staging/, shared by the servers),
-# webN/ (log, pid), nginx/ (nginx.conf, edge.log, cache/, pid), secrets.env (mode 0600),
-# ports, url.
+# Layout of CLUSTER_DIR: weedN/ (a SeaweedFS server: data/, its ports and endpoint, log, pid),
+# data/ (catalog.sqlite, staging/, shared by the servers), webN/ (log, pid), nginx/
+# (nginx.conf, edge.log, cache/, pid), secrets.env (mode 0600), ports, url.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 state=${CLUSTER_DIR:-$root/target/cluster}
 servers=(web1 web2 web3)
+# One SeaweedFS server per failure domain; each is one volume of every server, R=3.
+weeds=(weed1 weed2 weed3)
+bucket=cadenza
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-# The servers read CADENZA_* settings: only the ones given here may reach them.
+# The servers read CADENZA_* settings: only the ones given here may reach them
+# (CADENZA_WEED says which weed binary cadenza-seaweed runs).
 for var in $(compgen -e); do
-    case $var in CADENZA_*) unset "$var" ;; esac
+    case $var in CADENZA_WEED) ;; CADENZA_*) unset "$var" ;; esac
 done
 
 # ---------------------------------------------------------------- helpers
@@ -50,6 +59,13 @@ free_port() {
 }
 port_of() { sed -n "s/^$1=//p" "$state/ports"; }
 url_of() { echo "http://127.0.0.1:$(port_of "$1")"; }
+
+# wait_all WHAT: waits for every background job; dies when one failed.
+wait_all() {
+    local job failed=0
+    for job in $(jobs -p); do wait "$job" || failed=1; done
+    [ "$failed" = 0 ] || die "$1 did not all start"
+}
 
 # wait_http URL SECONDS PIDFILE: until URL answers 2xx, or the process is gone.
 wait_http() {
@@ -75,28 +91,18 @@ stop_pid() {
     rm -f "$file"
 }
 
-install_missing() {
-    local missing=()
-    command -v curl >/dev/null || missing+=(curl)
-    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
-    [ ${#missing[@]} -eq 0 ] && return
-    log "installing ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+# nginx, curl and SeaweedFS's weed (into target/pyenv), each only when missing.
+install_missing() { scripts/setup.sh; }
 
 binaries() {
     if [ -n "${CLUSTER_BIN_DIR:-}" ]; then
         bin=$CLUSTER_BIN_DIR
     else
-        scripts/setup.sh
         log "building the binaries (cargo build)"
-        cargo build --quiet --bins -p cadenza-server -p cadenza-admin -p cadenza
+        cargo build --quiet --bins -p cadenza-server -p cadenza-admin -p cadenza -p cadenza-seaweed
         bin=$root/target/debug
     fi
-    for b in cadenza-server cadenza-admin; do
+    for b in cadenza-server cadenza-admin cadenza-seaweed; do
         [ -x "$bin/$b" ] || die "$bin/$b is missing; build it with: cargo build --bins"
     done
 }
@@ -105,8 +111,10 @@ nginx_bin() { command -v nginx || echo /usr/sbin/nginx; }
 
 # ---------------------------------------------------------------- the parts
 first_setup() {
+    [ -d "$state/data/volumes" ] && die "$state is a cluster from before its blobs moved to SeaweedFS \
+(data/volumes/); run 'scripts/cluster.sh wipe' and 'up' again"
     mkdir -p "$state"/{data,nginx/tmp,nginx/cache,config}
-    for s in "${servers[@]}"; do mkdir -p "$state/$s"; done
+    for s in "${servers[@]}" "${weeds[@]}"; do mkdir -p "$state/$s"; done
     if [ ! -s "$state/secrets.env" ]; then
         key() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
         (
@@ -118,6 +126,10 @@ first_setup() {
             } >"$state/secrets.env"
         )
     fi
+}
+
+# The edge's and servers' ports, chosen once (after the SeaweedFS servers took theirs).
+choose_ports() {
     if [ ! -s "$state/ports" ]; then
         local edge taken
         edge=$(free_port "${CLUSTER_PORT:-4530}")
@@ -135,6 +147,45 @@ first_setup() {
 
 secret() { sed -n "s/^$1=//p" "$state/secrets.env"; }
 
+# start_weed NAME: a SeaweedFS server kept in $state/NAME (cadenza-seaweed picks its ports
+# once and execs weed, so the pid is weed's).
+start_weed() {
+    local name=$1 dir=$state/$1
+    alive "$dir/pid" && return 0
+    rm -f "$dir/endpoint"
+    setsid "$bin/cadenza-seaweed" serve "$dir" "$bucket" </dev/null >>"$dir/log" 2>&1 &
+    echo $! >"$dir/pid"
+    for _ in $(seq 1 100); do
+        [ -s "$dir/endpoint" ] || ! alive "$dir/pid" && break
+        sleep 0.1
+    done
+    [ -s "$dir/endpoint" ] && wait_http "$(cat "$dir/endpoint")/$bucket?list-type=2&max-keys=1" 60 "$dir/pid" ||
+        { tail -n 20 "$dir/log" >&2; die "$name (SeaweedFS) did not become ready; its log is $dir/log"; }
+    log "$name (SeaweedFS) ready at $(cat "$dir/endpoint") (pid $(cat "$dir/pid"))"
+}
+
+# The servers' flags for the catalog they share. PostgreSQL (a primary and a streaming
+# replica started here, passed as --catalog/--catalog-replica) slots in here once the server
+# has that backend.
+catalog_flags() {
+    case ${CLUSTER_CATALOG:-sqlite} in
+        sqlite) ;; # data/catalog.sqlite, in the data dir every copy shares
+        postgres) die "CLUSTER_CATALOG=postgres: this build's cadenza-server has no PostgreSQL catalog yet; use sqlite" ;;
+        *) die "CLUSTER_CATALOG must be sqlite or postgres, not ${CLUSTER_CATALOG}" ;;
+    esac
+}
+
+# The servers' flags for their volumes: one on each SeaweedFS server, every blob on all three.
+volume_flags() {
+    local w
+    echo --replication
+    echo "${#weeds[@]}"
+    for w in "${weeds[@]}"; do
+        echo --volume
+        echo "$w=s3://$bucket/blobs?endpoint=$(cat "$state/$w/endpoint")&anonymous=true"
+    done
+}
+
 start_server() {
     local name=$1
     alive "$state/$name/pid" && return 0
@@ -142,8 +193,11 @@ start_server() {
 run 'scripts/cluster.sh wipe' to choose new ports"
     local env=(CADENZA_SECRET="$(secret CADENZA_SECRET)" CADENZA_ADMIN_PASSWORD="$(secret CADENZA_ADMIN_PASSWORD)")
     [ "${CLUSTER_CDN:-1}" = 1 ] && env+=(CADENZA_CDN_SECRET="$(secret CADENZA_CDN_SECRET)")
+    local flags
+    mapfile -t flags < <(catalog_flags; volume_flags)
     env "${env[@]}" setsid "$bin/cadenza-server" \
         --data-dir "$state/data" \
+        "${flags[@]}" \
         --listen "127.0.0.1:$(port_of "$name")" \
         --instance "$name" \
         --public-url "$(url_of edge)" \
@@ -209,18 +263,18 @@ ingest_fixtures() {
 }
 
 pidfile_of() {
-    case $1 in
-        edge) echo "$state/nginx/pid" ;;
-        web[0-9]*) [ -d "$state/$1" ] || die "no part named $1 (the parts are ${servers[*]} and edge)"
-            echo "$state/$1/pid" ;;
-        *) die "no part named $1 (the parts are ${servers[*]} and edge)" ;;
+    case " ${weeds[*]} ${servers[*]} edge " in
+        *" $1 "*) ;;
+        *) die "no part named $1 (the parts are ${weeds[*]}, ${servers[*]} and edge)" ;;
     esac
+    if [ "$1" = edge ]; then echo "$state/nginx/pid"; else echo "$state/$1/pid"; fi
 }
 
 # The settings `up` ran with, for `part NAME start` later (the environment wins).
 save_settings() {
-    printf 'CLUSTER_CDN=%q\nCLUSTER_BALANCE=%q\nCLUSTER_LIMIT_RATE=%q\n' \
-        "${CLUSTER_CDN:-1}" "${CLUSTER_BALANCE:-round_robin}" "${CLUSTER_LIMIT_RATE:-}" >"$state/settings"
+    printf 'CLUSTER_CDN=%q\nCLUSTER_BALANCE=%q\nCLUSTER_LIMIT_RATE=%q\nCLUSTER_CATALOG=%q\n' \
+        "${CLUSTER_CDN:-1}" "${CLUSTER_BALANCE:-round_robin}" "${CLUSTER_LIMIT_RATE:-}" \
+        "${CLUSTER_CATALOG:-sqlite}" >"$state/settings"
 }
 load_settings() {
     [ -f "$state/settings" ] || return 0
@@ -237,6 +291,11 @@ up() {
     binaries
     first_setup
     save_settings
+    catalog_flags >/dev/null
+    local w
+    for w in "${weeds[@]}"; do start_weed "$w" & done
+    wait_all "the SeaweedFS servers"
+    choose_ports
     # The first server creates the catalog and the admin account; then the others.
     start_server "${servers[0]}"
     local s
@@ -244,7 +303,7 @@ up() {
     start_edge
     ingest_fixtures
     echo "$(url_of edge)" >"$state/url"
-    log "up: ${#servers[@]} servers behind the edge, CDN mode $([ "${CLUSTER_CDN:-1}" = 1 ] && echo on || echo off)"
+    log "up: ${#servers[@]} servers behind the edge on ${#weeds[@]} SeaweedFS servers (R=${#weeds[@]}), catalog ${CLUSTER_CATALOG:-sqlite}, CDN mode $([ "${CLUSTER_CDN:-1}" = 1 ] && echo on || echo off)"
     log "admin password in $state/secrets.env (CADENZA_ADMIN_PASSWORD); player:"
     log "  cadenza --server $(url_of edge)       (log in as admin)"
     echo "$(url_of edge)"
@@ -253,6 +312,16 @@ up() {
 status() {
     [ -s "$state/ports" ] || { log "no cluster in $state (run: scripts/cluster.sh up)"; exit 2; }
     local down=0 s line
+    for s in "${weeds[@]}"; do
+        if alive "$state/$s/pid"; then
+            line=$(curl -s -o /dev/null -w '%{http_code}' -m 3 "$(cat "$state/$s/endpoint")/$bucket?list-type=2&max-keys=1" || true)
+            printf '%-5s up    pid %-7s %s  bucket %s: %s\n' "$s" "$(cat "$state/$s/pid")" "$(cat "$state/$s/endpoint")" "$bucket" \
+                "$([ "$line" = 200 ] && echo listed || echo "no answer ($line)")"
+        else
+            printf '%-5s DOWN  %s\n' "$s" "$(cat "$state/$s/endpoint" 2>/dev/null)"
+            down=1
+        fi
+    done
     for s in "${servers[@]}"; do
         if alive "$state/$s/pid"; then
             line=$(curl -s -m 3 "$(url_of "$s")/readyz" || echo "no answer")
@@ -286,6 +355,9 @@ down() {
     local s
     for s in "${servers[@]}"; do stop_pid "$state/$s/pid" TERM & done
     wait
+    # The blob stores last: a server finishing a request may still read from them.
+    for s in "${weeds[@]}"; do stop_pid "$state/$s/pid" TERM & done
+    wait
     log "down: nothing of the cluster in $state is running (the data stays; 'wipe' deletes it)"
 }
 
@@ -305,7 +377,11 @@ part() {
         start)
             load_settings
             binaries
-            if [ "$name" = edge ]; then start_edge; else start_server "$name"; fi
+            case $name in
+                edge) start_edge ;;
+                weed*) start_weed "$name" ;;
+                *) start_server "$name" ;;
+            esac
             ;;
         *) die "part $name: say stop, kill or start, not $action" ;;
     esac

@@ -16,8 +16,10 @@ pub struct Cluster {
     pub url: String,
 }
 
-/// The parts of a cluster, as `cluster.sh part` names them.
+/// The parts of a cluster, as `cluster.sh part` names them: the cadenza-server copies...
 pub const SERVERS: [&str; 3] = ["web1", "web2", "web3"];
+/// ...and the SeaweedFS servers, one volume each (R=3).
+pub const SEAWEEDS: [&str; 3] = ["weed1", "weed2", "weed3"];
 
 impl Cluster {
     /// `cluster.sh up` with `settings` (e.g. `("CLUSTER_CDN", "0")`) on a fresh folder.
@@ -138,7 +140,7 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         let out = self.try_script(&["down"]);
         if !out.status.success() || std::thread::panicking() {
-            for name in SERVERS.iter().chain(&["nginx"]) {
+            for name in SEAWEEDS.iter().chain(&SERVERS).chain(&["nginx"]) {
                 let log = if *name == "nginx" {
                     self.state().join("nginx/error.log")
                 } else {

@@ -1,7 +1,8 @@
-//! The cluster `scripts/cluster.sh` starts (three servers behind nginx as load balancer and
-//! CDN cache), and what happens when a part of it fails: a server killed under load, a
-//! player streaming through the edge while its server dies, the player's view of an outage,
-//! a logout seen by every copy, and the whole cluster stopped and started again.
+//! The cluster `scripts/cluster.sh` starts (three SeaweedFS servers, three cadenza-servers on
+//! them behind nginx as load balancer and CDN cache), and what happens when a part of it
+//! fails: a server killed under load, a player streaming through the edge while its server
+//! dies, the player's view of an outage, a logout seen by every copy, one SeaweedFS server
+//! stopped and started again, and the whole cluster stopped and started again.
 //!
 //! Every test runs on loopback only, with bounded request counts and bounded waits.
 
@@ -9,8 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cadenza_api::{Client, PageRequest, Role, Song, TagOverrides};
-use cadenza_tests::cluster::{Cluster, SERVERS};
+use cadenza_api::{ByteRange, Client, PageRequest, Role, Song, TagOverrides};
+use cadenza_tests::admin_cli_at;
+use cadenza_tests::cluster::{Cluster, SEAWEEDS, SERVERS};
 use cadenza_tests::tmux::Tmux;
 use reqwest::Method;
 use sha2::{Digest, Sha256};
@@ -173,6 +175,127 @@ async fn a_server_killed_under_load_costs_only_the_requests_in_flight_on_it() {
         "requests per server: {:?}",
         edge.servers
     );
+}
+
+/// `cadenza-admin ARGS` through the edge as `client`'s user: (exit code, stdout).
+fn admin_cli(cluster: &Cluster, client: &Client, args: &[&str]) -> (i32, String) {
+    let out = admin_cli_at(&cluster.url, client.token().expect("logged in"), args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code().unwrap_or(-1);
+    eprintln!(
+        "cadenza-admin {}: exit {code}\n{stdout}{stderr}",
+        args.join(" ")
+    );
+    (code, stdout)
+}
+
+/// Streams `song` whole through the edge and checks its bytes against its hash.
+async fn stream_checked(client: &Client, song: &Song) {
+    let bytes = client
+        .stream_song(song.id, None)
+        .await
+        .unwrap_or_else(|e| panic!("stream {}: {e}", song.title))
+        .bytes()
+        .await
+        .unwrap_or_else(|e| panic!("bytes of {}: {e}", song.title));
+    assert_eq!(sha256(&bytes), song.hash, "wrong bytes for {}", song.title);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_seaweedfs_stopped_streams_go_on_and_repair_fills_it_when_it_returns() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let cluster = Cluster::up(&[]);
+    let admin = cluster.admin().await;
+    let songs = all_songs(&admin).await;
+    assert!(songs.len() >= 10, "the fixture catalog is ingested");
+    let (code, clean) = admin_cli(&cluster, &admin, &["replication", "check"]);
+    assert_eq!(code, 0, "fully replicated on all three: {clean}");
+
+    let down = SEAWEEDS[1];
+    cluster.part(down, "stop");
+    let readiness = admin.readiness().await.expect("readiness through the edge");
+    assert!(readiness.ready && readiness.degraded, "{readiness:?}");
+    assert_eq!(
+        (readiness.volumes_reachable, readiness.volumes_total),
+        (2, 3)
+    );
+    let metrics = reqwest::get(format!("{}/metrics", cluster.url))
+        .await
+        .expect("/metrics through the edge")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(
+        metrics.lines().any(|l| l == "cadenza_volumes_reachable 2"),
+        "{metrics}"
+    );
+    // Nothing was streamed yet: each song is a CDN miss the servers read from the two
+    // SeaweedFS servers left, one song whole, the next from its middle.
+    for (n, song) in songs.iter().enumerate() {
+        if n % 2 == 0 {
+            stream_checked(&admin, song).await;
+        } else {
+            let from = song.size / 2;
+            let range = ByteRange {
+                start: from,
+                end: None,
+            };
+            let response = admin
+                .stream_song(song.id, Some(range))
+                .await
+                .unwrap_or_else(|e| panic!("a range of {}: {e}", song.title));
+            assert_eq!(
+                (response.status, response.offset),
+                (206, from),
+                "{}",
+                song.title
+            );
+            let tail = response.bytes().await.expect("the range's bytes");
+            assert_eq!(tail.len() as u64, song.size - from, "{}", song.title);
+        }
+    }
+    // A song added during the outage meets the write quorum (two of three) and is listed
+    // as under-replicated, the stopped server as unreachable.
+    let tone = {
+        use cadenza_fixtures::synth::wav;
+        wav::file(44_100, &wav::sine(523.0, 44_100, 2_000, 0.3), &[])
+    };
+    let added = admin
+        .upload_song(
+            tone.clone(),
+            Some(tone.len() as u64),
+            &TagOverrides {
+                title: Some("Outage Tone".into()),
+                ..TagOverrides::default()
+            },
+        )
+        .await
+        .expect("an upload with one SeaweedFS server down")
+        .song;
+    stream_checked(&admin, &added).await;
+    let (code, report) = admin_cli(&cluster, &admin, &["replication", "check", "--json"]);
+    assert_eq!(code, 1, "problems found: {report}");
+    assert!(report.contains("\"under_replicated\""), "{report}");
+    assert!(report.contains("\"unreachable\""), "{report}");
+    assert!(
+        report.contains(&added.hash),
+        "the new song is listed: {report}"
+    );
+
+    // Back: repair copies what it missed, verified, and every copy agrees it is whole.
+    cluster.part(down, "start");
+    let (code, repair) = admin_cli(&cluster, &admin, &["replication", "check", "--repair"]);
+    assert_eq!(code, 0, "{repair}");
+    assert!(repair.contains("Repaired ("), "{repair}");
+    let (code, deep) = admin_cli(&cluster, &admin, &["replication", "check", "--deep"]);
+    assert_eq!(code, 0, "{deep}");
+    assert!(deep.contains("All blobs are fully replicated."), "{deep}");
+    for name in SERVERS {
+        let direct = Client::new(&cluster.server_url(name)).expect("server URL");
+        let readiness = direct.readiness().await.expect("readiness");
+        assert!(!readiness.degraded, "{name}: {readiness:?}");
+    }
 }
 
 #[tokio::test]

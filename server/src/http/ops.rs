@@ -60,6 +60,13 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
 async fn metrics(cx: Ctx) -> ApiResult<Response> {
     let c = cx.app.store.counters();
     let feeds = cx.app.feeds.counters();
+    let reachable = cx.app.store.reachable_volumes().await;
+    let gauge = |name, help, value: u64| Sample {
+        name,
+        help,
+        kind: Kind::Gauge,
+        value,
+    };
     let counter = |name, help, value: u64| Sample {
         name,
         help,
@@ -149,6 +156,16 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             kind: Kind::Gauge,
             value: feeds.failing_feeds,
         },
+        gauge(
+            "cadenza_volumes",
+            "Volumes configured (failure domains blobs are placed over).",
+            cx.app.store.volume_count() as u64,
+        ),
+        gauge(
+            "cadenza_volumes_reachable",
+            "Volumes that answered just now; fewer than cadenza_volumes means degraded.",
+            reachable as u64,
+        ),
     ];
     let edge = cx.app.edge_stats().await;
     let mut text = cx.app.metrics.render(&extra);
