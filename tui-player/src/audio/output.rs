@@ -145,8 +145,8 @@ impl SilentOutput {
 
 /// Pulls `time` worth of samples, span by span: the format holds only within a span (rodio's
 /// contract), and a slice can cross from the idle deck's 44.1 kHz stereo silence into an
-/// 8 kHz mono track. Counting the whole slice at the first span's rate played the new track's
-/// first slice ~110 ms fast.
+/// 8 kHz mono track. Counting the whole slice at the first span's rate would play the new
+/// track's first slice fast.
 fn consume(deck: &mut Deck, time: Duration) {
     let mut left = time.as_secs_f64();
     while left > 0.0 {

@@ -142,8 +142,8 @@ impl Cache {
     }
 
     /// The cheap check before playing: the file is there with the size the index expects (a
-    /// copy of another size is damaged: deleted). Marks it as just used. Hashing a 5 MB file
-    /// costs ~25 ms, so the player starts on this and runs [`Cache::lookup`] alongside.
+    /// copy of another size is damaged: deleted). Marks it as just used. Hashing the whole file
+    /// costs CPU in proportion to its size, so the player starts on this and runs [`Cache::lookup`] alongside.
     pub fn quick_lookup(&self, hash: &str) -> Lookup {
         let expected = match self.lock().entries.get(hash) {
             Some(entry) if valid_hash(hash) => entry.size,

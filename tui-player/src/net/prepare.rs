@@ -13,8 +13,8 @@ use crate::audio::TrackInput;
 use crate::cache::{Cache, Lookup};
 use crate::track::Track;
 
-/// Lowers the calling thread's CPU priority: checking a cached file's hash (25 ms of CPU for
-/// 5 MB) must not delay the decoder and the output, which start at the same moment.
+/// Lowers the calling thread's CPU priority: checking a cached file's hash (CPU-bound, in
+/// proportion to the file) must not delay the decoder and the output, which start at the same moment.
 fn yield_to_playback() {
     // On Linux the nice value is per thread, and `who = 0` is the calling thread.
     #[cfg(target_os = "linux")]

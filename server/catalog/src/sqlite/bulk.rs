@@ -51,8 +51,8 @@ const SONG_TEXT: &str = "SELECT s.id, s.title, ar.name, al.title, g.name FROM so
 
 /// Adds the full-text rows of these songs, newest first. Song rowids are negated ids (see
 /// `search::song_rowid`), and FTS5 writes a segment whenever a rowid is lower than the one
-/// before it: in ascending id order a batch of a million made a million segments (49 s
-/// instead of 20 s for a fixture catalog, and a larger file).
+/// before it: in ascending id order every song would make a segment of its own (a slower
+/// build and a larger file).
 fn index_songs(conn: &Connection, mut ids: Vec<SongId>) -> CatalogResult<()> {
     let doing = "indexing songs for search";
     ids.sort_unstable_by(|a, b| b.cmp(a));

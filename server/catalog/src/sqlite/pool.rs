@@ -188,9 +188,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // No memory map: FTS5 reads its index through blob handles, which copy pages either
-    // way, and searches measured no faster with one. Mapped pages stay in the resident
-    // set, once per connection: the server held 710 MB after a search load on a million
-    // songs, and 48 MB with plain reads into the bounded page cache below.
+    // way, so a map does not make search faster. Mapped pages would stay in the resident
+    // set once per connection, where plain reads go into the bounded page cache below.
     conn.pragma_update(None, "mmap_size", 0)?;
     // Negative means KiB.
     conn.pragma_update(None, "cache_size", -CACHE_KIB)?;

@@ -62,8 +62,8 @@ fn migrate_in_transaction(conn: &mut Connection, target: u32) -> CatalogResult<(
         // however many of the migrations emptied it.
         super::bulk::rebuild_search_index(&tx)?;
     }
-    // Only after a migration: the check reads every referencing row (on a million songs,
-    // 300 ms and 150 MB of pages at every start otherwise).
+    // Only after a migration: the check reads every referencing row, which on a large
+    // catalog would add a full scan to every start.
     let broken: Option<String> = if current < target {
         tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
             .optional()
@@ -506,9 +506,8 @@ END;
 /// Version 5: a song's full-text rowid is its id negated, so the newest songs come first
 /// in FTS5's forward order. Search ranks the newest matches of a query (see
 /// `search::RANK_WINDOW`), and FTS5 walks a doclist backwards at about twice the cost of
-/// walking it forwards: on a million songs, multi-word queries with common words spent most
-/// of their time there. The index is emptied here and refilled by `migrate` (a million
-/// songs took 10 s on a quiet 2-core bench machine and 25 s on a busy one, once).
+/// walking it forwards, which multi-word queries with common words do most. The index is
+/// emptied here and refilled by `migrate`, once.
 const V5: &str = r#"
 DROP TRIGGER songs_unindexed;
 DROP TABLE songs_fts;
@@ -525,8 +524,8 @@ END;
 /// Version 6: songs_fts also keeps prefix indexes of 5 and 6 characters. A word typed in
 /// full (`remix`, `harbor`, `parade`) is a prefix query too, and without an index of its
 /// length FTS5 first merges the doclists of every word it starts into one list, all of it,
-/// however few matches the query needs: about 1.3 ms for `remix` on a million songs. The
-/// index grows by 7% (34 MB at a million songs). Emptied and refilled like V5.
+/// however few matches the query needs. The index grows by a few percent. Emptied and
+/// refilled like V5.
 const V6: &str = r#"
 DROP TRIGGER songs_unindexed;
 DROP TABLE songs_fts;

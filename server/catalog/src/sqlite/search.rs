@@ -69,14 +69,14 @@ fn is_combining_mark(c: char) -> bool {
 /// How many of the newest matches are scored when a query matches more.
 ///
 /// Ordering by score means scoring every row ordered (about a microsecond each, see
-/// rank.rs), so ranking all 300,000 songs a one-letter prefix matches in a million would
-/// take a third of a second. Queries matching at most this many rows (nearly every query of
+/// rank.rs), so ranking every song a one-letter prefix matches (a large share of the
+/// catalog) would cost time in proportion to the catalog. Queries matching at most this many rows (nearly every query of
 /// three letters or more) are ranked exactly; broader ones rank their newest `RANK_WINDOW`
 /// matches, which is what a user still typing sees anyway.
 pub(crate) const RANK_WINDOW: u64 = 2_000;
 
-/// Most matches a group's total counts. Counting is a walk over every match: 47 ms for the
-/// 300,000 songs of `t` in a million, against 0.6 ms for stopping at 10,000. Broader
+/// Most matches a group's total counts. Counting is a walk over every match, so an uncapped
+/// count for a one-letter prefix would walk a large share of the catalog. Broader
 /// searches report this total with `total_is_lower_bound` set ("10,000+"); paging past
 /// it still works.
 pub(crate) const TOTAL_CAP: u64 = 10_000;
@@ -183,8 +183,8 @@ pub(crate) fn song_rowid(id: i64) -> i64 {
 }
 
 /// The groups of a `type=all` search, split in two halves of similar cost that run on two
-/// connections at once (on a million songs a broad word costs each of songs, artists and
-/// albums 2–3 ms, and a multi-word query mostly costs songs).
+/// connections at once (a broad word costs songs, artists and albums about the same, and a
+/// multi-word query mostly costs songs).
 pub(crate) const ALL_HALVES: [&[SearchType]; 2] = [
     &[SearchType::Song, SearchType::Playlist, SearchType::Podcast],
     &[SearchType::Artist, SearchType::Album],
