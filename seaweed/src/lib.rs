@@ -122,25 +122,15 @@ impl Ports {
     }
 
     fn flags(&self) -> Vec<String> {
-        let p = self;
-        [
-            ("master.port", p.master),
-            ("master.port.grpc", p.master_grpc),
-            ("volume.port", p.volume),
-            ("volume.port.grpc", p.volume_grpc),
-            ("filer.port", p.filer),
-            ("filer.port.grpc", p.filer_grpc),
-            ("s3.port", p.s3),
-            ("s3.port.grpc", p.s3_grpc),
-            ("admin.port", p.admin),
-            ("admin.port.grpc", p.admin + 10_000),
-        ]
-        .iter()
-        .map(|(flag, port)| format!("-{flag}={port}"))
-        .collect()
+        let mut flags = self.named().to_vec();
+        flags.push(("admin.port.grpc", self.admin + 10_000));
+        flags
+            .iter()
+            .map(|(flag, port)| format!("-{flag}={port}"))
+            .collect()
     }
 
-    /// `name=port` lines, as [`Self::parse`] reads them.
+    /// `flag=port` lines, as [`Self::parse`] reads them.
     fn text(&self) -> String {
         self.named()
             .iter()
@@ -155,30 +145,32 @@ impl Ports {
                 .and_then(|p| p.trim().parse().ok())
         };
         Some(Ports {
-            master: get("master")?,
-            master_grpc: get("master_grpc")?,
-            volume: get("volume")?,
-            volume_grpc: get("volume_grpc")?,
-            filer: get("filer")?,
-            filer_grpc: get("filer_grpc")?,
-            s3: get("s3")?,
-            s3_grpc: get("s3_grpc")?,
-            admin: get("admin")?,
+            master: get("master.port")?,
+            master_grpc: get("master.port.grpc")?,
+            volume: get("volume.port")?,
+            volume_grpc: get("volume.port.grpc")?,
+            filer: get("filer.port")?,
+            filer_grpc: get("filer.port.grpc")?,
+            s3: get("s3.port")?,
+            s3_grpc: get("s3.port.grpc")?,
+            admin: get("admin.port")?,
         })
     }
 
+    /// Each chosen port with the `weed mini` flag that sets it (the admin server's gRPC port
+    /// is not chosen: see [`Self::pick`]).
     fn named(&self) -> [(&'static str, u16); 9] {
         let p = self;
         [
-            ("master", p.master),
-            ("master_grpc", p.master_grpc),
-            ("volume", p.volume),
-            ("volume_grpc", p.volume_grpc),
-            ("filer", p.filer),
-            ("filer_grpc", p.filer_grpc),
-            ("s3", p.s3),
-            ("s3_grpc", p.s3_grpc),
-            ("admin", p.admin),
+            ("master.port", p.master),
+            ("master.port.grpc", p.master_grpc),
+            ("volume.port", p.volume),
+            ("volume.port.grpc", p.volume_grpc),
+            ("filer.port", p.filer),
+            ("filer.port.grpc", p.filer_grpc),
+            ("s3.port", p.s3),
+            ("s3.port.grpc", p.s3_grpc),
+            ("admin.port", p.admin),
         ]
     }
 
@@ -586,8 +578,11 @@ mod tests {
         let ports = Ports::pick().unwrap();
         let again = Ports::parse(&ports.text()).expect("parses");
         assert_eq!(again.all(), ports.all());
-        assert!(Ports::parse("master=1\ns3=2\n").is_none(), "incomplete");
-        assert!(Ports::parse(&ports.text().replace("s3=", "s3=x")).is_none());
+        assert!(
+            Ports::parse("master.port=1\ns3.port=2\n").is_none(),
+            "incomplete"
+        );
+        assert!(Ports::parse(&ports.text().replace("s3.port=", "s3.port=x")).is_none());
     }
 
     #[test]

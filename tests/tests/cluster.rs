@@ -206,6 +206,21 @@ fn admin_cli(cluster: &Cluster, client: &Client, args: &[&str]) -> (i32, String)
     (code, stdout)
 }
 
+/// Uploads `bytes` as a song titled `title` by "Test Tones".
+async fn upload(admin: &Client, bytes: Vec<u8>, title: &str) -> Song {
+    let size = bytes.len() as u64;
+    let tags = TagOverrides {
+        title: Some(title.into()),
+        artist: Some("Test Tones".into()),
+        ..TagOverrides::default()
+    };
+    admin
+        .upload_song(bytes, Some(size), &tags)
+        .await
+        .unwrap_or_else(|e| panic!("upload {title}: {e}"))
+        .song
+}
+
 /// Streams `song` whole through the edge and checks its bytes against its hash.
 async fn stream_checked(client: &Client, song: &Song) {
     let bytes = client
@@ -277,18 +292,7 @@ async fn one_seaweedfs_stopped_streams_go_on_and_repair_fills_it_when_it_returns
             use cadenza_fixtures::synth::wav;
             wav::file(44_100, &wav::sine(523.0, 44_100, 2_000, 0.3), &[])
         };
-        let added = admin
-            .upload_song(
-                tone.clone(),
-                Some(tone.len() as u64),
-                &TagOverrides {
-                    title: Some("Outage Tone".into()),
-                    ..TagOverrides::default()
-                },
-            )
-            .await
-            .expect("an upload with one SeaweedFS server down")
-            .song;
+        let added = upload(&admin, tone, "Outage Tone").await;
         stream_checked(&admin, &added).await;
         let (code, report) = admin_cli(&cluster, &admin, &["replication", "check", "--json"]);
         assert_eq!(code, 1, "problems found: {report}");
@@ -379,19 +383,7 @@ async fn a_player_streaming_through_the_edge_resumes_when_its_server_dies() {
         ]);
         let admin = cluster.admin().await;
         let bytes = long_tone();
-        let song = admin
-            .upload_song(
-                bytes.clone(),
-                Some(bytes.len() as u64),
-                &TagOverrides {
-                    title: Some("Long Tone".into()),
-                    artist: Some("Test Tones".into()),
-                    ..TagOverrides::default()
-                },
-            )
-            .await
-            .expect("upload the long tone")
-            .song;
+        let song = upload(&admin, bytes.clone(), "Long Tone").await;
         let token = admin.token().expect("token").to_string();
         let home = tempfile::tempdir().expect("temp home");
         tmux.start_player(&cluster.url, &token, home.path());
