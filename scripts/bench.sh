@@ -63,7 +63,7 @@ fi
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 packages=(-p cadenza-server -p cadenza-admin -p cadenza-fixtures-cli -p cadenza-bench)
-wants s3 && packages+=(-p cadenza-seaweed)
+if wants s3 || wants cluster; then packages+=(-p cadenza-seaweed); fi
 wants player && packages+=(-p cadenza)
 log "building release binaries: ${packages[*]}"
 cargo build --release --quiet "${packages[@]}"
