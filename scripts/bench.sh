@@ -21,8 +21,8 @@
 #   BENCH_TMP=DIR        where the temporary data goes (default /tmp; same disk for both sides)
 #   BENCH_KEEP=1         keep the temporary folder (logs, data) after the run
 #   BENCH_ONLY="a b"     run only some benchmarks: startup search stream listeners ingest player s3
-#                        subsonic postgres (postgres: the same catalog in PostgreSQL with a
-#                        streaming replica: load time, search over HTTP and writes at 16
+#                        subsonic postgres cluster (postgres: the same catalog in PostgreSQL with
+#                        a streaming replica: load time, search over HTTP and writes at 16
 #                        connections against SQLite, replica lag under the write load)
 #   BENCH_S3_FILES=N     files for the S3 ingestion benchmark (default 100; QUICK 30)
 #   BENCH_OUT=FILE       also write the table as Markdown (default target/bench/last-run.md)
@@ -51,7 +51,7 @@ else
     listen_ramp=5 listen_trials=8
     s3_files=${BENCH_S3_FILES:-100}
 fi
-only=${BENCH_ONLY:-startup search stream listeners ingest player s3 subsonic postgres}
+only=${BENCH_ONLY:-startup search stream listeners ingest player s3 subsonic postgres cluster}
 out_md=${BENCH_OUT:-$root/target/bench/last-run.md}
 wants() { [[ " $only " == *" $1 "* ]]; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -74,7 +74,7 @@ fi
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 packages=(-p cadenza-server -p cadenza-admin -p cadenza-fixtures-cli -p cadenza-bench)
-wants s3 && packages+=(-p cadenza-seaweed)
+if wants s3 || wants cluster; then packages+=(-p cadenza-seaweed); fi
 wants player && packages+=(-p cadenza)
 log "building release binaries: ${packages[*]}"
 cargo build --release --quiet "${packages[@]}"
@@ -97,6 +97,7 @@ cleanup() {
     if [ -n "${tmux_sock:-}" ]; then
         tmux -L "$tmux_sock" kill-server 2>/dev/null
     fi
+    [ -n "${cluster_dir:-}" ] && CLUSTER_DIR=$cluster_dir scripts/cluster.sh down 2>/dev/null
     for pid in "${pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
@@ -232,7 +233,7 @@ generate_catalog() {
     "$bin/cadenza-fixtures" catalog --songs "$songs" --users 1000 --seed 1 --data-dir "$dest" \
         >"$tmp/fixtures-catalog.log" 2>&1 || { cat "$tmp/fixtures-catalog.log" >&2; die "catalog generation failed"; }
 }
-if wants startup || wants search || wants stream || wants listeners || wants player || wants subsonic || wants postgres; then
+if wants startup || wants search || wants stream || wants listeners || wants player || wants subsonic || wants postgres || wants cluster; then
     if [ -n "${BENCH_CATALOG_CACHE:-}" ]; then
         cache=$BENCH_CATALOG_CACHE/songs-$songs
         if [ ! -f "$cache/.complete" ]; then
@@ -244,6 +245,12 @@ if wants startup || wants search || wants stream || wants listeners || wants pla
         cp -a "$cache" "$catalog_data"
     else
         generate_catalog "$catalog_data"
+    fi
+    if wants cluster; then
+        # The cluster starts from the catalog as generated: its blobs live on its SeaweedFS
+        # servers, and the main server's local volumes are not theirs.
+        mkdir -p "$tmp/cluster/data"
+        cp -a "$catalog_data"/catalog.sqlite* "$tmp/cluster/data/"
     fi
     sync
 fi
@@ -266,7 +273,7 @@ if wants startup; then
 fi
 
 # The main server (search, streaming, listeners, player, Subsonic) runs on the same catalog.
-if wants search || wants stream || wants listeners || wants player || wants subsonic; then
+if wants search || wants stream || wants listeners || wants player || wants subsonic || wants cluster; then
     start_server main "$catalog_data"
     main_pid=$server_pid main_url=$server_url
     token=$(login "$main_url" password)
@@ -363,7 +370,7 @@ make_song() {
         --out "$tmp/stream-src" >/dev/null
     song_file=$(find "$tmp/stream-src" -type f -name '*.wav' | head -n 1)
 }
-if wants stream || wants player || wants subsonic; then
+if wants stream || wants player || wants subsonic || wants cluster; then
     log "a ${size}-byte song, ingested through cadenza-admin"
     make_song
     CADENZA_SERVER=$main_url CADENZA_TOKEN=$token "$bin/cadenza-admin" ingest "$song_file" \
@@ -464,6 +471,7 @@ if wants stream; then
         done
     done
     stop "$nginx_pid"
+    nginx_pid=""
 fi
 # ---------------------------------------------------------------- 6. Subsonic vs /api/v1
 # The same work through both APIs of one server: the same search queries (search3 with the
@@ -789,7 +797,7 @@ if wants ingest; then
     row "ingest, R=3: MB/s" "$c_mbs" "$l_mbs" "${ratio}x" ">= 0.5x cp+sha256sum" "$(verdict "$ratio" '>=' 0.5)"
 fi
 
-# ---------------------------------------------------------------- 7. S3 volumes (SeaweedFS)
+# ---------------------------------------------------------------- 8. S3 volumes (SeaweedFS)
 # Three real SeaweedFS servers on loopback (cadenza-seaweed starts them: free ports, temp
 # dirs), one volume each, R=3. Ingestion is compared with raw PUTs of the same files to the
 # same servers (three in parallel per file, 4 files at a time, as the ingest runs); streaming
@@ -925,7 +933,7 @@ if wants s3; then
     stop "$weed_pid"
 fi
 
-# ---------------------------------------------------------------- 8. the catalog in PostgreSQL
+# ---------------------------------------------------------------- 9. the catalog in PostgreSQL
 # The same catalog copied into a PostgreSQL primary with a streaming replica (the server's
 # reads of the shared catalog go to the replica), against the SQLite server above. Commits
 # are not flushed one by one (synchronous_commit=off), as SQLite's WAL with
@@ -1048,6 +1056,134 @@ if wants postgres; then
     row "replica lag under the play-report load, max of /readyz samples (s)" "${max_lag:-nan}" "-" "-" "< 5 (max_replica_lag)" "$(verdict "${max_lag:-nan}" '<' 5)"
     stop "$pg_pid"
     stop "$main_pid"
+fi
+
+# ---------------------------------------------------------------- 10. the cluster: edge vs direct
+# scripts/cluster.sh on a copy of the catalog: three SeaweedFS servers, three cadenza-servers
+# on them behind the nginx edge, CDN mode.
+# Streaming: a CDN hit at the edge vs nginx serving the file vs one server answering the same
+# signed link itself. A cold song fetched by 100 listeners at once, with the requests that
+# reached the servers counted from their /metrics. Search and browse through the edge vs
+# straight to one server.
+if wants cluster; then
+    log "cluster: scripts/cluster.sh up on a copy of the $songs-song catalog"
+    cluster_dir=$tmp/cluster
+    cluster() {
+        CLUSTER_DIR=$cluster_dir CLUSTER_BIN_DIR=$bin CLUSTER_PORT=0 CLUSTER_FIXTURES=0 \
+            scripts/cluster.sh "$@"
+    }
+    edge_url=$(cluster up 2>"$tmp/cluster-up.log") ||
+        { cat "$tmp/cluster-up.log" >&2; die "scripts/cluster.sh up failed"; }
+    web1_url=http://127.0.0.1:$(sed -n 's/^web1=//p' "$cluster_dir/ports")
+    ctoken=$(login "$edge_url" password)
+    [ -n "$ctoken" ] || die "cannot log in to the cluster as admin"
+    # ingest_song FILE: its id, ingested through the edge.
+    ingest_song() {
+        CADENZA_SERVER=$edge_url CADENZA_TOKEN=$ctoken "$bin/cadenza-admin" ingest "$1" \
+            --report "$tmp/cluster-ingest.jsonl" >"$tmp/cluster-ingest.log" 2>&1 ||
+            { cat "$tmp/cluster-ingest.log" >&2; die "ingesting $1 into the cluster failed"; }
+        sed -n 's/.*"song_id":\([0-9]*\).*/\1/p' "$tmp/cluster-ingest.jsonl" | tail -n 1
+    }
+    # cdn_link ID: the signed /cdn/blobs/HASH?e=&s= link the edge redirects a stream to.
+    cdn_link() {
+        curl -s -o /dev/null -w '%{redirect_url}' -H "Authorization: Bearer $ctoken" \
+            "$edge_url/api/v1/songs/$1/stream" | sed "s|^$edge_url||"
+    }
+    # origin_cdn_requests: requests for signed links the three servers answered so far.
+    origin_cdn_requests() {
+        local s total=0 n
+        for s in web1 web2 web3; do
+            n=$(curl -sf "http://127.0.0.1:$(sed -n "s/^$s=//p" "$cluster_dir/ports")/metrics" |
+                awk '/^cadenza_http_requests_total\{.*route="\/cdn\/blobs\/\{hash\}"/ { n += $2 } END { print n + 0 }')
+            total=$((total + n))
+        done
+        echo "$total"
+    }
+    csong=$(ingest_song "$song_file")
+    link=$(cdn_link "$csong")
+    [[ "$link" == /cdn/blobs/* ]] || die "the cluster did not redirect to a CDN link (got '$link')"
+    cmp -s "$song_file" <(curl -sf "$edge_url$link") || die "the edge does not serve the song's bytes"
+    curl -sf -D - -o /dev/null "$edge_url$link" | grep -qi '^x-cadenza-edge-cache: HIT' ||
+        die "the second fetch of $link was not a cache hit"
+    start_nginx
+
+    for mode in full range; do
+        for conns in 16 256; do
+            range_env="" label="5 MB file"
+            [ "$mode" = range ] && range_env=65536 label="64 KB ranges"
+            log "cluster: $label, $conns conn: edge (CDN hit), nginx file, one server; $runs x ${seconds}s each"
+            : >"$tmp/cl-edge" && : >"$tmp/cl-nginx" && : >"$tmp/cl-web1"
+            for _ in $(seq 1 "$runs"); do
+                link=$(cdn_link "$csong")
+                for side in edge nginx web1; do
+                    case $side in
+                        edge) url=$edge_url path=$link ;;
+                        nginx) url=http://127.0.0.1:$port path=/song.wav ;;
+                        web1) url=$web1_url path=$link ;;
+                    esac
+                    BENCH_PATH=$path BENCH_RANGE_BYTES=$range_env BENCH_FILE_SIZE=$size \
+                        wrk_run stream "$tmp/cl-$side" -t2 -c"$conns" -d"${seconds}s" "$url"
+                done
+            done
+            n_rps=$(per_second "$tmp/cl-nginx" requests | median)
+            for side in edge web1; do
+                rps=$(per_second "$tmp/cl-$side" requests | median)
+                errors=$(sum_errors "$tmp/cl-$side")
+                ratio=$(calc "$rps / $n_rps" 2)
+                if [ "$side" = edge ]; then
+                    name="edge CDN hit" target=">= 0.9x nginx" ok=$(verdict "$ratio" '>=' 0.9)
+                else
+                    name="one server, same link" target="-" ok="-"
+                fi
+                [ "$errors" = 0 ] || ok="MISS ($errors errors)"
+                row "cluster: $name, $label, $conns conn: req/s" "$(calc "$rps" 0)" "$(calc "$n_rps" 0)" "${ratio}x" "$target" "$ok"
+            done
+        done
+    done
+    stop "$nginx_pid"
+    nginx_pid=""
+
+    log "cluster: a cold song, 100 listeners at once"
+    "$bin/cadenza-fixtures" audio --count 1 --seconds "$(calc "($size - 44) / 88200" 4)" --seed 7 \
+        --out "$tmp/cold-src" >/dev/null
+    cold_file=$(find "$tmp/cold-src" -type f -name '*.wav' | head -n 1)
+    cold=$(ingest_song "$cold_file")
+    slices=$(( ($(stat -c %s "$cold_file") + 1048575) / 1048576 ))
+    before=$(origin_cdn_requests)
+    ok_fetches=$(seq 1 100 | xargs -P 100 -I{} curl -sL -o /dev/null -w '%{http_code}\n' \
+        -H "Authorization: Bearer $ctoken" "$edge_url/api/v1/songs/$cold/stream" | grep -c '^200$' || true)
+    origin=$(( $(origin_cdn_requests) - before ))
+    ok=$(verdict "$origin" '<=' "$slices")
+    [ "$ok_fetches" = 100 ] || ok="MISS ($((100 - ok_fetches)) failed)"
+    row "cluster: cold 5 MB song, 100 listeners at once: requests reaching servers" "$origin" "$slices slices" "-" "one per slice" "$ok"
+
+    [ -f "$tmp/paths.txt" ] || "$bench" queries --db "$catalog_data/catalog.sqlite" --count 1000 --paths 20 >"$tmp/paths.txt"
+    awk 'BEGIN { srand(11); for (i = 0; i < 500; i++) {
+            o = int(rand() * 5000); k = i % 3
+            if (k == 0) print "/api/v1/songs?limit=50&offset=" o
+            else if (k == 1) print "/api/v1/albums?limit=50&offset=" o
+            else print "/api/v1/artists?limit=50&offset=" o } }' >"$tmp/browse-paths.txt"
+    for kind in search browse; do
+        paths=$tmp/paths.txt
+        [ "$kind" = browse ] && paths=$tmp/browse-paths.txt
+        log "cluster: $kind through the edge vs one server, 16 conn, $runs x ${seconds}s each"
+        : >"$tmp/cl-$kind-edge" && : >"$tmp/cl-$kind-web1"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATHS=$paths BENCH_TOKEN=$ctoken wrk_run search "$tmp/cl-$kind-edge" -t2 -c16 -d"${seconds}s" "$edge_url"
+            BENCH_PATHS=$paths BENCH_TOKEN=$ctoken wrk_run search "$tmp/cl-$kind-web1" -t2 -c16 -d"${seconds}s" "$web1_url"
+        done
+        e_rps=$(per_second "$tmp/cl-$kind-edge" requests | median)
+        d_rps=$(per_second "$tmp/cl-$kind-web1" requests | median)
+        e_p50=$(calc "$(column_of "$tmp/cl-$kind-edge" p50_us | median) / 1000" 2)
+        d_p50=$(calc "$(column_of "$tmp/cl-$kind-web1" p50_us | median) / 1000" 2)
+        errors=$(sum_errors "$tmp/cl-$kind-edge")
+        ok="-"
+        [ "$errors" = 0 ] || ok="MISS ($errors errors)"
+        row "cluster: $kind via edge (3 servers) vs one server, 16 conn: req/s" "$(calc "$e_rps" 0)" "$(calc "$d_rps" 0)" "$(calc "$e_rps / $d_rps" 2)x" "-" "$ok"
+        row "cluster: $kind via edge vs one server, 16 conn: p50 (ms)" "$e_p50" "$d_p50" "+$(calc "$e_p50 - $d_p50" 2) ms" "-" "-"
+    done
+    cluster down 2>>"$tmp/cluster-up.log"
+    cluster_dir=""
 fi
 
 # ---------------------------------------------------------------- the table

@@ -2,7 +2,8 @@
 # Installs the system packages Cadenza needs on a fresh Debian machine (only what is missing).
 # Build: libasound2-dev + pkg-config (rodio's ALSA backend). Tests: tmux (the player), and
 # PostgreSQL 15 (the catalog's second backend; its tests start throwaway clusters with the
-# binaries in /usr/lib/postgresql/*/bin, and `unaccent`/`pg_trgm` come in the same package).
+# binaries in /usr/lib/postgresql/*/bin, and `unaccent`/`pg_trgm` come in the same package),
+# nginx and curl (the cluster).
 set -euo pipefail
 
 need=()
@@ -10,6 +11,9 @@ dpkg -s libasound2-dev >/dev/null 2>&1 || need+=(libasound2-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+# The cluster (scripts/cluster.sh and its tests): nginx as load balancer and CDN cache.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2

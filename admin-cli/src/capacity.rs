@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use cadenza_api::Stats;
+use cadenza_api::{EdgeStats, Stats};
 use cadenza_capacity::{Calibration, Measured, PlayRate};
 
 use crate::cli::CapacityCommand;
@@ -26,8 +26,16 @@ pub async fn run(server: Option<&str>, args: &CapacityCommand, json: bool) -> Re
             .stats()
             .await
             .context("cannot read the server's measurements for --calibrate")?;
-        let mut calibration = calibration_from(&stats);
+        let mut calibration = calibration_from(&stats, args.full_load);
         calibration.listeners_per_server = listeners_per_server;
+        if let Some(edge) = stats.edge.as_ref().filter(|_| !args.full_load) {
+            if let Some(rate) = busiest_server_rate(edge) {
+                eprintln!(
+                    "note: the busiest server answered {rate:.1} requests/s on average (edge log); \
+                     it becomes server_rps only with --full-load, when the cluster was measured saturated"
+                );
+            }
+        }
         if calibration.is_empty() {
             eprintln!("note: the server has no songs, users or plays yet, so there is nothing to calibrate with; showing the assumptions");
         }
@@ -75,12 +83,24 @@ fn limit_line(text: &str) -> Option<u64> {
         .ok()
 }
 
+/// The busiest server's average request rate over the edge log's span.
+fn busiest_server_rate(edge: &EdgeStats) -> Option<f64> {
+    let span = edge.span_secs()?;
+    let busiest = edge.servers.iter().map(|s| s.requests).max()?;
+    Some(busiest as f64 / span)
+}
+
 /// The server's measured averages, each with what it is over; nothing at all where
 /// nothing was measured yet (no songs, no users, no plays). Whether a sample is big
-/// enough to use is the capacity model's call.
-pub fn calibration_from(stats: &Stats) -> Calibration {
+/// enough to use is the capacity model's call. Behind an edge whose log the server reads,
+/// the CDN's byte hit ratio too, and (when the cluster ran at `full_load`) the busiest
+/// server's request rate.
+pub fn calibration_from(stats: &Stats, full_load: bool) -> Calibration {
     let measured = |value: u64, sample: u64| (sample > 0).then_some(Measured { value, sample });
+    let edge = stats.edge.as_ref();
     Calibration {
+        cdn_hit_ratio: edge.and_then(EdgeStats::byte_hit_ratio),
+        server_rps: edge.filter(|_| full_load).and_then(busiest_server_rate),
         avg_song_bytes: measured(stats.avg_song_bytes, stats.songs),
         song_metadata_bytes: measured(stats.song_metadata_bytes, stats.songs),
         user_metadata_bytes: measured(stats.user_metadata_bytes, stats.users),
@@ -140,12 +160,14 @@ mod tests {
             play_window_days: 30.0,
             largest_artists: vec![],
             hot: vec![],
+            server: Some("web1".into()),
+            edge: None,
         }
     }
 
     #[test]
     fn measurements_carry_their_sample_and_unmeasured_ones_are_left_out() {
-        let c = calibration_from(&stats());
+        let c = calibration_from(&stats(), false);
         let over_songs = |value| Some(Measured { value, sample: 20 });
         assert_eq!(c.avg_song_bytes, over_songs(20_000));
         assert_eq!(c.song_metadata_bytes, over_songs(310));
@@ -164,7 +186,7 @@ mod tests {
             ..stats()
         };
         assert_eq!(
-            calibration_from(&played).plays,
+            calibration_from(&played, false).plays,
             Some(PlayRate {
                 per_user_per_day: 3.5,
                 users: 2,
@@ -177,14 +199,44 @@ mod tests {
             users: 0,
             ..stats()
         };
-        assert!(calibration_from(&empty).is_empty());
+        assert!(calibration_from(&empty, false).is_empty());
+    }
+
+    #[test]
+    fn the_edge_gives_the_hit_ratio_and_at_full_load_the_server_rate() {
+        let mut s = stats();
+        s.edge = Some(EdgeStats {
+            cdn_hit_bytes: 900,
+            cdn_miss_bytes: 100,
+            first_at: Some(100.0),
+            last_at: Some(110.0),
+            servers: vec![
+                cadenza_api::ServerRequests {
+                    addr: "127.0.0.1:1".into(),
+                    requests: 500,
+                },
+                cadenza_api::ServerRequests {
+                    addr: "127.0.0.1:2".into(),
+                    requests: 800,
+                },
+            ],
+            ..EdgeStats::default()
+        });
+        let c = calibration_from(&s, false);
+        assert_eq!(c.cdn_hit_ratio, Some(0.9));
+        assert_eq!(
+            c.server_rps, None,
+            "a quiet cluster's rate is not its capacity"
+        );
+        assert_eq!(calibration_from(&s, true).server_rps, Some(80.0));
     }
 
     #[test]
     fn a_calibrated_estimate_uses_the_measured_song_size_and_shows_the_rest() {
         let args = cadenza_capacity::CapacityArgs::default();
         let assumed = cadenza_capacity::run(&args, None).unwrap();
-        let measured = cadenza_capacity::run(&args, Some(&calibration_from(&stats()))).unwrap();
+        let measured =
+            cadenza_capacity::run(&args, Some(&calibration_from(&stats(), false))).unwrap();
         assert_ne!(assumed, measured);
         let row = |key: &str| {
             measured

@@ -319,7 +319,8 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct CapacityCommand {
-    /// Replace the assumed averages with the ones the server measured
+    /// Replace the assumed averages with the ones the server measured (behind an edge whose
+    /// log the server reads: the CDN's byte hit ratio too)
     #[arg(long)]
     pub calibrate: bool,
 
@@ -338,6 +339,11 @@ pub struct CapacityCommand {
         conflicts_with = "listeners_per_server"
     )]
     pub listeners_from: Option<PathBuf>,
+
+    /// With --calibrate: the cluster ran at full load while the edge logged (e.g. during a
+    /// benchmark), so the busiest server's request rate becomes server_rps
+    #[arg(long, requires = "calibrate")]
+    pub full_load: bool,
 
     #[command(flatten)]
     pub model: cadenza_capacity::CapacityArgs,

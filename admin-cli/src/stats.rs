@@ -72,6 +72,41 @@ fn print(s: &Stats) {
             );
         }
     }
+    if let Some(server) = &s.server {
+        say!("Cluster");
+        say!("  answered by {server}");
+    }
+    if let Some(edge) = &s.edge {
+        let span = edge.span_secs();
+        say!(
+            "  edge: {} logged{} ({})",
+            count(edge.requests, "request", "requests"),
+            span.map(|s| format!(" over {s:.0} s")).unwrap_or_default(),
+            edge.log
+        );
+        let ratio = edge
+            .byte_hit_ratio()
+            .map(|r| format!("{:.1}% of CDN bytes from the cache", r * 100.0))
+            .unwrap_or_else(|| "no CDN bytes yet".into());
+        say!(
+            "  CDN: {} {}, {} {}, {} refused; {ratio}",
+            edge.cdn_hits,
+            ui::plural(edge.cdn_hits, "hit", "hits"),
+            edge.cdn_misses,
+            ui::plural(edge.cdn_misses, "miss", "misses"),
+            edge.cdn_refused
+        );
+        for server in &edge.servers {
+            let rate = span
+                .map(|s| format!("  {:.1}/s", server.requests as f64 / s))
+                .unwrap_or_default();
+            say!(
+                "  {:<22} {:>10}{rate}",
+                server.addr,
+                count(server.requests, "request", "requests")
+            );
+        }
+    }
     if !s.hot.is_empty() {
         say!("Hot songs");
         for h in &s.hot {

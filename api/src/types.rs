@@ -679,6 +679,53 @@ pub struct Stats {
     pub play_window_days: f64,
     pub largest_artists: Vec<ArtistStorage>,
     pub hot: Vec<HotEntry>,
+    /// The server copy that answered (its `X-Cadenza-Server` name); absent from older servers.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// What the edge (nginx) in front of the servers logged, when the server reads its log.
+    #[serde(default)]
+    pub edge: Option<EdgeStats>,
+}
+
+/// Totals from the edge's access log: CDN hits and misses, and requests per server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EdgeStats {
+    /// The log file read.
+    pub log: String,
+    /// Every request the edge logged.
+    pub requests: u64,
+    /// CDN requests served from the edge's cache, and their bytes.
+    pub cdn_hits: u64,
+    pub cdn_hit_bytes: u64,
+    /// CDN requests the edge fetched from a server, and their bytes.
+    pub cdn_misses: u64,
+    pub cdn_miss_bytes: u64,
+    /// CDN requests refused at the edge (bad or expired signature).
+    pub cdn_refused: u64,
+    /// Unix times (seconds, with milliseconds) of the first and last logged request.
+    pub first_at: Option<f64>,
+    pub last_at: Option<f64>,
+    /// Requests each server behind the edge answered, by address.
+    pub servers: Vec<ServerRequests>,
+}
+
+impl EdgeStats {
+    /// Share of CDN bytes served from the edge's cache (`None` before any CDN request).
+    pub fn byte_hit_ratio(&self) -> Option<f64> {
+        let total = self.cdn_hit_bytes + self.cdn_miss_bytes;
+        (total > 0).then(|| self.cdn_hit_bytes as f64 / total as f64)
+    }
+
+    /// Seconds between the first and the last logged request.
+    pub fn span_secs(&self) -> Option<f64> {
+        Some(self.last_at? - self.first_at?).filter(|s| *s > 0.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerRequests {
+    pub addr: String,
+    pub requests: u64,
 }
 
 // ---------------------------------------------------------------- replication (admin)

@@ -32,6 +32,8 @@ fn main() -> Result<(), cadenza_capacity::Error> {
         }),
         dau_share: None,
         listeners_per_server: Some(2_400),
+        cdn_hit_ratio: None,
+        server_rps: None,
     };
     let mut scenario = Scenario::defaults();
     scenario.calibrate(&measured)?;

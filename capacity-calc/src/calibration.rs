@@ -126,6 +126,12 @@ pub struct Calibration {
     /// request, as the listener benchmark found (`cadenza-bench listeners
     /// --find-limit`) → `server_listeners`.
     pub listeners_per_server: Option<u64>,
+    /// Share of CDN bytes the edge served from its cache (the edge log) →
+    /// `cdn_hit_ratio`.
+    pub cdn_hit_ratio: Option<f64>,
+    /// Requests per second the busiest server answered while the cluster was
+    /// measured at full load (the edge log) → `server_rps`.
+    pub server_rps: Option<f64>,
 }
 
 impl Calibration {
@@ -215,6 +221,25 @@ impl Scenario {
                 None,
                 None,
             )?;
+        }
+        if let Some(ratio) = calibration.cdn_hit_ratio {
+            let value = exact("cdn_hit_ratio", ratio)?;
+            let note = "bytes the edge served from its cache ÷ all CDN bytes".to_string();
+            let sample = "from the edge log".to_string();
+            self.measure(
+                "cdn_hit_ratio",
+                "cdn_hit_ratio",
+                value,
+                sample,
+                None,
+                Some(note),
+            )?;
+        }
+        if let Some(rps) = calibration.server_rps {
+            let value = exact("server_rps", rps.round())?;
+            let note = "the busiest server's requests per second under full load".to_string();
+            let sample = "from the edge log".to_string();
+            self.measure("server_rps", "server_rps", value, sample, None, Some(note))?;
         }
         Ok(())
     }
@@ -338,6 +363,8 @@ mod tests {
             plays: plays(4.0, 3_000, 360_000, 30.0),
             dau_share: None,
             listeners_per_server: None,
+            cdn_hit_ratio: None,
+            server_rps: None,
         }
     }
 
@@ -411,8 +438,7 @@ mod tests {
             song_metadata_bytes: measured(9_800, 12),
             user_metadata_bytes: measured(45_100, 2),
             plays: plays(3.5, 2, 7, 1.0),
-            dau_share: None,
-            listeners_per_server: None,
+            ..Calibration::default()
         })
         .unwrap();
         assert_eq!(s.assumptions, crate::inputs::Assumptions::default());
@@ -486,6 +512,31 @@ mod tests {
             })
             .unwrap_err();
         assert!(e.to_string().contains("listeners_per_server"), "{e}");
+    }
+
+    #[test]
+    fn a_cluster_gives_its_cdn_hit_ratio_and_server_rate() {
+        let mut s = Scenario::defaults();
+        s.calibrate(&Calibration {
+            cdn_hit_ratio: Some(0.97),
+            server_rps: Some(1234.4),
+            ..Calibration::default()
+        })
+        .unwrap();
+        let a = &s.assumptions;
+        assert_eq!(a.cdn_hit_ratio, Ratio::new(97, 100).unwrap());
+        assert_eq!(a.server_rps, 1234, "a whole number of requests per second");
+        assert!(matches!(
+            s.origin("cdn_hit_ratio"),
+            Origin::Measured { assumed, note: Some(_) } if assumed == Ratio::new(9, 10).unwrap()
+        ));
+        let e = s
+            .calibrate(&Calibration {
+                cdn_hit_ratio: Some(1.5),
+                ..Calibration::default()
+            })
+            .unwrap_err();
+        assert!(e.to_string().contains("cdn_hit_ratio"), "{e}");
     }
 
     #[test]

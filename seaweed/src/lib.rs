@@ -122,6 +122,44 @@ impl Ports {
     }
 
     fn flags(&self) -> Vec<String> {
+        let mut flags = self.named().to_vec();
+        flags.push(("admin.port.grpc", self.admin + 10_000));
+        flags
+            .iter()
+            .map(|(flag, port)| format!("-{flag}={port}"))
+            .collect()
+    }
+
+    /// `flag=port` lines, as [`Self::parse`] reads them.
+    fn text(&self) -> String {
+        self.named()
+            .iter()
+            .map(|(name, port)| format!("{name}={port}\n"))
+            .collect()
+    }
+
+    fn parse(text: &str) -> Option<Ports> {
+        let get = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+                .and_then(|p| p.trim().parse().ok())
+        };
+        Some(Ports {
+            master: get("master.port")?,
+            master_grpc: get("master.port.grpc")?,
+            volume: get("volume.port")?,
+            volume_grpc: get("volume.port.grpc")?,
+            filer: get("filer.port")?,
+            filer_grpc: get("filer.port.grpc")?,
+            s3: get("s3.port")?,
+            s3_grpc: get("s3.port.grpc")?,
+            admin: get("admin.port")?,
+        })
+    }
+
+    /// Each chosen port with the `weed mini` flag that sets it (the admin server's gRPC port
+    /// is not chosen: see [`Self::pick`]).
+    fn named(&self) -> [(&'static str, u16); 9] {
         let p = self;
         [
             ("master.port", p.master),
@@ -133,11 +171,7 @@ impl Ports {
             ("s3.port", p.s3),
             ("s3.port.grpc", p.s3_grpc),
             ("admin.port", p.admin),
-            ("admin.port.grpc", p.admin + 10_000),
         ]
-        .iter()
-        .map(|(flag, port)| format!("-{flag}={port}"))
-        .collect()
     }
 
     fn all(&self) -> [u16; 10] {
@@ -340,46 +374,8 @@ impl Weed {
             .open(self.log_path())
             .expect("open weed.log in the temp dir");
         let err = log.try_clone().expect("clone the log handle");
-        let data = self.dir.path().join("data");
-        let sockets = self.dir.path();
-        let mut command = Command::new(&self.binary);
-        command
-            // weed's own log files go to the temp dir too, not /tmp.
-            .arg(format!("-logdir={}", self.dir.path().display()))
-            .arg("mini")
-            .arg(format!("-dir={}", data.display()))
-            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
-            .arg(format!("-bucket={}", self.bucket))
-            .args([
-                "-master.telemetry=false",
-                "-admin.ui=false",
-                "-webdav=false",
-                "-s3.port.iceberg=0",
-                "-s3.port.lance=0",
-            ])
-            .arg(format!(
-                "-filer.localSocket={}",
-                sockets.join("filer.sock").display()
-            ))
-            .arg(format!(
-                "-s3.localSocket={}",
-                sockets.join("s3.sock").display()
-            ))
-            .args(self.ports.flags())
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err);
-        // With keys in its environment weed mini creates an identity and then refuses
-        // unsigned requests; the tests decide about credentials themselves.
-        for key in [
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "S3_BUCKET",
-        ] {
-            command.env_remove(key);
-        }
+        let mut command = mini_command(&self.binary, self.dir.path(), &self.bucket, &self.ports);
+        command.stdin(Stdio::null()).stdout(log).stderr(err);
         if self.tied_to_thread {
             use std::os::unix::process::CommandExt;
             // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
@@ -429,26 +425,120 @@ impl Weed {
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
-    /// weed puts some unix sockets in /tmp named after their ports; a killed server leaves them.
     fn remove_sockets(&self) {
-        let Ok(entries) = std::fs::read_dir("/tmp") else {
-            return;
+        remove_sockets(&self.ports);
+    }
+}
+
+/// `weed mini` in `dir` (data in `dir/data`, its logs and sockets in `dir`) serving S3 for
+/// `bucket` on loopback `ports`, telemetry, admin UI and WebDAV off.
+fn mini_command(binary: &Path, dir: &Path, bucket: &str, ports: &Ports) -> Command {
+    let mut command = Command::new(binary);
+    command
+        // weed's own log files go to the dir too, not /tmp.
+        .arg(format!("-logdir={}", dir.display()))
+        .arg("mini")
+        .arg(format!("-dir={}", dir.join("data").display()))
+        .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
+        .arg(format!("-bucket={bucket}"))
+        .args([
+            "-master.telemetry=false",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+        ])
+        .arg(format!(
+            "-filer.localSocket={}",
+            dir.join("filer.sock").display()
+        ))
+        .arg(format!("-s3.localSocket={}", dir.join("s3.sock").display()))
+        .args(ports.flags())
+        .current_dir(dir);
+    // With keys in its environment weed mini creates an identity and then refuses
+    // unsigned requests; callers decide about credentials themselves.
+    for key in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "S3_BUCKET",
+    ] {
+        command.env_remove(key);
+    }
+    command
+}
+
+/// weed puts some unix sockets in /tmp named after their ports; a killed server leaves them.
+fn remove_sockets(ports: &Ports) {
+    let Ok(entries) = std::fs::read_dir("/tmp") else {
+        return;
+    };
+    let ports = ports.all();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("seaweedfs-") else {
+            continue;
         };
-        let ports = self.ports.all();
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(rest) = name.strip_prefix("seaweedfs-") else {
-                continue;
-            };
-            let port = rest
-                .trim_end_matches(".sock")
-                .rsplit('-')
-                .next()
-                .and_then(|p| p.parse::<u16>().ok());
-            if port.is_some_and(|p| ports.contains(&p)) {
-                let _ = std::fs::remove_file(entry.path());
-            }
+        let port = rest
+            .trim_end_matches(".sock")
+            .rsplit('-')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok());
+        if port.is_some_and(|p| ports.contains(&p)) {
+            let _ = std::fs::remove_file(entry.path());
         }
+    }
+}
+
+/// A server kept in a folder of its own, for `scripts/cluster.sh`: its data, logs and the
+/// ports it listens on stay in the folder, so it starts again on the same endpoint with the
+/// same objects (volume URLs name the endpoint). The caller runs and stops the process.
+pub struct Persistent {
+    dir: PathBuf,
+    ports: Ports,
+    bucket: String,
+}
+
+impl Persistent {
+    /// The server kept in `dir`: its ports from `dir/ports`, or free ones chosen now and
+    /// written there (with its S3 endpoint in `dir/endpoint`).
+    pub fn open(dir: &Path, bucket: &str) -> std::io::Result<Persistent> {
+        std::fs::create_dir_all(dir.join("data"))?;
+        let file = dir.join("ports");
+        let ports = match std::fs::read_to_string(&file) {
+            Ok(text) => Ports::parse(&text).ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "{} is not a ports file written by cadenza-seaweed; delete it to choose new ports",
+                    file.display()
+                ))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let ports = Ports::pick()?;
+                std::fs::write(&file, ports.text())?;
+                ports
+            }
+            Err(e) => return Err(e),
+        };
+        let server = Persistent {
+            dir: dir.to_path_buf(),
+            ports,
+            bucket: bucket.to_string(),
+        };
+        std::fs::write(dir.join("endpoint"), format!("{}\n", server.endpoint()))?;
+        Ok(server)
+    }
+
+    /// `http://127.0.0.1:PORT`, the S3 endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.s3)
+    }
+
+    /// The command that runs the server in the foreground (after removing the sockets a
+    /// killed run left in /tmp).
+    pub fn command(&self) -> Result<Command, Skip> {
+        let binary = weed_binary()?;
+        remove_sockets(&self.ports);
+        Ok(mini_command(&binary, &self.dir, &self.bucket, &self.ports))
     }
 }
 
@@ -482,6 +572,18 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ports_read_back_from_their_file() {
+        let ports = Ports::pick().unwrap();
+        let again = Ports::parse(&ports.text()).expect("parses");
+        assert_eq!(again.all(), ports.all());
+        assert!(
+            Ports::parse("master.port=1\ns3.port=2\n").is_none(),
+            "incomplete"
+        );
+        assert!(Ports::parse(&ports.text().replace("s3.port=", "s3.port=x")).is_none());
+    }
 
     #[test]
     fn starts_pauses_restarts_and_stops() {

@@ -1,7 +1,7 @@
 //! The services one server process holds, shared by every request: catalog, blob store,
 //! configuration, metrics and secrets. Built once by [`crate::startup`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use cadenza_catalog::Catalog;
@@ -11,7 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::LoginThrottle;
 use crate::blob_cache::{BlobCache, BLOB_CAPACITY, BLOB_TTL};
+use crate::cdn::CdnSigner;
 use crate::config::Config;
+use crate::edge_log::EdgeLog;
 use crate::metrics::Metrics;
 use crate::podcasts::Feeds;
 use crate::share::ShareSigner;
@@ -43,6 +45,12 @@ pub struct App {
     pub tokens: TokenCache,
     /// Song or episode id → blob: same.
     pub blobs: BlobCache,
+    /// CDN mode (streams redirect to signed links) when a CDN secret is configured.
+    pub cdn: Option<CdnSigner>,
+    /// The edge's access log, when configured.
+    pub edge: Option<EdgeLog>,
+    /// This copy's name (`X-Cadenza-Server`): configured, or set once the port is bound.
+    instance: OnceLock<String>,
     /// Subsonic clients' app passwords and API keys, checked and remembered.
     pub subsonic: SubsonicAuth,
     /// The podcast feed reader.
@@ -96,7 +104,6 @@ impl App {
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         App {
-            config,
             catalog,
             store,
             metrics: Metrics::new(),
@@ -108,8 +115,51 @@ impl App {
             sessions: Sessions::new(),
             tokens: TokenCache::new(TOKEN_TTL, TOKEN_CAPACITY),
             blobs: BlobCache::new(BLOB_TTL, BLOB_CAPACITY),
+            cdn: config
+                .cdn_secret
+                .as_deref()
+                .map(|secret| CdnSigner::new(secret, config.cdn_url_ttl.as_secs())),
+            edge: config.edge_log.as_deref().map(EdgeLog::new),
+            instance: config
+                .instance
+                .clone()
+                .map(OnceLock::from)
+                .unwrap_or_default(),
+            config,
             subsonic: SubsonicAuth::new(share_key),
             feeds,
         }
+    }
+
+    /// Names this copy `HOSTNAME:PORT` unless a name was configured (call once bound).
+    pub fn name_instance(&self, port: u16) {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+            .unwrap_or_else(|| "cadenza".into());
+        let _ = self.instance.set(format!("{host}:{port}"));
+    }
+
+    /// The edge log's totals, when one is configured and readable (an unreadable log is
+    /// logged, not an error: the edge's figures are a view, the catalog's are the answer).
+    pub async fn edge_stats(self: &Arc<Self>) -> Option<cadenza_api::EdgeStats> {
+        self.edge.as_ref()?;
+        let app = Arc::clone(self);
+        let read = tokio::task::spawn_blocking(move || app.edge.as_ref().map(EdgeLog::read)).await;
+        match read {
+            Ok(Some(Ok(stats))) => Some(stats),
+            Ok(Some(Err(e))) => {
+                let path = self.edge.as_ref().map(|e| e.path().display().to_string());
+                tracing::warn!("cannot read the edge log {}: {e}", path.unwrap_or_default());
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// This copy's name; empty before [`Self::name_instance`].
+    pub fn instance(&self) -> &str {
+        self.instance.get().map_or("", String::as_str)
     }
 }

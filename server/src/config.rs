@@ -27,6 +27,7 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub const DEFAULT_PODCAST_REFRESH: Duration = Duration::from_secs(3_600);
 pub const DEFAULT_VOLUMES: usize = 3;
 pub const DEFAULT_REPLICATION: usize = 3;
+pub const DEFAULT_CDN_URL_TTL: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -58,7 +59,9 @@ A SIZE is bytes or has a unit: 512MiB, 5MB (KB = 1000 bytes, KiB = 1024). \
 A DURATION is seconds or has a unit: 90, 45s, 15m, 12h, 30d, 1h30m. \
 Secrets are read only from the file or the environment: admin_password / CADENZA_ADMIN_PASSWORD \
 (the first admin's password) and secret / CADENZA_SECRET (share-link signing key, which must be \
-the same on every copy of the server behind a load balancer)."
+the same on every copy of the server behind a load balancer) and cdn_secret / CADENZA_CDN_SECRET \
+(turns on CDN mode: streams redirect to signed /cdn/blobs/HASH links; the same secret goes into \
+the edge's secure_link_md5)."
 )]
 pub struct Cli {
     /// TOML config file [env: CADENZA_CONFIG]
@@ -134,6 +137,20 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION")]
     pub max_replica_lag: Option<Span>,
 
+    /// This copy's name in the X-Cadenza-Server response header and /metrics
+    /// [env: CADENZA_INSTANCE] [default: HOSTNAME:PORT]
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+
+    /// Lifetime of the signed CDN links streams redirect to (CDN mode only)
+    /// [env: CADENZA_CDN_URL_TTL] [default: 10m]
+    #[arg(long, value_name = "DURATION")]
+    pub cdn_url_ttl: Option<Span>,
+
+    /// The edge's (nginx's) access log in Cadenza's edge format, read for CDN hits and misses
+    /// and requests per server in /metrics and admin stats [env: CADENZA_EDGE_LOG]
+    #[arg(long, value_name = "FILE")]
+    pub edge_log: Option<PathBuf>,
     /// How often the server reads every podcast feed for new episodes; 0 turns it off
     /// [env: CADENZA_PODCAST_REFRESH] [default: 1h]
     #[arg(long, value_name = "DURATION")]
@@ -163,6 +180,10 @@ pub struct Layer {
     pub catalog: Option<String>,
     pub catalog_replicas: Option<Vec<String>>,
     pub max_replica_lag: Option<Span>,
+    pub instance: Option<String>,
+    pub cdn_secret: Option<String>,
+    pub cdn_url_ttl: Option<Span>,
+    pub edge_log: Option<PathBuf>,
     pub podcast_refresh: Option<Span>,
 }
 
@@ -187,6 +208,10 @@ impl Layer {
             catalog: over.catalog.or(self.catalog),
             catalog_replicas: over.catalog_replicas.or(self.catalog_replicas),
             max_replica_lag: over.max_replica_lag.or(self.max_replica_lag),
+            instance: over.instance.or(self.instance),
+            cdn_secret: over.cdn_secret.or(self.cdn_secret),
+            cdn_url_ttl: over.cdn_url_ttl.or(self.cdn_url_ttl),
+            edge_log: over.edge_log.or(self.edge_log),
             podcast_refresh: over.podcast_refresh.or(self.podcast_refresh),
         }
     }
@@ -250,6 +275,10 @@ impl Layer {
                     layer.catalog_replicas = Some(urls.map(String::from).collect());
                 }
                 "CADENZA_MAX_REPLICA_LAG" => layer.max_replica_lag = Some(parse(&key, v)?),
+                "CADENZA_INSTANCE" => layer.instance = Some(value.clone()),
+                "CADENZA_CDN_SECRET" => layer.cdn_secret = Some(value.clone()),
+                "CADENZA_CDN_URL_TTL" => layer.cdn_url_ttl = Some(parse(&key, v)?),
+                "CADENZA_EDGE_LOG" => layer.edge_log = Some(PathBuf::from(v)),
                 "CADENZA_PODCAST_REFRESH" => layer.podcast_refresh = Some(parse(&key, v)?),
                 other if other.starts_with("CADENZA_") => warnings.push(format!(
                     "ignoring unknown environment variable {other} (see `cadenza-server --help`)"
@@ -286,6 +315,10 @@ impl Cli {
             catalog_replicas: (!self.catalog_replicas.is_empty())
                 .then(|| self.catalog_replicas.clone()),
             max_replica_lag: self.max_replica_lag,
+            instance: self.instance.clone(),
+            cdn_secret: None,
+            cdn_url_ttl: self.cdn_url_ttl,
+            edge_log: self.edge_log.clone(),
             podcast_refresh: self.podcast_refresh,
         }
     }
@@ -323,6 +356,12 @@ pub struct Config {
     pub catalog: CatalogSetting,
     /// Replicas further behind than this serve no reads (PostgreSQL only).
     pub max_replica_lag: Duration,
+    /// Name in `X-Cadenza-Server`; `None` means HOSTNAME:PORT once the port is bound.
+    pub instance: Option<String>,
+    /// CDN mode is on when set (see [`crate::cdn`]).
+    pub cdn_secret: Option<String>,
+    pub cdn_url_ttl: Duration,
+    pub edge_log: Option<PathBuf>,
     /// Between two readings of every podcast feed; zero when the timer is off.
     pub podcast_refresh: Duration,
 }
@@ -418,6 +457,10 @@ impl fmt::Debug for Config {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("catalog", &self.catalog)
             .field("max_replica_lag", &self.max_replica_lag)
+            .field("instance", &self.instance)
+            .field("cdn_secret", &hidden(self.cdn_secret.is_some()))
+            .field("cdn_url_ttl", &self.cdn_url_ttl)
+            .field("edge_log", &self.edge_log)
             .field("podcast_refresh", &self.podcast_refresh)
             .finish()
     }
@@ -542,6 +585,43 @@ impl Config {
                 );
             }
         }
+        if layer.cdn_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            return invalid(
+                "cdn_secret must be at least 16 characters (32 random bytes in hex is good); \
+                 it must also be in the edge's secure_link_md5 line"
+                    .into(),
+            );
+        }
+        if let Some(secret) = &layer.cdn_secret {
+            // nginx's config string ends at a quote, and the signed text ends with the secret.
+            if secret
+                .chars()
+                .any(|c| c.is_whitespace() || c == '"' || c == '\\')
+            {
+                return invalid(
+                    "cdn_secret must not contain spaces, quotes or backslashes \
+                     (it is written into nginx's secure_link_md5 line)"
+                        .into(),
+                );
+            }
+        }
+        let cdn_url_ttl = layer.cdn_url_ttl.map_or(DEFAULT_CDN_URL_TTL, |s| s.0);
+        if cdn_url_ttl < second {
+            return invalid("cdn_url_ttl must be at least 1s".into());
+        }
+        let instance = match layer.instance {
+            Some(name) if name.trim().is_empty() => None,
+            Some(name) => {
+                let name = name.trim().to_string();
+                if !name.chars().all(|c| c.is_ascii_graphic()) {
+                    return invalid(format!(
+                        "instance `{name}` must be printable ASCII without spaces (it is sent in a header)"
+                    ));
+                }
+                Some(name)
+            }
+            None => None,
+        };
         if let Some(password) = &layer.admin_password {
             crate::auth::check_password_strength(password)
                 .map_err(|m| ConfigError::Invalid(format!("admin_password: {m}")))?;
@@ -584,6 +664,10 @@ impl Config {
             secret: layer.secret,
             log_level: layer.log_level.unwrap_or_else(|| "info".into()),
             shutdown_grace: layer.shutdown_grace.map_or(DEFAULT_SHUTDOWN_GRACE, |s| s.0),
+            instance,
+            cdn_secret: layer.cdn_secret,
+            cdn_url_ttl,
+            edge_log: layer.edge_log,
             podcast_refresh: layer
                 .podcast_refresh
                 .map_or(DEFAULT_PODCAST_REFRESH, |s| s.0),

@@ -12,8 +12,10 @@ pub mod auth;
 pub mod blob_cache;
 pub mod catalog_command;
 pub mod catalog_health;
+pub mod cdn;
 pub mod client_credentials;
 pub mod config;
+pub mod edge_log;
 pub mod http;
 pub mod library;
 pub mod log_noise;
@@ -35,7 +37,8 @@ pub use config::{Cli, Config};
 pub async fn run(config: Config) -> Result<()> {
     tracing::info!(?config, "starting");
     let app = startup::build_app(config).await?;
-    let (listener, _addr) = server::bind(app.config.listen).await?;
+    let (listener, addr) = server::bind(app.config.listen).await?;
+    app.name_instance(addr.port());
     server::serve(app, listener, server::shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())

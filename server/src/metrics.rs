@@ -293,6 +293,86 @@ impl Metrics {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct InstanceLabels {
+    instance: String,
+    cdn: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CacheLabels {
+    cache: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct UpstreamLabels {
+    upstream: String,
+}
+
+/// The cluster's part of `/metrics`: which copy answered the scrape (and whether CDN mode is
+/// on), and, when the edge log is read, CDN hits and misses and requests per server.
+/// Built per scrape: the edge's figures are totals read from its log, not counted here.
+pub fn cluster_text(instance: &str, cdn: bool, edge: Option<&cadenza_api::EdgeStats>) -> String {
+    let mut registry = Registry::default();
+    let info: Family<InstanceLabels, Gauge> = Family::default();
+    info.get_or_create(&InstanceLabels {
+        instance: instance.to_string(),
+        cdn: if cdn { "on" } else { "off" },
+    })
+    .set(1);
+    registry.register(
+        "cadenza_instance",
+        "This server copy's name (X-Cadenza-Server) and whether CDN mode is on",
+        info,
+    );
+    if let Some(edge) = edge {
+        let requests: Family<CacheLabels, Counter> = Family::default();
+        let bytes: Family<CacheLabels, Counter> = Family::default();
+        for (cache, n, b) in [
+            ("hit", edge.cdn_hits, edge.cdn_hit_bytes),
+            ("miss", edge.cdn_misses, edge.cdn_miss_bytes),
+        ] {
+            requests.get_or_create(&CacheLabels { cache }).inc_by(n);
+            bytes.get_or_create(&CacheLabels { cache }).inc_by(b);
+        }
+        requests
+            .get_or_create(&CacheLabels { cache: "refused" })
+            .inc_by(edge.cdn_refused);
+        let servers: Family<UpstreamLabels, Counter> = Family::default();
+        for server in &edge.servers {
+            servers
+                .get_or_create(&UpstreamLabels {
+                    upstream: server.addr.clone(),
+                })
+                .inc_by(server.requests);
+        }
+        registry.register(
+            "cadenza_edge_cdn_requests",
+            "CDN requests the edge logged: served from its cache (hit), fetched from a server \
+             (miss), refused for a bad or expired signature (refused)",
+            requests,
+        );
+        registry.register(
+            "cadenza_edge_cdn_bytes",
+            "Bytes of CDN responses the edge logged, served from its cache or fetched",
+            bytes,
+        );
+        registry.register(
+            "cadenza_edge_upstream_requests",
+            "Requests the edge logged per server that answered them",
+            servers,
+        );
+        registry.register(
+            "cadenza_edge_requests",
+            "Every request the edge logged",
+            ConstCounter::new(edge.requests),
+        );
+    }
+    let mut out = String::with_capacity(1024);
+    let _ = prometheus_text::encode(&mut out, &registry);
+    out
+}
+
 /// Decrements the active-stream gauge and times the stream when dropped; counts the bytes
 /// sent meanwhile.
 #[derive(Debug)]
@@ -421,6 +501,44 @@ mod tests {
             "# HELP cadenza_cache_bytes Bytes held in the in-memory blob cache.\n\
              # TYPE cadenza_cache_bytes gauge\ncadenza_cache_bytes 4096\n"
         ));
+    }
+
+    #[test]
+    fn cluster_metrics_name_the_instance_and_the_edge_figures() {
+        let text = cluster_text("web-1:4533", true, None);
+        assert!(
+            text.contains("cadenza_instance{instance=\"web-1:4533\",cdn=\"on\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("cadenza_edge"),
+            "no edge log, no edge figures"
+        );
+        let edge = cadenza_api::EdgeStats {
+            requests: 9,
+            cdn_hits: 4,
+            cdn_hit_bytes: 4000,
+            cdn_misses: 1,
+            cdn_miss_bytes: 1000,
+            cdn_refused: 2,
+            servers: vec![cadenza_api::ServerRequests {
+                addr: "127.0.0.1:7001".into(),
+                requests: 3,
+            }],
+            ..Default::default()
+        };
+        let text = cluster_text("web-1:4533", false, Some(&edge));
+        for line in [
+            "cadenza_instance{instance=\"web-1:4533\",cdn=\"off\"} 1\n",
+            "cadenza_edge_cdn_requests_total{cache=\"hit\"} 4\n",
+            "cadenza_edge_cdn_requests_total{cache=\"miss\"} 1\n",
+            "cadenza_edge_cdn_requests_total{cache=\"refused\"} 2\n",
+            "cadenza_edge_cdn_bytes_total{cache=\"hit\"} 4000\n",
+            "cadenza_edge_upstream_requests_total{upstream=\"127.0.0.1:7001\"} 3\n",
+            "cadenza_edge_requests_total 9\n",
+        ] {
+            assert!(text.contains(line), "no {line:?} in:\n{text}");
+        }
     }
 
     #[test]

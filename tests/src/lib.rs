@@ -16,6 +16,9 @@ use std::time::Duration;
 
 use cadenza_api::Client;
 
+pub mod cluster;
+pub mod tmux;
+
 /// The admin password every test server starts with.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
@@ -291,9 +294,14 @@ fn terminate(child: &mut Child) {
 
 /// Runs `cadenza-admin` against `server` with `token`, capturing its output.
 pub fn admin_cli(server: &Server, token: &str, args: &[&str]) -> Output {
+    admin_cli_at(&server.url, token, args)
+}
+
+/// Runs `cadenza-admin` against the server (or edge) at `url` with `token`.
+pub fn admin_cli_at(url: &str, token: &str, args: &[&str]) -> Output {
     Command::new(bin("cadenza-admin"))
         .args(args)
-        .env("CADENZA_SERVER", &server.url)
+        .env("CADENZA_SERVER", url)
         .env("CADENZA_TOKEN", token)
         .stdin(Stdio::null())
         .output()

@@ -265,9 +265,12 @@ fn cached_songs_play_offline_and_damage_is_repaired() {
     });
 
     // Without a server the player says so and still plays what is cached.
+    let url = server.url.clone();
     let data = server.stop();
     let mut player = player.restart();
-    player.wait("the offline notice", LONG, |app| app.offline.is_some());
+    player.wait("the offline notice", LONG, |app| {
+        app.outage.as_ref().is_some_and(|o| o.offline())
+    });
     assert!(player
         .app()
         .message
@@ -296,7 +299,16 @@ fn cached_songs_play_offline_and_damage_is_repaired() {
         player.app().player.track.as_ref().map(|t| t.id),
         Some(TrackId::Song(geyser.id))
     );
-    drop(Server::restart(data));
+
+    // The server comes back: the first answer ends the notice and the error line.
+    let _server = Server::restart_at(data, &url);
+    player.search("Geyser");
+    player.wait("the search to answer", LONG, |app| app.outage.is_none());
+    let message = player.app().message.clone();
+    assert!(
+        !message.as_ref().is_some_and(|m| m.error),
+        "no error left on the status line: {message:?}"
+    );
 }
 
 #[test]
@@ -572,7 +584,9 @@ fn a_play_heard_offline_is_kept_on_disk_and_reported_once_the_server_is_back() {
     let url = server.url.clone();
     let data = server.stop();
     let mut player = player.restart();
-    player.wait("the offline notice", LONG, |app| app.offline.is_some());
+    player.wait("the offline notice", LONG, |app| {
+        app.outage.as_ref().is_some_and(|o| o.offline())
+    });
     player.key(KeyCode::Esc);
     while player.app().section != 7 {
         player.char('j');

@@ -359,6 +359,8 @@ async fn stats(cx: Ctx) -> ApiResult<Response> {
             .map(|(artist, bytes)| ArtistStorage { artist, bytes })
             .collect(),
         hot,
+        server: Some(cx.app.instance().to_string()),
+        edge: cx.app.edge_stats().await,
     };
     ok_json(&stats)
 }

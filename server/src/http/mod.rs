@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod auth;
 pub mod browse;
+pub mod cdn;
 pub mod credentials;
 pub mod errors;
 pub mod feeds;
@@ -49,6 +50,9 @@ use crate::metrics::{method_label, UNMATCHED};
 use crate::token_cache::TokenKey;
 use crate::ttl_cache::Generation;
 pub use errors::{ApiError, ApiResult};
+
+/// The response header naming the server copy that answered (see `--instance`).
+pub const SERVER_HEADER: &str = "x-cadenza-server";
 
 /// Largest JSON request body accepted (uploads stream separately).
 pub const MAX_JSON_BODY: u64 = 1 << 20;
@@ -367,6 +371,8 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
     // Streaming first: range requests are most of the traffic, and warp tries routes in order.
     // Each route matches its whole path (see `route`), `/api/v1` included.
     let all = stream::routes(app)
+        .or(cdn::routes(app))
+        .unify()
         .or(auth::routes(app))
         .unify()
         .or(browse::routes(app))
@@ -394,6 +400,7 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
         .recover(errors::handle_rejection)
         .unify();
     let metrics = Arc::clone(&app.metrics);
+    let app = Arc::clone(app);
     warp::any()
         .map(Instant::now)
         .and(warp::method())
@@ -403,7 +410,7 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
             move |started: Instant,
                   method: Method,
                   path: warp::path::FullPath,
-                  response: Response| {
+                  mut response: Response| {
                 let route = response
                     .extensions()
                     .get::<RouteLabel>()
@@ -418,6 +425,11 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
                     path.as_str(),
                     took.as_millis()
                 );
+                // Which copy answered, for people and tests looking through a load balancer.
+                let name = Some(app.instance()).filter(|n| !n.is_empty());
+                if let Some(Ok(name)) = name.map(warp::http::HeaderValue::from_str) {
+                    response.headers_mut().insert(SERVER_HEADER, name);
+                }
                 response
             },
         )

@@ -64,6 +64,13 @@ async fn ready(cx: Ctx) -> ApiResult<Response> {
 async fn metrics(cx: Ctx) -> ApiResult<Response> {
     let c = cx.app.store.counters();
     let feeds = cx.app.feeds.counters();
+    let reachable = cx.app.store.reachable_volumes().await;
+    let gauge = |name, help, value: u64| Sample {
+        name,
+        help,
+        kind: Kind::Gauge,
+        value,
+    };
     let counter = |name, help, value: u64| Sample {
         name,
         help,
@@ -153,9 +160,26 @@ async fn metrics(cx: Ctx) -> ApiResult<Response> {
             kind: Kind::Gauge,
             value: feeds.failing_feeds,
         },
+        gauge(
+            "cadenza_volumes",
+            "Volumes configured (failure domains blobs are placed over).",
+            cx.app.store.volume_count() as u64,
+        ),
+        gauge(
+            "cadenza_volumes_reachable",
+            "Volumes that answered just now; fewer than cadenza_volumes means degraded.",
+            reachable as u64,
+        ),
     ];
     let nodes = cx.db(|c| Ok::<_, ApiError>(c.nodes())).await?;
-    let mut response = cx.app.metrics.render(&extra, &nodes).into_response();
+    let edge = cx.app.edge_stats().await;
+    let mut text = cx.app.metrics.render(&extra, &nodes);
+    text.push_str(&crate::metrics::cluster_text(
+        cx.app.instance(),
+        cx.app.cdn.is_some(),
+        edge.as_ref(),
+    ));
+    let mut response = text.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
         warp::http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use cadenza_api::{ShareLink, ShareRequest, SongId};
 use serde::Deserialize;
 use warp::filters::BoxedFilter;
-use warp::http::header::{HeaderValue, HOST};
+use warp::http::header::HOST;
 use warp::reply::Response;
 use warp::Filter;
 
 use super::route::api_route;
-use super::stream::{serve_blob, IMMUTABLE_MAX_AGE};
+use super::stream::{public_until, serve_blob};
 use super::{
     body, ctx, ok_json, read_json_or_default, respond, unix_now, ApiError, ApiResult, BodyStream,
     Ctx,
@@ -92,11 +92,5 @@ async fn stream(cx: Ctx, id: SongId) -> ApiResult<Response> {
     let now = unix_now();
     cx.app.share.verify(id, expires, &sig, now)?;
     let blob = cx.blob(BlobKey::Song(id)).await?;
-    // Public so a CDN may keep it, but never past the link's own expiry.
-    let max_age = u64::try_from(expires - now)
-        .unwrap_or(0)
-        .min(IMMUTABLE_MAX_AGE);
-    let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}, immutable"))
-        .map_err(|e| ApiError::internal("building Cache-Control", &e))?;
-    serve_blob(&cx, &blob, cache_control, true).await
+    serve_blob(&cx, &blob, public_until(expires, now)?, true).await
 }

@@ -44,6 +44,16 @@ fn private_immutable() -> HeaderValue {
     HeaderValue::from_static(PRIVATE_IMMUTABLE)
 }
 
+/// `Cache-Control` of a signed link (share or CDN): public, because the URL itself is the
+/// authorisation, but never past the link's own expiry.
+pub fn public_until(expires: i64, now: i64) -> ApiResult<HeaderValue> {
+    let max_age = u64::try_from(expires - now)
+        .unwrap_or(0)
+        .min(IMMUTABLE_MAX_AGE);
+    HeaderValue::from_str(&format!("public, max-age={max_age}, immutable"))
+        .map_err(|e| ApiError::internal("building Cache-Control", &e))
+}
+
 pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
     let get_or_head = || warp::get().or(warp::head()).unify();
     let song = api_route!("songs" / {id: SongId} / "stream")
@@ -63,11 +73,17 @@ pub fn routes(app: &Arc<App>) -> BoxedFilter<(Response,)> {
 
 async fn song(cx: Ctx, id: SongId) -> ApiResult<Response> {
     let blob = cx.streaming_blob(BlobKey::Song(id)).await?;
+    if let Some(redirect) = super::cdn::redirect(&cx, &blob) {
+        return Ok(redirect);
+    }
     serve_blob(&cx, &blob, private_immutable(), true).await
 }
 
 async fn episode(cx: Ctx, id: EpisodeId) -> ApiResult<Response> {
     let blob = cx.streaming_blob(BlobKey::Episode(id)).await?;
+    if let Some(redirect) = super::cdn::redirect(&cx, &blob) {
+        return Ok(redirect);
+    }
     serve_blob(&cx, &blob, private_immutable(), true).await
 }
 

@@ -169,7 +169,9 @@ impl BlobStore {
                 source,
             )
         })?;
-        let stale = staging::clean_stale(&config.staging_dir, std::time::Duration::ZERO)?;
+        // Only files nothing has written to for a while: server copies on one host share the
+        // data dir, and another copy's upload in progress must survive this one's start.
+        let stale = staging::clean_stale(&config.staging_dir, staging::STALE_AGE)?;
         if stale > 0 {
             tracing::info!(count = stale, dir = %config.staging_dir.display(),
                 "deleted staging files left by an interrupted run");

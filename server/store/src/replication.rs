@@ -2,7 +2,6 @@
 //! and repair (copy verified bytes to placement volumes that lack them or hold bad bytes).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::Duration;
 
 use futures::future::join_all;
 use futures::StreamExt;
@@ -25,9 +24,6 @@ pub struct BlobInfo {
 /// Blobs checked at once. Checks are I/O bound; a few in flight keep the disks busy without
 /// starving the server's readers on a small machine.
 const CHECK_CONCURRENCY: usize = 4;
-
-/// Staging files older than this are leftovers (an upload does not take an hour to arrive).
-const STALE_STAGING_AGE: Duration = Duration::from_secs(3600);
 
 fn unix_now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -86,7 +82,7 @@ impl BlobStore {
                 .ok()
         }))
         .await;
-        match crate::staging::clean_stale(&inner.staging_dir, STALE_STAGING_AGE) {
+        match crate::staging::clean_stale(&inner.staging_dir, crate::staging::STALE_AGE) {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "deleted stale staging files"),
             Err(e) => tracing::warn!(error = %e, "cannot clean the staging directory"),

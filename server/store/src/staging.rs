@@ -12,10 +12,14 @@ use tokio::io::AsyncWriteExt;
 
 use crate::{BlobHash, StoreError};
 
-/// Every staging file is `cadenza-upload-<random>.part`; anything so named at startup is a
-/// leftover of a crash.
+/// Every staging file is `cadenza-upload-<random>.part`; one so named that nothing has
+/// written to for [`STALE_AGE`] is a leftover of a crash.
 const PREFIX: &str = "cadenza-upload-";
 const SUFFIX: &str = ".part";
+
+/// Staging files untouched this long are leftovers (an upload in progress writes all the time,
+/// and none takes an hour to arrive).
+pub(crate) const STALE_AGE: Duration = Duration::from_secs(3600);
 
 /// A fully received upload in a local file. The file is deleted when this is dropped.
 #[derive(Debug)]

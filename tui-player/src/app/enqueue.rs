@@ -50,7 +50,10 @@ impl App {
         result: Result<Fetched, NetError>,
     ) {
         let rows = match result {
-            Ok(fetched) => Loaded::from(fetched).rows,
+            Ok(fetched) => {
+                self.server_answered(false);
+                Loaded::from(fetched).rows
+            }
             Err(error) => {
                 self.on_error(&format!("fetch the songs of “{title}”"), error);
                 return;

@@ -7,6 +7,7 @@ mod enqueue;
 mod input;
 mod listing;
 pub mod network;
+pub mod outage;
 mod playback;
 pub mod queue;
 pub mod screen;
@@ -219,8 +220,8 @@ pub struct App {
     pub message: Option<Message>,
     /// Why there is no sound, when there is none.
     pub silent: Option<String>,
-    /// Why the server cannot be used right now.
-    pub offline: Option<String>,
+    /// What is down, from the last failed call (cleared by the next answer).
+    pub outage: Option<outage::Outage>,
     pub help: bool,
     pub help_offset: usize,
     pub prompt: Option<Prompt>,
@@ -261,7 +262,7 @@ impl App {
             player: Player::default(),
             message: None,
             silent: None,
-            offline: None,
+            outage: None,
             help: false,
             help_offset: 0,
             prompt: None,

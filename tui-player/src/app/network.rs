@@ -80,7 +80,7 @@ impl App {
             NetEvent::LoggedIn { session, user } => {
                 self.server = session.server.clone();
                 self.user = Some(user);
-                self.offline = None;
+                self.server_answered(true);
                 self.mode = Mode::Main;
                 self.effects.push(Effect::SaveSession(session.clone()));
                 self.net(NetRequest::UseSession(session));
@@ -101,7 +101,7 @@ impl App {
             }
             NetEvent::Connected(user) => {
                 self.user = Some(user);
-                self.offline = None;
+                self.server_answered(false);
                 self.load_top();
             }
             NetEvent::Loaded {
@@ -112,6 +112,9 @@ impl App {
             NetEvent::SearchResults { seq, result } => {
                 if seq != self.search.seq {
                     return; // an older query answered late
+                }
+                if result.is_ok() {
+                    self.server_answered(false);
                 }
                 let Some(screen) = self.stack.iter_mut().find(|s| s.kind == ScreenKind::Search)
                 else {
@@ -136,10 +139,14 @@ impl App {
                 };
                 match result {
                     Ok(playlists) if playlists.is_empty() => {
+                        self.server_answered(false);
                         self.picker = None;
                         self.error("you have no playlists yet: press C to create one");
                     }
-                    Ok(playlists) => picker.playlists = Some(playlists),
+                    Ok(playlists) => {
+                        picker.playlists = Some(playlists);
+                        self.server_answered(false);
+                    }
                     Err(error) => {
                         self.picker = None;
                         self.on_error("list your playlists", error);
@@ -153,6 +160,7 @@ impl App {
             } => self.on_collection_tracks(title, next, result),
             NetEvent::PlaylistEdited { id, result, done } => match result {
                 Ok(detail) => {
+                    self.server_answered(true);
                     if !done.is_empty() {
                         self.info(done);
                     }
@@ -176,6 +184,8 @@ impl App {
                 downloaded,
                 total,
             } => {
+                // Bytes arrived: the streaming path works again.
+                self.server_answered(false);
                 let playing = self.player.track.as_ref().is_some_and(|t| t.hash == hash);
                 if playing {
                     self.player.download = (downloaded < total).then_some((downloaded, total));
@@ -194,7 +204,9 @@ impl App {
                 self.info(format!(
                     "reported {sent} {plays} kept while the server was unreachable"
                 ));
-                if self.offline.take().is_some() && self.user.is_none() {
+                let was_offline = self.outage.as_ref().is_some_and(|o| o.offline());
+                self.server_answered(true);
+                if was_offline && self.user.is_none() {
                     // Started offline: now the account can be loaded.
                     self.net(NetRequest::Connect);
                 }
@@ -205,6 +217,9 @@ impl App {
     }
 
     fn on_loaded(&mut self, listing: &Listing, offset: u32, result: Result<Loaded, NetError>) {
+        if result.is_ok() {
+            self.server_answered(false);
+        }
         let shows = |s: &&mut Screen| s.kind.listing().as_ref() == Some(listing);
         let Some(screen) = self.stack.iter_mut().find(shows) else {
             return;
@@ -269,19 +284,23 @@ impl App {
         }
     }
 
-    /// One line for a failed call; a lost session asks for a login, a lost server goes offline.
+    /// One line for a failed call; a lost session asks for a login, a lost server goes
+    /// offline, and an outage names the part that is down when the answer tells.
     pub(super) fn on_error(&mut self, what: &str, error: NetError) {
+        self.note_outage(&error);
         match error.kind {
             NetErrorKind::Unauthorized => {
                 self.ask_login("your session has expired or was revoked: log in again")
             }
-            NetErrorKind::Unreachable => {
-                self.offline = Some(error.message.clone());
-                self.error(format!(
-                    "cannot reach the server ({}); cached songs still play (see Cached)",
-                    self.server
-                ));
-            }
+            NetErrorKind::Unreachable => self.error(format!(
+                "cannot reach the server ({}); cached songs still play (see Cached)",
+                self.server
+            )),
+            NetErrorKind::NoServer => self.error(format!(
+                "the load balancer at {} answers, but no server behind it does; \
+                 cached songs still play (see Cached)",
+                self.server
+            )),
             _ => self.error(format!("could not {what}: {error}")),
         }
     }
@@ -304,12 +323,15 @@ mod tests {
         };
         let mut app = App::new(&Config::default(), None, Some(&session));
         app.take_effects();
-        app.offline = Some("connection refused".into());
+        app.outage = Some(crate::app::outage::Outage {
+            down: crate::app::outage::Down::Server,
+            reason: "connection refused".into(),
+        });
         app.handle(
             Event::Net(NetEvent::KeptPlaysSent(2)),
             std::time::Instant::now(),
         );
-        assert_eq!(app.offline, None);
+        assert_eq!(app.outage, None);
         assert!(app
             .message
             .as_ref()

@@ -236,8 +236,8 @@ impl App {
                     NetErrorKind::Unauthorized if self.user.is_some() => {
                         self.ask_login("your session has expired: log in again")
                     }
-                    NetErrorKind::Unreachable => {
-                        self.offline = Some(error.message.clone());
+                    NetErrorKind::Unreachable | NetErrorKind::NoServer => {
+                        self.note_outage(&error);
                         self.error(format!(
                             "cannot reach the server, and “{title}” is not cached"
                         ));

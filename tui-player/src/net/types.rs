@@ -129,6 +129,12 @@ pub enum NetErrorKind {
     Unauthorized,
     /// No answer from the server: play from the cache.
     Unreachable,
+    /// A load balancer answered that no server behind it does (502/504): same.
+    NoServer,
+    /// The server's catalog takes no changes right now (503 `catalog_read_only`).
+    ReadOnly,
+    /// The server cannot serve this right now (another 503).
+    Unavailable,
     NotFound,
     Forbidden,
     Other,
@@ -140,6 +146,13 @@ impl From<ClientError> for NetError {
             NetErrorKind::Unauthorized
         } else if e.is_unreachable() {
             NetErrorKind::Unreachable
+        } else if matches!(e.status(), Some(502 | 504)) {
+            NetErrorKind::NoServer
+        } else if matches!(&e, ClientError::Api { status: 503, code, .. } if code == "catalog_read_only")
+        {
+            NetErrorKind::ReadOnly
+        } else if e.status() == Some(503) {
+            NetErrorKind::Unavailable
         } else if e.is_not_found() {
             NetErrorKind::NotFound
         } else if e.is_forbidden() {

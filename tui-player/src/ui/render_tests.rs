@@ -342,7 +342,10 @@ fn errors_show_on_the_status_line_and_in_the_view() {
     let lines = render(&mut app, 120, 30);
     assert_shows(&lines, "Could not load this view: cannot reach the server");
 
-    app.offline = Some("down".into());
+    app.outage = Some(crate::app::outage::Outage {
+        down: crate::app::outage::Down::Server,
+        reason: "down".into(),
+    });
     let lines = render(&mut app, 120, 30);
     assert_shows(&lines, "offline: cached songs only");
 }

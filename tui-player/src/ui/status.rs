@@ -47,8 +47,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .join(" · ");
         (text, Style::default().fg(theme.muted))
     };
-    let notice = match (&app.offline, &app.silent) {
-        (Some(_), _) => "offline: cached songs only".to_string(),
+    let notice = match (&app.outage, &app.silent) {
+        (Some(outage), _) => outage.notice().to_string(),
         (None, Some(silent)) => silent.clone(),
         (None, None) => String::new(),
     };
