@@ -21,7 +21,7 @@ use super::error::Context;
 use super::pool::Tx;
 use crate::{CatalogError, CatalogResult};
 
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, SONG_CREDITS];
 
 /// The schema version this code writes.
 pub(crate) const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -418,4 +418,70 @@ CREATE TABLE play_queue_songs (
     PRIMARY KEY (user_id, position)
 );
 CREATE INDEX play_queue_songs_by_song ON play_queue_songs (song_id);
+"#;
+
+/// Version 3: SQLite's version 8 — a song may credit several artists and genres.
+/// `songs.artist_id` and `songs.genre_id` keep the first of each; the others are rows here,
+/// numbered from 1 in credit order, so every existing catalog is already complete. A song
+/// is browsed and counted under each of its artists and genres: statement-level triggers
+/// keep `song_count` of both like `songs_counted` does (a batch of credits updates each
+/// name once), and deleting a song removes its rows by cascade, which the triggers uncount.
+const SONG_CREDITS: &str = r#"
+CREATE TABLE song_artists (
+    song_id    bigint NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    position   bigint NOT NULL CHECK (position > 0),  -- songs.artist_id is position 0
+    artist_id  bigint NOT NULL REFERENCES artists (id),
+    PRIMARY KEY (song_id, position)
+);
+CREATE INDEX song_artists_by_artist ON song_artists (artist_id, song_id);
+
+CREATE TABLE song_genres (
+    song_id    bigint NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    position   bigint NOT NULL CHECK (position > 0),  -- songs.genre_id is position 0
+    genre_id   bigint NOT NULL REFERENCES genres (id),
+    PRIMARY KEY (song_id, position)
+);
+CREATE INDEX song_genres_by_genre ON song_genres (genre_id, song_id);
+
+CREATE FUNCTION song_artists_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE artists a SET song_count = a.song_count + n.songs
+        FROM (SELECT artist_id, count(*) AS songs FROM new_credits GROUP BY artist_id) n
+        WHERE a.id = n.artist_id;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION song_artists_uncounted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE artists a SET song_count = a.song_count - n.songs
+        FROM (SELECT artist_id, count(*) AS songs FROM old_credits GROUP BY artist_id) n
+        WHERE a.id = n.artist_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER song_artists_counted AFTER INSERT ON song_artists
+    REFERENCING NEW TABLE AS new_credits
+    FOR EACH STATEMENT EXECUTE FUNCTION song_artists_counted();
+CREATE TRIGGER song_artists_uncounted AFTER DELETE ON song_artists
+    REFERENCING OLD TABLE AS old_credits
+    FOR EACH STATEMENT EXECUTE FUNCTION song_artists_uncounted();
+
+CREATE FUNCTION song_genres_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE genres g SET song_count = g.song_count + n.songs
+        FROM (SELECT genre_id, count(*) AS songs FROM new_credits GROUP BY genre_id) n
+        WHERE g.id = n.genre_id;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION song_genres_uncounted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE genres g SET song_count = g.song_count - n.songs
+        FROM (SELECT genre_id, count(*) AS songs FROM old_credits GROUP BY genre_id) n
+        WHERE g.id = n.genre_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER song_genres_counted AFTER INSERT ON song_genres
+    REFERENCING NEW TABLE AS new_credits
+    FOR EACH STATEMENT EXECUTE FUNCTION song_genres_counted();
+CREATE TRIGGER song_genres_uncounted AFTER DELETE ON song_genres
+    REFERENCING OLD TABLE AS old_credits
+    FOR EACH STATEMENT EXECUTE FUNCTION song_genres_uncounted();
 "#;
