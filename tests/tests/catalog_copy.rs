@@ -1,7 +1,8 @@
 //! An admin moves a SQLite catalog to PostgreSQL with `cadenza-server catalog copy` and
 //! starts the server on it: users log in with their old passwords, and a fixed list of
 //! requests gets the same answers as before (search the same matches; ranking may differ),
-//! and their app passwords and API keys come along.
+//! and their app passwords and API keys come along. The fixtures include songs crediting
+//! two artists and two genres: those credits answer the same too.
 
 use std::process::{Command, Output};
 
@@ -19,16 +20,17 @@ fn copy(from: &std::path::Path, to: &str) -> Output {
         .expect("run cadenza-server catalog copy")
 }
 
-/// The answers that must not change, as JSON text.
+/// The answers that must not change, as JSON text: the fixed list, then `extra` routes.
 async fn answers(
     client: &Client,
     song: i64,
     album: i64,
     artist: i64,
     playlist: i64,
+    extra: &[String],
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for route in [
+    let fixed = [
         "/songs?limit=500".to_string(),
         "/albums?limit=500".into(),
         "/artists?limit=500".into(),
@@ -40,7 +42,8 @@ async fn answers(
         format!("/playlists/{playlist}"),
         "/hot?days=7".into(),
         "/me".into(),
-    ] {
+    ];
+    for route in fixed.into_iter().chain(extra.iter().cloned()) {
         let response = client
             .request(reqwest::Method::GET, &route)
             .unwrap()
@@ -111,8 +114,34 @@ async fn a_sqlite_catalog_moved_to_postgres_answers_the_same() {
         .unwrap();
     let credentials_before = alice.my_credentials().await.unwrap();
     let (song, album, artist) = (songs[0].id, songs[0].album_id, songs[0].artist_id);
-    let before = answers(&alice, song, album, artist, list.id).await;
-    let queries = ["bjo", "tone", "moving", "坂本", "the"];
+    // A song with two artists and two genres: its own answer, the page of its second
+    // artist (who has it among their top songs) and the songs of its second genre.
+    let credited = songs
+        .iter()
+        .find(|s| s.artists.len() == 2 && s.genres.len() == 2)
+        .expect("a fixture crediting two artists and two genres");
+    let credits = [
+        format!("/songs/{}", credited.id),
+        format!("/artists/{}", credited.artists[1].id),
+        format!("/genres/{}/songs?limit=500", credited.genres[1]),
+    ];
+    let before = answers(&alice, song, album, artist, list.id, &credits).await;
+    let second = alice.artist(credited.artists[1].id).await.unwrap();
+    assert!(
+        second.top_songs.iter().any(|s| s.id == credited.id),
+        "{second:?}"
+    );
+    let second_artist = credited.artists[1].name.to_lowercase();
+    let second_genre = credited.genres[1].to_lowercase();
+    let queries = [
+        "bjo",
+        "tone",
+        "moving",
+        "坂本",
+        "the",
+        second_artist.as_str(),
+        second_genre.as_str(),
+    ];
     let mut found_before = Vec::new();
     for q in queries {
         found_before.push(matches(&alice, q).await);
@@ -149,7 +178,7 @@ async fn a_sqlite_catalog_moved_to_postgres_answers_the_same() {
         cluster.replica_url(0, &database),
     ]);
     let alice = server.login("alice", LISTENER_PASSWORD).await;
-    let after = answers(&alice, song, album, artist, list.id).await;
+    let after = answers(&alice, song, album, artist, list.id, &credits).await;
     for ((route, was), (_, is)) in before.iter().zip(&after) {
         // /me and playlists carry no volatile fields; every answer must be the same text.
         assert_eq!(was, is, "{route}");

@@ -1,13 +1,13 @@
 //! Moving a catalog from SQLite to PostgreSQL: every row of every table (users with their
-//! password hashes and tokens, songs, albums, artists, genres, playlists, plays, podcasts,
-//! episodes, resume positions), with their ids.
+//! password hashes and tokens, songs with the artists and genres they credit, albums,
+//! artists, genres, playlists, plays, podcasts, episodes, resume positions), with their ids.
 //!
 //! - The source is opened read-only and never changed.
 //! - The target's schema comes from the server's own migrations. Rows go in batches of
 //!   [`BATCH`], each committed on its own and inserted with `ON CONFLICT DO NOTHING`, so a
 //!   copy that stopped half-way is resumed by running it again, and running it twice changes
 //!   nothing. Counters (songs per album, artist, genre) are left to the target's triggers,
-//!   which count exactly the songs a batch inserts.
+//!   which count exactly the songs and credits a batch inserts.
 //! - A target that already holds rows of another catalog (an id with other content) is
 //!   refused before anything is written.
 //! - At the end every table is compared: the same number of rows, and the same SHA-256 over
@@ -125,10 +125,32 @@ const TABLES: &[Table] = &[
             ("created_at", Int),
         ],
         key: &["id"],
-        document: "s.title, (SELECT name FROM artists WHERE id = s.artist_id), \
+        // Every artist and genre the song credits, in credit order (`credit_text`).
+        document: "s.title, \
+                   (SELECT name FROM artists WHERE id = s.artist_id) \
+                   || coalesce((SELECT ', ' || group_concat(x.name, ', ' ORDER BY sa.position) \
+                                FROM song_artists sa JOIN artists x ON x.id = sa.artist_id \
+                                WHERE sa.song_id = s.id), ''), \
                    (SELECT title FROM albums WHERE id = s.album_id), \
-                   (SELECT name FROM genres WHERE id = s.genre_id)",
+                   (SELECT name FROM genres WHERE id = s.genre_id) \
+                   || coalesce((SELECT ', ' || group_concat(x.name, ', ' ORDER BY sg.position) \
+                                FROM song_genres sg JOIN genres x ON x.id = sg.genre_id \
+                                WHERE sg.song_id = s.id), '')",
         sequence: true,
+    },
+    Table {
+        name: "song_artists",
+        columns: &[("song_id", Int), ("position", Int), ("artist_id", Int)],
+        key: &["song_id", "position"],
+        document: "",
+        sequence: false,
+    },
+    Table {
+        name: "song_genres",
+        columns: &[("song_id", Int), ("position", Int), ("genre_id", Int)],
+        key: &["song_id", "position"],
+        document: "",
+        sequence: false,
     },
     Table {
         name: "users",
@@ -816,7 +838,8 @@ mod tests {
     use crate::{Catalog, NewEpisode, SqliteCatalog};
     use cadenza_api::{CreatePlaylist, CreatePodcast, PageRequest, RecordPlay, Role, SearchType};
 
-    /// A small catalog with a row in every table, and a deleted newest song.
+    /// A small catalog with a row in every table (a song crediting three artists and three
+    /// genres among them), and a deleted newest song.
     fn source(path: &Path) -> SqliteCatalog {
         let cat = SqliteCatalog::open(path).unwrap();
         let mut ids = Vec::new();
@@ -830,6 +853,10 @@ mod tests {
             s.genre = (n % 2 == 0).then(|| "Rock".into());
             s.cover = (n % 4 == 0).then(|| cover(n));
             s.track = Some(n as u32);
+            if n == 2 {
+                s.other_artists = vec!["Guest Star".into(), "Björk".into()];
+                s.other_genres = vec!["Pop".into(), "Drone".into()];
+            }
             ids.push(cat.insert_song(&s, 100 + n as i64).unwrap().0.id);
         }
         let gone = cat
@@ -907,6 +934,7 @@ mod tests {
             (rows("songs"), rows("users"), rows("tokens"), rows("plays")),
             (30, 2, 1, 20)
         );
+        assert_eq!((rows("song_artists"), rows("song_genres")), (2, 2));
         assert_eq!(
             report.inserted,
             report.tables.iter().map(|(_, n)| n).sum::<u64>()
@@ -929,7 +957,9 @@ mod tests {
         assert_eq!(pg.hot(0, 50).unwrap(), sqlite.hot(0, 50).unwrap());
         assert_eq!(pg.users().unwrap(), sqlite.users().unwrap());
         // The same matches (ranking may differ between the engines).
-        for q in ["track 1", "bjork", "龍一", "dc", "rock", "road", "weekly"] {
+        for q in [
+            "track 1", "bjork", "龍一", "dc", "rock", "road", "weekly", "guest", "pop", "drone",
+        ] {
             let found = |cat: &dyn Catalog| {
                 let r = cat.search(q, SearchType::All, page, 1).unwrap();
                 let mut ids = [
@@ -952,6 +982,23 @@ mod tests {
             };
             assert_eq!(found(&pg), found(&sqlite), "{q}");
         }
+        // The credited song, its guest's page and its last genre answer the same.
+        let credited = sqlite.song(3).unwrap();
+        assert_eq!(
+            (
+                credited.title.as_str(),
+                credited.artists.len(),
+                credited.genres.len()
+            ),
+            ("Track 2", 3, 3)
+        );
+        assert_eq!(pg.song(credited.id).unwrap(), credited);
+        let guest = credited.artists[1].id;
+        assert_eq!(pg.artist(guest).unwrap(), sqlite.artist(guest).unwrap());
+        assert_eq!(
+            pg.genre_songs("drone", page).unwrap(),
+            sqlite.genre_songs("drone", page).unwrap()
+        );
         assert_eq!(pg.playlist(1, 1).unwrap(), sqlite.playlist(1, 1).unwrap());
         assert_eq!(pg.podcast(1, 2).unwrap(), sqlite.podcast(1, 2).unwrap());
         assert_eq!(

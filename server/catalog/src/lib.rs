@@ -8,6 +8,7 @@
 #[cfg(test)]
 mod behaviour;
 mod copy;
+mod credits;
 mod item_table;
 mod paging;
 mod pg;

@@ -6,7 +6,8 @@
 use super::error::Context;
 use super::pool::Tx;
 use super::rows::{
-    self, get, int, ALBUM_COLUMNS, ALBUM_JOINS, ARTIST_COLUMNS, SONG_COLUMNS, SONG_JOINS,
+    self, artist_albums, get, int, ALBUM_COLUMNS, ALBUM_JOINS, ARTIST_COLUMNS, SONG_COLUMNS,
+    SONG_JOINS,
 };
 use super::users::lookup_text;
 use crate::paging::{clamp, page, total_from_page};
@@ -114,7 +115,7 @@ pub(crate) fn album_cover(tx: &mut Tx<'_>, id: AlbumId) -> CatalogResult<Option<
 }
 
 /// The artist, the albums filed under them or that they appear on (oldest first), and
-/// their most played songs of all time.
+/// their most played songs of all time (songs crediting them among others included).
 pub(crate) fn artist(tx: &mut Tx<'_>, id: ArtistId) -> CatalogResult<ArtistDetail> {
     let sql = format!("SELECT {ARTIST_COLUMNS} FROM artists a WHERE a.id = $1");
     let artist = match tx.query_opt(&sql, &[&id]).ctx("reading an artist")? {
@@ -122,10 +123,9 @@ pub(crate) fn artist(tx: &mut Tx<'_>, id: ArtistId) -> CatalogResult<ArtistDetai
         None => return Err(not_found("artist", id)),
     };
     let sql = format!(
-        "SELECT {ALBUM_COLUMNS} FROM albums al {ALBUM_JOINS} \
-         WHERE al.id IN (SELECT id FROM albums WHERE artist_id = $1 \
-                         UNION SELECT album_id FROM songs WHERE artist_id = $1) \
-         ORDER BY al.year IS NULL, al.year, cadenza_nocase(al.title), al.id"
+        "SELECT {ALBUM_COLUMNS} FROM albums al {ALBUM_JOINS} WHERE al.id IN ({}) \
+         ORDER BY al.year IS NULL, al.year, cadenza_nocase(al.title), al.id",
+        artist_albums!("$1")
     );
     let albums = rows::collect(
         tx,
@@ -137,6 +137,7 @@ pub(crate) fn artist(tx: &mut Tx<'_>, id: ArtistId) -> CatalogResult<ArtistDetai
     let top = rows::ids(
         tx,
         "SELECT s.id FROM songs s WHERE s.artist_id = $1 \
+            OR s.id IN (SELECT song_id FROM song_artists WHERE artist_id = $1) \
          ORDER BY (SELECT count(*) FROM plays WHERE song_id = s.id) DESC, \
                   cadenza_nocase(s.title), s.id LIMIT $2",
         &[&id, &TOP_SONGS],
@@ -183,10 +184,14 @@ pub(crate) fn genre_songs(
         .ctx("looking up a genre")?
         .ok_or_else(missing)?;
     let (genre_id, total): (i64, u64) = (get(&row, 0)?, int(&row, 1)?);
+    // Two ordered runs merged: the songs whose first genre it is (by the genre index, in
+    // title order) and the few that list it later.
     let ids = rows::page_ids(
         tx,
-        "SELECT id FROM songs WHERE genre_id = $1 ORDER BY cadenza_nocase(title), id \
-         LIMIT $2 OFFSET $3",
+        "SELECT id FROM (SELECT id, title FROM songs WHERE genre_id = $1 \
+             UNION ALL SELECT s.id, s.title FROM song_genres sg JOIN songs s ON s.id = sg.song_id \
+             WHERE sg.genre_id = $1) u \
+         ORDER BY cadenza_nocase(title), id LIMIT $2 OFFSET $3",
         &[&genre_id],
         req,
         "listing a genre's songs",

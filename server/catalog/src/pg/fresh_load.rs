@@ -14,7 +14,9 @@
 //!   the names (updating them afterwards rewrote every album with its index entries).
 
 use super::error::{describe, Context};
+use super::library::document;
 use super::search::index_text;
+use crate::credits::{self, Credits};
 use crate::text::name_key;
 use crate::validate::tags;
 use crate::{to_i64, CatalogError, CatalogResult, NewSong, PgCatalog, PgOptions};
@@ -30,6 +32,9 @@ pub struct PgFreshLoad {
     genres: Names,
     albums: HashMap<(i64, String), i64>,
     album_rows: Vec<AlbumRow>,
+    /// Rows of `song_artists` and `song_genres`, written by `finish` once their names exist.
+    artist_credits: CreditRows,
+    genre_credits: CreditRows,
     next_song: i64,
     /// `CREATE` statements of the songs' indexes and foreign keys dropped for the load.
     deferred: Vec<String>,
@@ -44,6 +49,43 @@ struct Names {
     /// Songs counted for each, by id - 1 (counters are written with the rows: updating
     /// them afterwards would rewrite every row and its search index entries).
     songs: Vec<i64>,
+}
+
+/// Credit rows as the columns `finish` unnests.
+#[derive(Default)]
+struct CreditRows {
+    songs: Vec<i64>,
+    positions: Vec<i64>,
+    entries: Vec<i64>,
+}
+
+impl CreditRows {
+    /// Records what `song` credits after `first` and counts each credited entry in `names`.
+    fn add(&mut self, names: &mut Names, song: i64, first: i64, others: &[i64]) {
+        for (position, id) in (1i64..).zip(credits::others(first, others)) {
+            self.songs.push(song);
+            self.positions.push(position);
+            self.entries.push(id);
+            names.count(id);
+        }
+    }
+
+    fn insert(&self, client: &mut postgres::Client, credits: Credits) -> CatalogResult<()> {
+        if self.songs.is_empty() {
+            return Ok(());
+        }
+        let (table, column) = credits.table();
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {table} (song_id, position, {column}) \
+                     SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[])"
+                ),
+                &[&self.songs, &self.positions, &self.entries],
+            )
+            .ctx("finishing the catalog load: song credits")?;
+        Ok(())
+    }
 }
 
 struct AlbumRow {
@@ -140,10 +182,17 @@ impl PgFreshLoad {
         client
             .batch_execute(
                 "SET LOCAL maintenance_work_mem = '512MB'; \
-                 ALTER TABLE songs DISABLE TRIGGER songs_counted",
+                 ALTER TABLE songs DISABLE TRIGGER songs_counted; \
+                 ALTER TABLE song_artists DISABLE TRIGGER song_artists_counted; \
+                 ALTER TABLE song_genres DISABLE TRIGGER song_genres_counted",
             )
             .ctx(doing)?;
-        deferred.push("ALTER TABLE songs ENABLE TRIGGER songs_counted".into());
+        deferred.push(
+            "ALTER TABLE songs ENABLE TRIGGER songs_counted; \
+             ALTER TABLE song_artists ENABLE TRIGGER song_artists_counted; \
+             ALTER TABLE song_genres ENABLE TRIGGER song_genres_counted"
+                .into(),
+        );
         client
             .batch_execute(
                 "CREATE TEMP TABLE loading (id bigint, title text, artist_id bigint, \
@@ -160,6 +209,8 @@ impl PgFreshLoad {
             genres: Names::default(),
             albums: HashMap::new(),
             album_rows: Vec::new(),
+            artist_credits: CreditRows::default(),
+            genre_credits: CreditRows::default(),
             next_song: 1,
             deferred,
             failed: false,
@@ -246,6 +297,22 @@ impl PgFreshLoad {
         }
         let id = self.next_song;
         self.next_song += 1;
+        let others: Vec<i64> = tags
+            .other_artists
+            .iter()
+            .map(|name| self.artists.id(name))
+            .collect();
+        self.artist_credits
+            .add(&mut self.artists, id, artist_id, &others);
+        if let Some(first) = genre_id {
+            let others: Vec<i64> = tags
+                .other_genres
+                .iter()
+                .map(|name| self.genres.id(name))
+                .collect();
+            self.genre_credits.add(&mut self.genres, id, first, &others);
+        }
+        let [title_text, artist_text, album_text, genre_text] = document(&tags);
         let int = |v: Option<i64>| v.map_or("\\N".to_string(), |v| v.to_string());
         let fields = [
             id.to_string(),
@@ -265,10 +332,10 @@ impl PgFreshLoad {
             size.to_string(),
             copy_text(&song.hash),
             now.to_string(),
-            copy_text(&index_text(&tags.title)),
-            copy_text(&index_text(&tags.artist)),
-            copy_text(&index_text(&tags.album)),
-            copy_text(&tags.genre.as_deref().map(index_text).unwrap_or_default()),
+            copy_text(&title_text),
+            copy_text(&artist_text),
+            copy_text(&album_text),
+            copy_text(&genre_text),
         ];
         Ok(fields.join("\t") + "\n")
     }
@@ -349,6 +416,10 @@ impl PgFreshLoad {
                 ],
             )
             .ctx(doing)?;
+        self.artist_credits
+            .insert(&mut self.client, Credits::Artists)?;
+        self.genre_credits
+            .insert(&mut self.client, Credits::Genres)?;
 
         for sql in std::mem::take(&mut self.deferred) {
             self.client
@@ -367,7 +438,7 @@ impl PgFreshLoad {
             .batch_execute("COMMIT")
             .ctx("committing the loaded catalog")?;
         self.client
-            .batch_execute("ANALYZE songs, albums, artists, genres")
+            .batch_execute("ANALYZE songs, albums, artists, genres, song_artists, song_genres")
             .ctx("analyzing the loaded catalog")?;
         self.failed = false;
         Ok(())
@@ -425,6 +496,11 @@ mod tests {
         songs[4].year = Some(1997);
         songs[5].genre = Some("Ambient".into());
         songs[6].album_artist = Some("Various".into());
+        songs[7].other_artists = vec!["Guest Star".into(), "björk".into(), "坂本龍一".into()];
+        songs[7].genre = Some("Ambient".into());
+        songs[7].other_genres = vec!["Drone".into(), "ambient".into()];
+        songs[8].other_artists = vec!["Guest Star".into()];
+        songs[8].other_genres = vec!["Dropped without a first genre".into()];
         let cluster = cadenza_pgtest::Cluster::shared().unwrap();
         let url = cluster.primary_url(&cluster.create_database().unwrap());
         let mut load = PgFreshLoad::create(&url).unwrap();
@@ -439,11 +515,26 @@ mod tests {
             limit: 100,
             offset: 0,
         };
-        for q in ["track 7", "bjork", "龍一", "ambient", "album", "tab"] {
+        for q in [
+            "track 7", "bjork", "龍一", "ambient", "album", "tab", "guest", "drone", "dropped",
+        ] {
             let total =
                 |c: &dyn Catalog| c.search(q, SearchType::All, page, 0).unwrap().songs.total;
             assert_eq!(total(&loaded), total(&uploaded), "searching {q}");
         }
+        // Credits answer like an upload's: the song, the guest's page, the second genre.
+        assert_eq!(loaded.song(8).unwrap(), uploaded.song(8).unwrap());
+        let credited = loaded.song(8).unwrap();
+        assert_eq!((credited.artists.len(), credited.genres.len()), (3, 2));
+        let guest = loaded.song(9).unwrap().artists[1].id;
+        assert_eq!(
+            loaded.artist(guest).unwrap(),
+            uploaded.artist(guest).unwrap()
+        );
+        assert_eq!(
+            loaded.genre_songs("drone", page).unwrap(),
+            uploaded.genre_songs("drone", page).unwrap()
+        );
         // An upload afterwards gets the next id and the counters stay right.
         let (next, _) = loaded
             .insert_song(&song(99, "Later", "Björk", "Album"), 6)

@@ -4,6 +4,7 @@ use super::error::Context;
 use super::pool::Tx;
 use super::rows::{self, get};
 use super::search::index_text;
+use crate::credits::{self, Credits};
 use crate::text::name_key;
 use crate::validate::{tags, Tags};
 use crate::{not_found, to_i64, CatalogResult, NewSong};
@@ -120,17 +121,70 @@ pub(crate) fn insert_song(
         .ctx("inserting a song")?;
     let id: i64 = get(&row, 0)?;
     fill_album(tx, album_id, song, year, genre_id, cover_size)?;
+
+    let others = tags
+        .other_artists
+        .iter()
+        .map(|name| names.artist(tx, name))
+        .collect::<CatalogResult<Vec<_>>>()?;
+    insert_credits(tx, Credits::Artists, id, artist_id, &others)?;
+    if let Some(first) = genre_id {
+        let others = tags
+            .other_genres
+            .iter()
+            .map(|name| names.genre(tx, name))
+            .collect::<CatalogResult<Vec<_>>>()?;
+        insert_credits(tx, Credits::Genres, id, first, &others)?;
+    }
     Ok(Inserted::Created(id))
 }
 
-/// The search document of a song: title, artist, album, genre, as index text.
-fn document(tags: &Tags) -> [String; 4] {
+/// The search document of a song: title, artists, album, genres, as index text (every
+/// artist and genre it credits, so it is found under any).
+pub(crate) fn document(tags: &Tags) -> [String; 4] {
+    let (artists, genres) = tags.search_text();
     [
         index_text(&tags.title),
-        index_text(&tags.artist),
+        index_text(&artists),
         index_text(&tags.album),
-        tags.genre.as_deref().map(index_text).unwrap_or_default(),
+        genres.as_deref().map(index_text).unwrap_or_default(),
     ]
+}
+
+/// Records the entries a song credits after its `first` (kept on the `songs` row), in
+/// order, each once, in one statement.
+fn insert_credits(
+    tx: &mut Tx<'_>,
+    credits: Credits,
+    song: SongId,
+    first: i64,
+    others: &[i64],
+) -> CatalogResult<()> {
+    let others = credits::others(first, others);
+    if others.is_empty() {
+        return Ok(());
+    }
+    let (table, column) = credits.table();
+    tx.execute(
+        &format!(
+            "INSERT INTO {table} (song_id, position, {column}) \
+             SELECT $1, n, id FROM unnest($2::int8[]) WITH ORDINALITY u (id, n)"
+        ),
+        &[&song, &others],
+    )
+    .ctx("crediting a song")?;
+    Ok(())
+}
+
+/// The entries a song credits after its first.
+fn other_credits(tx: &mut Tx<'_>, credits: Credits, song: SongId) -> CatalogResult<Vec<i64>> {
+    let (table, column) = credits.table();
+    rows::ids(
+        tx,
+        &format!("SELECT {column} FROM {table} WHERE song_id = $1 ORDER BY position"),
+        &[&song],
+        "reading a song's credits",
+    )
 }
 
 /// Gives the album the song's year, genre and cover where it has none yet.
@@ -277,7 +331,10 @@ pub(crate) fn delete_song(tx: &mut Tx<'_>, id: SongId) -> CatalogResult<Vec<Stri
         "finding playlists with the song",
     )?;
 
-    // Cascades remove its playlist entries and plays; triggers fix the counters.
+    let other_artists = other_credits(tx, Credits::Artists, id)?;
+    let other_genres = other_credits(tx, Credits::Genres, id)?;
+
+    // Cascades remove its playlist entries, plays and credits; triggers fix the counters.
     tx.execute("DELETE FROM songs WHERE id = $1", &[&id])
         .ctx("deleting a song")?;
     for playlist in playlists {
@@ -316,7 +373,7 @@ pub(crate) fn delete_song(tx: &mut Tx<'_>, id: SongId) -> CatalogResult<Vec<Stri
         )
         .ctx("updating an album's year and genre")?;
     }
-    for artist in [artist_id, album_artist] {
+    for artist in [artist_id, album_artist].into_iter().chain(other_artists) {
         tx.execute(
             "DELETE FROM artists WHERE id = $1 AND song_count = 0 \
              AND NOT EXISTS (SELECT 1 FROM albums WHERE artist_id = $1)",
@@ -324,7 +381,7 @@ pub(crate) fn delete_song(tx: &mut Tx<'_>, id: SongId) -> CatalogResult<Vec<Stri
         )
         .ctx("deleting an empty artist")?;
     }
-    if let Some(genre) = genre_id {
+    for genre in genre_id.into_iter().chain(other_genres) {
         tx.execute(
             "DELETE FROM genres WHERE id = $1 AND song_count = 0 \
              AND NOT EXISTS (SELECT 1 FROM albums WHERE genre_id = $1)",

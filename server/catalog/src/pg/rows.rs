@@ -4,7 +4,7 @@
 use super::error::{out_of_range, Context};
 use super::pool::{Params, Tx};
 use crate::CatalogResult;
-use cadenza_api::{Album, Artist, PageRequest, Playlist, Podcast, Song};
+use cadenza_api::{artist_credit, Album, Artist, ArtistRef, PageRequest, Playlist, Podcast, Song};
 use postgres::Row;
 
 /// An integer column as the wire type wants it (`u32` for a count, `u64` for a size...).
@@ -28,25 +28,55 @@ pub(crate) fn get<'a, T: postgres::types::FromSql<'a>>(
 
 // ------------------------------------------------------------------ songs
 
+/// A song `s`: its own columns, the artists and genres it credits after its first (arrays
+/// in credit order, empty for most songs: subselects on the credit tables' keys, so a page
+/// of songs stays one query) and its album's artist.
 pub(crate) const SONG_COLUMNS: &str = "s.id, s.title, ar.name, s.artist_id, al.title, s.album_id, \
      s.track, s.disc, g.name, s.year, s.duration_ms, s.codec, s.content_type, s.bitrate, \
-     s.sample_rate, s.channels, s.size, s.hash, s.created_at";
+     s.sample_rate, s.channels, s.size, s.hash, s.created_at, \
+     ARRAY(SELECT sa.artist_id FROM song_artists sa WHERE sa.song_id = s.id \
+           ORDER BY sa.position), \
+     ARRAY(SELECT x.name FROM song_artists sa JOIN artists x ON x.id = sa.artist_id \
+           WHERE sa.song_id = s.id ORDER BY sa.position), \
+     ARRAY(SELECT x.name FROM song_genres sg JOIN genres x ON x.id = sg.genre_id \
+           WHERE sg.song_id = s.id ORDER BY sg.position), \
+     al.artist_id, aa.name";
 
-/// `FROM` clause matching [`SONG_COLUMNS`]: a song with its artist, album and genre names.
+/// `FROM` clause matching [`SONG_COLUMNS`]: a song with its artist, album (and its artist)
+/// and genre names.
 pub(crate) const SONG_JOINS: &str = "JOIN artists ar ON ar.id = s.artist_id \
-     JOIN albums al ON al.id = s.album_id LEFT JOIN genres g ON g.id = s.genre_id";
+     JOIN albums al ON al.id = s.album_id JOIN artists aa ON aa.id = al.artist_id \
+     LEFT JOIN genres g ON g.id = s.genre_id";
 
 pub(crate) fn song_from_row(row: &Row) -> CatalogResult<Song> {
+    let first = ArtistRef {
+        id: get(row, 3)?,
+        name: get(row, 2)?,
+    };
+    let other_ids: Vec<i64> = get(row, 19)?;
+    let other_names: Vec<String> = get(row, 20)?;
+    let artists: Vec<ArtistRef> = std::iter::once(first)
+        .chain(
+            other_ids
+                .into_iter()
+                .zip(other_names)
+                .map(|(id, name)| ArtistRef { id, name }),
+        )
+        .collect();
+    let names: Vec<&str> = artists.iter().map(|a| a.name.as_str()).collect();
+    let genre: Option<String> = get(row, 8)?;
+    let other_genres: Vec<String> = get(row, 21)?;
     Ok(Song {
         id: get(row, 0)?,
         title: get(row, 1)?,
-        artist: get(row, 2)?,
+        artist: artist_credit(&names),
         artist_id: get(row, 3)?,
         album: get(row, 4)?,
         album_id: get(row, 5)?,
         track: opt_int(row, 6)?,
         disc: opt_int(row, 7)?,
-        genre: get(row, 8)?,
+        genres: genre.iter().cloned().chain(other_genres).collect(),
+        genre,
         year: opt_int(row, 9)?,
         duration_ms: int(row, 10)?,
         codec: get(row, 11)?,
@@ -57,9 +87,11 @@ pub(crate) fn song_from_row(row: &Row) -> CatalogResult<Song> {
         size: int(row, 16)?,
         hash: get(row, 17)?,
         created_at: get(row, 18)?,
-        artists: Vec::new(),
-        genres: Vec::new(),
-        album_artist: None,
+        artists,
+        album_artist: Some(ArtistRef {
+            id: get(row, 22)?,
+            name: get(row, 23)?,
+        }),
     })
 }
 
@@ -123,11 +155,14 @@ pub(crate) fn albums_by_ids(tx: &mut Tx<'_>, ids: &[i64]) -> CatalogResult<Vec<A
 
 // ------------------------------------------------------------------ artists
 
+pub(crate) use crate::credits::artist_albums;
+
 /// An artist's albums are those filed under them plus those they appear on.
-pub(crate) const ARTIST_COLUMNS: &str = "a.id, a.name, \
-     (SELECT count(*) FROM (SELECT id FROM albums WHERE artist_id = a.id \
-                            UNION SELECT album_id FROM songs WHERE artist_id = a.id) u), \
-     a.song_count";
+pub(crate) const ARTIST_COLUMNS: &str = concat!(
+    "a.id, a.name, (SELECT count(*) FROM (",
+    artist_albums!("a.id"),
+    ") u), a.song_count"
+);
 
 pub(crate) fn artist_from_row(row: &Row) -> CatalogResult<Artist> {
     Ok(Artist {

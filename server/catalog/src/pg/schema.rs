@@ -21,7 +21,7 @@ use super::error::Context;
 use super::pool::Tx;
 use crate::{CatalogError, CatalogResult};
 
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, SONG_CREDITS];
 
 /// The schema version this code writes.
 pub(crate) const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -419,3 +419,138 @@ CREATE TABLE play_queue_songs (
 );
 CREATE INDEX play_queue_songs_by_song ON play_queue_songs (song_id);
 "#;
+
+/// Version 3: SQLite's version 8 — a song may credit several artists and genres.
+/// `songs.artist_id` and `songs.genre_id` keep the first of each; the others are rows here,
+/// numbered from 1 in credit order, so every existing catalog is already complete. A song
+/// is browsed and counted under each of its artists and genres: statement-level triggers
+/// keep `song_count` of both like `songs_counted` does (a batch of credits updates each
+/// name once), and deleting a song removes its rows by cascade, which the triggers uncount.
+const SONG_CREDITS: &str = r#"
+CREATE TABLE song_artists (
+    song_id    bigint NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    position   bigint NOT NULL CHECK (position > 0),  -- songs.artist_id is position 0
+    artist_id  bigint NOT NULL REFERENCES artists (id),
+    PRIMARY KEY (song_id, position)
+);
+CREATE INDEX song_artists_by_artist ON song_artists (artist_id, song_id);
+
+CREATE TABLE song_genres (
+    song_id    bigint NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    position   bigint NOT NULL CHECK (position > 0),  -- songs.genre_id is position 0
+    genre_id   bigint NOT NULL REFERENCES genres (id),
+    PRIMARY KEY (song_id, position)
+);
+CREATE INDEX song_genres_by_genre ON song_genres (genre_id, song_id);
+
+CREATE FUNCTION song_artists_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE artists a SET song_count = a.song_count + n.songs
+        FROM (SELECT artist_id, count(*) AS songs FROM new_credits GROUP BY artist_id) n
+        WHERE a.id = n.artist_id;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION song_artists_uncounted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE artists a SET song_count = a.song_count - n.songs
+        FROM (SELECT artist_id, count(*) AS songs FROM old_credits GROUP BY artist_id) n
+        WHERE a.id = n.artist_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER song_artists_counted AFTER INSERT ON song_artists
+    REFERENCING NEW TABLE AS new_credits
+    FOR EACH STATEMENT EXECUTE FUNCTION song_artists_counted();
+CREATE TRIGGER song_artists_uncounted AFTER DELETE ON song_artists
+    REFERENCING OLD TABLE AS old_credits
+    FOR EACH STATEMENT EXECUTE FUNCTION song_artists_uncounted();
+
+CREATE FUNCTION song_genres_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE genres g SET song_count = g.song_count + n.songs
+        FROM (SELECT genre_id, count(*) AS songs FROM new_credits GROUP BY genre_id) n
+        WHERE g.id = n.genre_id;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION song_genres_uncounted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE genres g SET song_count = g.song_count - n.songs
+        FROM (SELECT genre_id, count(*) AS songs FROM old_credits GROUP BY genre_id) n
+        WHERE g.id = n.genre_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER song_genres_counted AFTER INSERT ON song_genres
+    REFERENCING NEW TABLE AS new_credits
+    FOR EACH STATEMENT EXECUTE FUNCTION song_genres_counted();
+CREATE TRIGGER song_genres_uncounted AFTER DELETE ON song_genres
+    REFERENCING OLD TABLE AS old_credits
+    FOR EACH STATEMENT EXECUTE FUNCTION song_genres_uncounted();
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::{SCHEMA_VERSION, V1, V2};
+    use crate::{Catalog, PgCatalog, PgOptions};
+
+    #[test]
+    fn a_version_2_catalog_keeps_its_songs_and_counts_every_credit() {
+        if cadenza_pgtest::skip("the PostgreSQL migrations") {
+            return;
+        }
+        let cluster = cadenza_pgtest::Cluster::shared().unwrap();
+        let db = cluster.create_database().unwrap();
+        cluster
+            .execute_in(
+                &db,
+                &format!(
+                    "CREATE EXTENSION unaccent; {V1} {V2}
+                     CREATE TABLE cadenza_schema (version integer NOT NULL);
+                     INSERT INTO cadenza_schema VALUES (2);
+                     INSERT INTO artists (id, name, name_key, search)
+                         VALUES (1, 'A', 'a', ''), (2, 'B', 'b', '');
+                     INSERT INTO genres (id, name, name_key)
+                         VALUES (1, 'Rock', 'rock'), (2, 'Pop', 'pop');
+                     INSERT INTO albums (id, title, title_key, artist_id, created_at, search)
+                         VALUES (1, 'Duets', 'duets', 1, 0, '');
+                     INSERT INTO songs (id, title, artist_id, album_id, genre_id, duration_ms,
+                         codec, content_type, size, hash, created_at, search)
+                         VALUES (3, 'Together', 1, 1, 1, 5, 'wav', 'audio/wav', 3, 'a', 0, '');"
+                ),
+            )
+            .unwrap();
+
+        let cat = PgCatalog::open(&PgOptions::new(cluster.primary_url(&db))).unwrap();
+        let one = |sql: &str, param: i64| -> i64 { cat.raw_column(sql, param)[0] };
+        assert_eq!(
+            one("SELECT version + $1::int8 FROM cadenza_schema", 0),
+            i64::from(SCHEMA_VERSION)
+        );
+        let song = cat.song(3).unwrap();
+        assert_eq!((song.artists.len(), song.genres.len()), (1, 1));
+        assert_eq!(one("SELECT song_count FROM artists WHERE id = $1", 1), 1);
+
+        one(
+            "INSERT INTO song_artists (song_id, position, artist_id) VALUES ($1, 1, 2) \
+             RETURNING song_id",
+            3,
+        );
+        one(
+            "INSERT INTO song_genres (song_id, position, genre_id) VALUES ($1, 1, 2) \
+             RETURNING song_id",
+            3,
+        );
+        assert_eq!(one("SELECT song_count FROM artists WHERE id = $1", 2), 1);
+        assert_eq!(one("SELECT song_count FROM genres WHERE id = $1", 2), 1);
+        assert_eq!(cat.song(3).unwrap().artist, "A, B");
+        let first = cluster.execute_in(
+            &db,
+            "INSERT INTO song_artists (song_id, position, artist_id) VALUES (3, 0, 2)",
+        );
+        assert!(first.is_err(), "position 0 is the songs row's");
+        // Deleting the song cascades to its credits, and their triggers uncount them.
+        one("DELETE FROM songs WHERE id = $1 RETURNING id", 3);
+        let total = "SELECT ((SELECT count(*) FROM song_artists) \
+             + (SELECT count(*) FROM song_genres) + (SELECT sum(song_count) FROM artists) \
+             + (SELECT sum(song_count) FROM genres))::int8 + $1::int8";
+        assert_eq!(one(total, 0), 0);
+    }
+}

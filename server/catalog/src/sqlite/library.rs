@@ -2,6 +2,8 @@
 
 use super::error::{not_found, to_i64, Context};
 use super::text::{fts_text, name_key};
+use crate::credits;
+pub(crate) use crate::credits::Credits;
 use crate::validate::tags;
 use crate::{CatalogResult, NewSong};
 use cadenza_api::SongId;
@@ -162,24 +164,6 @@ pub(crate) fn insert_song(
     Ok(Inserted::Created(id))
 }
 
-/// A list a song credits several entries of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Credits {
-    /// `song_artists`, after `songs.artist_id`.
-    Artists,
-    /// `song_genres`, after `songs.genre_id`.
-    Genres,
-}
-
-impl Credits {
-    fn table(self) -> (&'static str, &'static str) {
-        match self {
-            Credits::Artists => ("song_artists", "artist_id"),
-            Credits::Genres => ("song_genres", "genre_id"),
-        }
-    }
-}
-
 /// Records the entries a song credits after its `first` (kept on the `songs` row), in
 /// order, each once.
 pub(crate) fn insert_credits(
@@ -190,16 +174,11 @@ pub(crate) fn insert_credits(
     others: &[i64],
 ) -> CatalogResult<()> {
     let (table, column) = credits.table();
-    let mut credited = vec![first];
-    for &id in others {
-        if credited.contains(&id) {
-            continue;
-        }
-        credited.push(id);
+    for (position, id) in (1i64..).zip(credits::others(first, others)) {
         conn.prepare_cached(&format!(
             "INSERT INTO {table} (song_id, position, {column}) VALUES (?1, ?2, ?3)"
         ))
-        .and_then(|mut s| s.execute((song, credited.len() as i64 - 1, id)))
+        .and_then(|mut s| s.execute((song, position, id)))
         .ctx("crediting a song")?;
     }
     Ok(())

@@ -183,21 +183,7 @@ pub(crate) fn albums_by_ids(conn: &Connection, ids: &[i64]) -> CatalogResult<Vec
 
 // ------------------------------------------------------------------ artists
 
-/// The albums of artist `?` (`$artist`): filed under them or with a song crediting them.
-macro_rules! artist_albums {
-    ($artist:literal) => {
-        concat!(
-            "SELECT id FROM albums WHERE artist_id = ",
-            $artist,
-            " UNION SELECT album_id FROM songs WHERE artist_id = ",
-            $artist,
-            " UNION SELECT s.album_id FROM song_artists sa JOIN songs s ON s.id = sa.song_id \
-             WHERE sa.artist_id = ",
-            $artist
-        )
-    };
-}
-pub(crate) use artist_albums;
+pub(crate) use crate::credits::artist_albums;
 
 /// An artist's albums are those filed under them plus those they appear on.
 pub(crate) const ARTIST_COLUMNS: &str = concat!(
