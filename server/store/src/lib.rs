@@ -418,15 +418,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let staging = dir.path().join("staging");
         std::fs::create_dir_all(&staging).unwrap();
-        std::fs::write(staging.join("cadenza-upload-x1.part"), b"half an upload").unwrap();
+        // A crash's leftover, untouched for two hours; and an upload another server copy
+        // sharing the folder is receiving right now, which must survive this one's start.
+        let leftover = staging.join("cadenza-upload-x1.part");
+        std::fs::write(&leftover, b"half an upload").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&leftover)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        std::fs::write(staging.join("cadenza-upload-x2.part"), b"arriving").unwrap();
         std::fs::write(staging.join("unrelated"), b"kept").unwrap();
         let store = BlobStore::new(config(dir.path(), &["a"], 1)).unwrap();
-        let left: Vec<_> = std::fs::read_dir(&staging)
+        let mut left: Vec<_> = std::fs::read_dir(&staging)
             .unwrap()
             .flatten()
             .map(|e| e.file_name())
             .collect();
-        assert_eq!(left, vec![std::ffi::OsString::from("unrelated")]);
+        left.sort();
+        assert_eq!(left, ["cadenza-upload-x2.part", "unrelated"]);
         assert_eq!(store.volume_names(), ["a".to_string()]);
         assert_eq!((store.replication_factor(), store.volume_count()), (1, 1));
     }
