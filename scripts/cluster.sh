@@ -51,9 +51,11 @@ done
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # free_port FROM: FROM or the next free port after it; 0 picks one at random.
+# Random ports come from below the kernel's ephemeral range, which outgoing connections take
+# from: one picked there could be gone before its server binds it.
 free_port() {
     local port=$1 taken=" ${2:-} "
-    [ "$port" = 0 ] && port=$((20000 + RANDOM % 30000))
+    [ "$port" = 0 ] && port=$((10000 + RANDOM % 20000))
     while ! port_free "$port" || [[ "$taken" == *" $port "* ]]; do port=$((port + 1)); done
     echo "$port"
 }

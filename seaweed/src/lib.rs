@@ -7,6 +7,7 @@
 //! When no `weed` binary is found, [`Weed::start`] returns a [`Skip`] saying why; tests print
 //! it and return (`require_weed!`). CI runs `scripts/setup.sh`, so the tests run there.
 
+use rand::Rng;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -69,6 +70,17 @@ pub fn weed_binary() -> Result<PathBuf, Skip> {
     )))
 }
 
+/// The lowest port [`Ports::pick`] hands out (below it sit well-known services).
+const FIRST_PICKED_PORT: u16 = 10_000;
+
+/// The first port of the kernel's ephemeral range (outgoing connections' local ports).
+fn ephemeral_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
 /// The ports one server listens on, all on 127.0.0.1.
 #[derive(Debug, Clone, Copy)]
 struct Ports {
@@ -84,15 +96,28 @@ struct Ports {
 }
 
 impl Ports {
-    /// Free ports, found by binding port 0. weed's maintenance worker dials the admin server
-    /// at its HTTP port + 10000 whatever `-admin.port.grpc` says, so that port must be free too.
+    /// Free ports below the kernel's ephemeral range. Port 0 would hand out ephemeral ports,
+    /// and between this pick and weed binding them, any outgoing connection on the machine
+    /// (weed's own components dialling each other among them) may take one. weed's
+    /// maintenance worker dials the admin server at its HTTP port + 10000 whatever
+    /// `-admin.port.grpc` says, so that port must be free too.
     fn pick() -> std::io::Result<Ports> {
+        let below = ephemeral_start()
+            .saturating_sub(10_000)
+            .max(FIRST_PICKED_PORT + 1);
+        let mut rng = rand::rng();
         let mut held = Vec::new();
         let mut next = || -> std::io::Result<u16> {
-            let listener = TcpListener::bind("127.0.0.1:0")?;
-            let port = listener.local_addr()?.port();
-            held.push(listener);
-            Ok(port)
+            for _ in 0..1_000 {
+                let port = rng.random_range(FIRST_PICKED_PORT..below);
+                if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+                    held.push(listener);
+                    return Ok(port);
+                }
+            }
+            Err(std::io::Error::other(format!(
+                "no free port between {FIRST_PICKED_PORT} and {below}"
+            )))
         };
         let mut ports = Ports {
             master: next()?,
