@@ -162,7 +162,8 @@ fn read_with_lofty<R: Read + Seek>(
                 // does not meet without the tags is a tag problem.
                 let mut untagged = strict;
                 untagged.read_tags(false);
-                let tag_problem = read_as(reader, container, untagged).is_ok();
+                let tag_problem = read_as(reader, container, untagged).is_ok()
+                    && !(problem.contains(ID3V1_YEAR_REFUSED) && id3v1_year_is_blank(reader));
                 let warning = tag_problem.then(|| {
                     Warning::new(
                         WarningCode::TagDamaged,
@@ -352,6 +353,20 @@ fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 's
 }
 
 /// "outer: inner: innermost", since lofty's top-level message alone says little.
+/// What lofty's strict mode says of an ID3v1 year that is not four digits.
+const ID3V1_YEAR_REFUSED: &str = "expected 4 digit year field";
+
+/// Whether the file ends in an ID3v1 tag whose year is blank (NULs or spaces). Most taggers
+/// (lame, lofty itself) write a tag without a year so; strict parsing refuses it, but nothing
+/// is damaged and nothing is dropped, so it is no warning.
+fn id3v1_year_is_blank<R: Read + Seek>(reader: &mut R) -> bool {
+    let mut tag = [0u8; 128];
+    let read = reader
+        .seek(SeekFrom::End(-128))
+        .and_then(|_| reader.read_exact(&mut tag));
+    read.is_ok() && tag.starts_with(b"TAG") && tag[93..97].iter().all(|b| *b == 0 || *b == b' ')
+}
+
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

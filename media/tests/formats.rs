@@ -98,3 +98,26 @@ fn vbr_without_a_header_gets_its_average_bitrate() {
         "{reported} vs {average} kbit/s"
     );
 }
+
+/// An ID3v1 tag with no year, as lame and most taggers write one (NULs or spaces), is whole:
+/// no warning. A year of other bytes is damage, and said so.
+#[test]
+fn an_id3v1_tag_without_a_year_is_no_damage() {
+    let audio = std::fs::read(data("vbr-no-xing.mp3")).expect("exists");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (year, damaged) in [(*b"\0\0\0\0", false), (*b"    ", false), (*b"19x9", true)] {
+        let mut tag = [0u8; 128];
+        tag[..3].copy_from_slice(b"TAG");
+        tag[3..12].copy_from_slice(b"Plain Old");
+        tag[33..40].copy_from_slice(b"Encoder");
+        tag[93..97].copy_from_slice(&year);
+        let path = dir.path().join("tagged.mp3");
+        std::fs::write(&path, [audio.as_slice(), &tag].concat()).expect("written");
+        let probe = probe_file(&path).expect("accepted");
+        assert_eq!(probe.tags.title.as_deref(), Some("Plain Old"), "{year:?}");
+        assert_eq!(probe.tags.artists, ["Encoder"], "{year:?}");
+        let codes: Vec<&str> = probe.warnings.iter().map(|w| w.code.name()).collect();
+        let expected: &[&str] = if damaged { &["tag_damaged"] } else { &[] };
+        assert_eq!(codes, expected, "{year:?}: {:?}", probe.warnings);
+    }
+}
