@@ -201,9 +201,7 @@ impl App {
             }
             NetEvent::KeptPlaysSent(sent) => {
                 let plays = if sent == 1 { "play" } else { "plays" };
-                self.info(format!(
-                    "reported {sent} {plays} kept while the server was unreachable"
-                ));
+                self.info(format!("reported {sent} {plays} kept for later"));
                 let was_offline = self.outage.as_ref().is_some_and(|o| o.offline());
                 self.server_answered(true);
                 if was_offline && self.user.is_none() {
@@ -212,6 +210,10 @@ impl App {
                 }
             }
             NetEvent::Note(text) => self.info(text),
+            NetEvent::PlayKept { note, error } => {
+                self.note_outage(&error);
+                self.info(note);
+            }
             NetEvent::Failed { what, error } => self.on_error(&what, error),
         }
     }
@@ -335,7 +337,7 @@ mod tests {
         assert!(app
             .message
             .as_ref()
-            .is_some_and(|m| m.text == "reported 2 plays kept while the server was unreachable"));
+            .is_some_and(|m| m.text == "reported 2 plays kept for later"));
         let effects = app.take_effects();
         assert!(
             matches!(effects.as_slice(), [Effect::Net(NetRequest::Connect)]),

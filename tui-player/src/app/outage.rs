@@ -171,6 +171,26 @@ mod tests {
     }
 
     #[test]
+    fn a_play_kept_for_a_read_only_catalog_shows_the_outage_and_its_note() {
+        let mut app = App::new(&Config::default(), None, None);
+        app.handle(
+            Event::Net(NetEvent::PlayKept {
+                note: "this play is kept and will be reported again".into(),
+                error: error(NetErrorKind::ReadOnly),
+            }),
+            Instant::now(),
+        );
+        assert_eq!(
+            app.outage.as_ref().map(Outage::notice),
+            Some("server read-only: changes fail")
+        );
+        assert_eq!(
+            app.message.as_ref().map(|m| (m.text.as_str(), m.error)),
+            Some(("this play is kept and will be reported again", false))
+        );
+    }
+
+    #[test]
     fn other_errors_are_not_outages() {
         let mut app = App::new(&Config::default(), None, None);
         failed(&mut app, NetErrorKind::NotFound);

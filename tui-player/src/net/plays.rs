@@ -65,9 +65,10 @@ fn kept_note(error: &ClientError) -> Option<String> {
     } else if error.status().is_some_and(|s| s >= 500) {
         // It may have been recorded with only the answer failing: its play_id makes a
         // resend safe.
+        // What happens to the play comes first: a status line cuts the server's reason short.
         Some(format!(
-            "the server could not record this play ({error}): it is kept and will be reported \
-             again"
+            "this play is kept and will be reported again: the server could not record it \
+             ({error})"
         ))
     } else {
         None
@@ -114,7 +115,10 @@ impl Plays {
         match self.outbox.add(play) {
             Ok(()) => {
                 self.kept.notify_one();
-                emit(NetEvent::Note(note));
+                emit(NetEvent::PlayKept {
+                    note,
+                    error: error.into(),
+                });
             }
             Err(io) => emit(NetEvent::Failed {
                 what: "keep the play for later".into(),
@@ -261,7 +265,7 @@ mod tests {
     fn notes(events: &StdMutex<Vec<NetEvent>>) -> Vec<String> {
         let events = events.lock().unwrap();
         let note = |e: &NetEvent| match e {
-            NetEvent::Note(text) => Some(text.clone()),
+            NetEvent::Note(text) | NetEvent::PlayKept { note: text, .. } => Some(text.clone()),
             _ => None,
         };
         events.iter().filter_map(note).collect()

@@ -229,9 +229,14 @@ pub enum NetEvent {
         hash: String,
         title: String,
     },
-    /// This many play reports kept while the server was unreachable went through: it
-    /// answers again.
+    /// This many play reports kept for later went through: the server takes them again.
     KeptPlaysSent(usize),
+    /// A play report did not go through and is kept for later; `error` says why (an
+    /// unreachable server, a read-only catalog), which may be an outage to show.
+    PlayKept {
+        note: String,
+        error: NetError,
+    },
     /// Something worth a one-line note (a damaged cached file replaced, a play not recorded).
     Note(String),
     /// A background call failed.
