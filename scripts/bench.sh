@@ -988,6 +988,18 @@ if wants postgres; then
     ptoken=$(login "$pg_url" password)
     [ -n "$ptoken" ] || die "cannot log in to the PostgreSQL server as admin"
 
+    # Search needs the query paths and SQLite's figures from this run: when the search
+    # benchmark did not run (BENCH_ONLY=postgres), they are made here.
+    [ -s "$tmp/paths.txt" ] ||
+        "$bench" queries --db "$catalog_data/catalog.sqlite" --count 1000 --paths 20 >"$tmp/paths.txt"
+    if [ ! -s "$tmp/search-1" ]; then
+        log "search over HTTP on SQLite: wrk -c1, $runs x ${seconds}s"
+        : >"$tmp/search-1"
+        for _ in $(seq 1 "$runs"); do
+            BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$token \
+                wrk_run search "$tmp/search-1" -t1 -c1 -d"${seconds}s" "$main_url"
+        done
+    fi
     if [ -s "$tmp/paths.txt" ]; then
         log "search over HTTP on PostgreSQL: wrk -c1, $runs x ${seconds}s"
         : >"$tmp/pg-search-1"

@@ -26,9 +26,11 @@
 //!      the background, never on a request: zero when it has replayed the primary's
 //!      current WAL position, else the time since the last transaction it replayed was
 //!      committed), and
-//!   3. has replayed the WAL position of this server's own last write (read after each
-//!      write commits). So one server never shows its own client an upload or a play
-//!      from before that client's write; another server copy may, for at most
+//!   3. has replayed a WAL position past this server's own last write: the primary's
+//!      insert position, read by the first health check after that write commits (not
+//!      after each write, which would cost every write a round trip); until that check,
+//!      such reads go to the primary. So one server never shows its own client an upload
+//!      or a play from before that client's write; another server copy may, for at most
 //!      `max_replica_lag`, which is what catalog-wide reads accept.
 //!
 //!   Otherwise, they run on the primary. A by-id look-up a replica answers "not found"
@@ -169,10 +171,10 @@ impl PgCatalog {
             .pool
             .get()
             .map_err(|e| unreachable(&name, &e))?;
-        conn.transaction(false, |tx| schema::migrate(tx, &database))
+        conn.transaction(pool::Mode::Write, |tx| schema::migrate(tx, &database))
             .map_err(|(e, _)| e)?;
         // Replicas serve this server once they have the schema (and the database) too.
-        router.note_write(&mut conn);
+        router.note_write();
         drop(conn);
         let router = Arc::new(router);
         let mut probes = router.probes();
@@ -263,6 +265,11 @@ impl PgCatalog {
         self.router.read(Scope::Own, f)
     }
 
+    /// A read of a user's own data made in one statement: no transaction around it.
+    fn read_own_single<T>(&self, f: impl Fn(&mut Tx<'_>) -> CatalogResult<T>) -> CatalogResult<T> {
+        self.router.read_single(Scope::Own, f)
+    }
+
     fn read_by_id<T>(&self, f: impl Fn(&mut Tx<'_>) -> CatalogResult<T>) -> CatalogResult<T> {
         self.router.read_by_id(f)
     }
@@ -290,7 +297,7 @@ fn unix_now() -> i64 {
 
 impl Catalog for PgCatalog {
     fn ping(&self) -> CatalogResult<()> {
-        self.read(|tx| {
+        self.router.read_single(Scope::Catalog, |tx| {
             tx.query_one("SELECT 1", &[])
                 .map(drop)
                 .map_err(|e| error::storage("pinging the catalog", &e))
@@ -307,10 +314,10 @@ impl Catalog for PgCatalog {
         self.write(|tx| users::create_user(tx, username, password_hash, role, now))
     }
     fn user(&self, id: UserId) -> CatalogResult<User> {
-        self.read_own(|tx| users::user(tx, id))
+        self.read_own_single(|tx| users::user(tx, id))
     }
     fn credentials(&self, username: &str) -> CatalogResult<Option<UserCredentials>> {
-        self.read_own(|tx| users::credentials(tx, username))
+        self.read_own_single(|tx| users::credentials(tx, username))
     }
     fn users(&self) -> CatalogResult<Vec<User>> {
         self.read_own(users::users)
@@ -331,7 +338,7 @@ impl Catalog for PgCatalog {
         self.write(|tx| users::insert_token(tx, token_hash, user, expires_at))
     }
     fn token_user(&self, token_hash: &str, now: i64) -> CatalogResult<Option<User>> {
-        self.read_own(|tx| users::token_user(tx, token_hash, now))
+        self.read_own_single(|tx| users::token_user(tx, token_hash, now))
     }
     fn delete_token(&self, token_hash: &str) -> CatalogResult<()> {
         self.write(|tx| users::delete_token(tx, token_hash))
@@ -507,38 +514,45 @@ impl Catalog for PgCatalog {
     ) -> CatalogResult<SearchResults> {
         // The playlist group shows the viewer's own private playlists: it reads the
         // primary; the rest of the catalog may read a replica.
-        let groups: &[SearchType] = match kind {
-            SearchType::All => &[
-                SearchType::Song,
-                SearchType::Artist,
-                SearchType::Album,
-                SearchType::Podcast,
-            ],
-            SearchType::Playlist => &[],
-            _ => std::slice::from_ref(&kind),
-        };
-        let mut results = if groups.is_empty() {
-            None
-        } else {
-            Some(self.read(|tx| search::search(tx, query, groups, page, viewer))?)
-        };
-        if matches!(kind, SearchType::All | SearchType::Playlist) {
-            let own = self
-                .read_own(|tx| search::search(tx, query, &[SearchType::Playlist], page, viewer))?;
-            results = Some(match results {
-                Some(shared) => SearchResults {
-                    playlists: own.playlists,
-                    ..shared
-                },
-                None => own,
-            });
+        let own =
+            |kind: SearchType| self.read_own(|tx| search::search(tx, query, &[kind], page, viewer));
+        let shared =
+            |groups: &[SearchType]| self.read(|tx| search::search(tx, query, groups, page, viewer));
+        match kind {
+            SearchType::All => {}
+            SearchType::Playlist => return own(SearchType::Playlist),
+            _ => return shared(std::slice::from_ref(&kind)),
         }
-        results.ok_or_else(|| CatalogError::Storage("a search with no group".into()))
+        // A type=all search runs its two reads at once, the catalog on a replica and the
+        // playlists on the primary: one after the other, their round trips to the
+        // databases add up. Each has its own snapshot, as the SQLite catalog's two halves
+        // do. This thread holds no connection while it waits, so the pools cannot
+        // deadlock.
+        let groups = [
+            SearchType::Song,
+            SearchType::Artist,
+            SearchType::Album,
+            SearchType::Podcast,
+        ];
+        let (shared, playlists) = std::thread::scope(|s| {
+            let playlists = s.spawn(|| own(SearchType::Playlist));
+            let shared = shared(&groups);
+            let playlists = playlists
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (shared, playlists)
+        });
+        Ok(SearchResults {
+            playlists: playlists?.playlists,
+            ..shared?
+        })
     }
 
     // ---- plays
     fn report_play(&self, user: UserId, play: &RecordPlay, now: i64) -> CatalogResult<PlayOutcome> {
-        self.write(|tx| plays::report_play(tx, user, play, now))
+        // One insert, and a read only when it inserted nothing: no transaction needed.
+        self.router
+            .write_single(|tx| plays::report_play(tx, user, play, now))
     }
     fn record_play(
         &self,
@@ -547,7 +561,8 @@ impl Catalog for PgCatalog {
         played_ms: Option<u64>,
         at: i64,
     ) -> CatalogResult<()> {
-        self.write(|tx| plays::record_play(tx, user, song, played_ms, at))
+        self.router
+            .write_single(|tx| plays::record_play(tx, user, song, played_ms, at))
     }
     fn hot(&self, since: i64, limit: u32) -> CatalogResult<Vec<HotEntry>> {
         self.read(|tx| plays::hot(tx, since, limit))

@@ -156,6 +156,24 @@ fn plays_of_unknown_songs_or_users_are_not_found(subject: &Subject) {
         cat.record_play(99, s, None, 0),
         Err(CatalogError::NotFound(_))
     ));
+    // Reports too, with or without a play_id; a missing user is named before a missing song.
+    for play_id in [None, Some("0123456789abcdef")] {
+        let err = cat
+            .report_play(u, &report(77, play_id, None), NOW)
+            .unwrap_err();
+        assert!(
+            matches!(&err, CatalogError::NotFound(m) if m == "song 77 does not exist"),
+            "{err}"
+        );
+        let err = cat
+            .report_play(99, &report(77, play_id, None), NOW)
+            .unwrap_err();
+        assert!(
+            matches!(&err, CatalogError::NotFound(m) if m == "user 99 does not exist"),
+            "{err}"
+        );
+    }
+    assert_eq!(cat.stats(NOW).unwrap().plays, 0);
 }
 
 super::both!(

@@ -5,17 +5,17 @@
 //! of one playlist from two server copies run one after the other, as SQLite's single
 //! writer runs them.
 
-use super::error::Context;
+use super::error::{storage, Context};
 use super::pool::Tx;
 use super::rows::{self, get, PLAYLIST_COLUMNS, PLAYLIST_JOINS, SONG_COLUMNS, SONG_JOINS};
 use super::search::index_text;
-use super::users::ensure_user;
 use crate::paging::{clamp, page, total_from_page};
 use crate::{not_found, validate, CatalogResult, PlaylistEdit};
 use cadenza_api::{
     CreatePlaylist, Page, PageRequest, Playlist, PlaylistDetail, PlaylistId, SongId,
     UpdatePlaylist, UserId,
 };
+use postgres::error::SqlState;
 
 pub(crate) fn playlists(
     tx: &mut Tx<'_>,
@@ -49,9 +49,15 @@ pub(crate) fn playlist(
     viewer: UserId,
 ) -> CatalogResult<PlaylistDetail> {
     let playlist = visible(tx, id, viewer)?;
+    // The song ids first, then the songs by id in that order, the shape of
+    // `rows::songs_by_ids`: joined to playlist_tracks directly, PostgreSQL found its
+    // generic plan dearer than one planned for each playlist id and planned the statement
+    // again on every call, which cost more than running it (and an edit holds the
+    // playlist's lock meanwhile).
     let sql = format!(
-        "SELECT {SONG_COLUMNS} FROM playlist_tracks pt JOIN songs s ON s.id = pt.song_id \
-         {SONG_JOINS} WHERE pt.playlist_id = $1 ORDER BY pt.position"
+        "SELECT {SONG_COLUMNS} FROM unnest(ARRAY(SELECT song_id FROM playlist_tracks \
+         WHERE playlist_id = $1 ORDER BY position)) WITH ORDINALITY j (id, n) \
+         JOIN songs s ON s.id = j.id {SONG_JOINS} ORDER BY j.n"
     );
     let tracks = rows::collect(
         tx,
@@ -70,15 +76,27 @@ pub(crate) fn create_playlist(
     now: i64,
 ) -> CatalogResult<Playlist> {
     let name = validate::playlist_name(&new.name)?;
-    ensure_user(tx, owner)?;
+    // The owner's existence is checked by the insert itself, not by a statement (and a
+    // round trip) of its own.
     let row = tx
-        .query_one(
+        .query_opt(
             "INSERT INTO playlists (owner_id, name, public, created_at, updated_at, search) \
-             VALUES ($1, $2, $3, $4, $4, cadenza_document($5)) RETURNING id",
+             SELECT $1, $2, $3, $4, $4, cadenza_document($5) \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = $1) RETURNING id",
             &[&owner, &name, &new.public, &now, &index_text(&name)],
         )
-        .ctx("creating a playlist")?;
-    visible(tx, get(&row, 0)?, owner)
+        .map_err(|e| {
+            // The owner was deleted between the check and the insert.
+            if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+                not_found("user", owner)
+            } else {
+                storage("creating a playlist", &e)
+            }
+        })?;
+    match row {
+        Some(row) => visible(tx, get(&row, 0)?, owner),
+        None => Err(not_found("user", owner)),
+    }
 }
 
 pub(crate) fn update_playlist(
@@ -128,9 +146,18 @@ pub(crate) fn add_tracks(
     owned(tx, id, viewer)?;
     let len = track_count(tx, id)?;
     let at = validate::insert_position(id, position, len, songs.len())? as i64;
-    for &song in songs {
-        if !rows::exists(tx, "songs", song, "checking songs")? {
-            return Err(not_found("song", song));
+    if !songs.is_empty() {
+        // The first missing song in the order given, in one statement for all of them.
+        let songs = songs.to_vec();
+        let missing = tx
+            .query_opt(
+                "SELECT song FROM unnest($1::int8[]) WITH ORDINALITY t (song, n) \
+                 WHERE NOT EXISTS (SELECT 1 FROM songs WHERE id = song) ORDER BY n LIMIT 1",
+                &[&songs],
+            )
+            .ctx("checking songs")?;
+        if let Some(row) = missing {
+            return Err(not_found("song", get(&row, 0)?));
         }
     }
     if !songs.is_empty() {
@@ -181,37 +208,32 @@ pub(crate) fn move_track(
     now: i64,
 ) -> CatalogResult<PlaylistDetail> {
     owned(tx, id, viewer)?;
-    let len = track_count(tx, id)?;
-    validate::check_position(id, from, len)?;
-    validate::check_position(id, to, len)?;
-    if from != to {
-        let (from, to) = (i64::from(from), i64::from(to));
-        let row: i64 = get(
-            &tx.query_one(
-                "SELECT id FROM playlist_tracks WHERE playlist_id = $1 AND position = $2",
-                &[&id, &from],
+    // One statement checks both positions, moves the track, shifts the ones between and
+    // touches the playlist: each step on its own would be a round trip to the database.
+    // Positions are dense (0..n-1), so both are valid when the higher one is below the
+    // count; the count runs after `owned` locked the playlist, so it cannot change before
+    // the commit.
+    let moved = from == to
+        || tx
+            .execute(
+                "WITH touched AS (UPDATE playlists SET updated_at = $4 WHERE id = $1) \
+                 UPDATE playlist_tracks SET position = CASE \
+                     WHEN position = $2 THEN $3 WHEN $2 < $3 THEN position - 1 \
+                     ELSE position + 1 END \
+                 WHERE playlist_id = $1 \
+                 AND position BETWEEN least($2::int8, $3::int8) AND greatest($2, $3) \
+                 AND greatest($2, $3) < \
+                     (SELECT count(*) FROM playlist_tracks WHERE playlist_id = $1)",
+                &[&id, &i64::from(from), &i64::from(to), &now],
             )
-            .ctx("moving a playlist track")?,
-            0,
-        )?;
-        // Close the gap at `from`, open one at `to`, drop the track in.
-        let (lo, hi, step) = if from < to {
-            (from + 1, to, -1i64)
-        } else {
-            (to, from - 1, 1)
-        };
-        tx.execute(
-            "UPDATE playlist_tracks SET position = position + $4 \
-             WHERE playlist_id = $1 AND position BETWEEN $2 AND $3",
-            &[&id, &lo, &hi, &step],
-        )
-        .ctx("moving a playlist track")?;
-        tx.execute(
-            "UPDATE playlist_tracks SET position = $2 WHERE id = $1",
-            &[&row, &to],
-        )
-        .ctx("moving a playlist track")?;
-        touch(tx, id, now)?;
+            .ctx("moving a playlist track")?
+            > 0;
+    if !moved || from == to {
+        // Nothing moved: a position is past the end, which the checks below report (or
+        // from equals to, which only needs the checks).
+        let len = track_count(tx, id)?;
+        validate::check_position(id, from, len)?;
+        validate::check_position(id, to, len)?;
     }
     playlist(tx, id, viewer)
 }

@@ -1,16 +1,20 @@
 //! Play events and the hot chart built from them.
 
-use super::error::Context;
+use super::error::{storage, Context};
 use super::pool::Tx;
 use super::rows::{self, get, int};
-use super::users::ensure_user;
-use crate::{not_found, to_i64, validate, CatalogResult, PlayOutcome};
+use crate::{not_found, to_i64, validate, CatalogError, CatalogResult, PlayOutcome};
 use cadenza_api::{HotEntry, RecordPlay, SongId, UserId};
+use postgres::error::SqlState;
 
 /// Longest hot chart returned.
 const MAX_HOT: u32 = 500;
 
 /// Checks a client's report and records it once per `play_id` (see [`crate::Catalog::report_play`]).
+///
+/// One statement when the play is new (the caller runs it without a transaction, in
+/// [`Mode::Single`](super::pool::Mode::Single)); a second one, a read, only when nothing was
+/// inserted, to say why.
 pub(crate) fn report_play(
     tx: &mut Tx<'_>,
     user: UserId,
@@ -25,14 +29,8 @@ pub(crate) fn report_play(
     if insert_play(tx, user, play.song_id, play.played_ms, at, play_id)? {
         return Ok(PlayOutcome::Recorded);
     }
-    // Not inserted: the user already has this id.
-    let earlier = tx
-        .query_opt(
-            "SELECT song_id FROM plays WHERE user_id = $1 AND play_id = $2",
-            &[&user, &play_id],
-        )
-        .ctx("looking up an earlier report")?;
-    match earlier.map(|r| get::<i64>(&r, 0)).transpose()? {
+    // Not inserted: the user or the song is missing, or the user already has this id.
+    match why_not_inserted(tx, user, play.song_id, play_id)? {
         Some(song) if song != play.song_id => Err(validate::play_id_reused(
             play_id.unwrap_or_default(),
             song,
@@ -50,10 +48,18 @@ pub(crate) fn record_play(
     played_ms: Option<u64>,
     at: i64,
 ) -> CatalogResult<()> {
-    insert_play(tx, user, song, played_ms, at, None).map(drop)
+    if !insert_play(tx, user, song, played_ms, at, None)? {
+        // Without a play_id nothing conflicts: the user or the song is missing.
+        why_not_inserted(tx, user, song, None)?;
+    }
+    Ok(())
 }
 
-/// Inserts a play; `false` when the user already has a play with this `play_id`.
+/// Inserts a play if its user and song exist; `false` when it did not insert it (one of
+/// them is missing, or the user already has a play with this `play_id`).
+///
+/// The existence checks are part of the insert rather than statements of their own: each
+/// would cost a round trip to the database on every play.
 fn insert_play(
     tx: &mut Tx<'_>,
     user: UserId,
@@ -62,20 +68,52 @@ fn insert_play(
     at: i64,
     play_id: Option<&str>,
 ) -> CatalogResult<bool> {
-    ensure_user(tx, user)?;
-    if !rows::exists(tx, "songs", song, "checking a song")? {
-        return Err(not_found("song", song));
-    }
     let played_ms = played_ms.map(|ms| to_i64("played_ms", ms)).transpose()?;
     let inserted = tx
         .execute(
             "INSERT INTO plays (user_id, song_id, played_ms, at, play_id) \
-             VALUES ($1, $2, $3, $4, $5) \
+             SELECT $1, $2, $3, $4, $5 \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = $1) \
+             AND EXISTS (SELECT 1 FROM songs WHERE id = $2) \
              ON CONFLICT (user_id, play_id) WHERE play_id IS NOT NULL DO NOTHING",
             &[&user, &song, &played_ms, &at, &play_id],
         )
-        .ctx("recording a play")?;
+        .map_err(|e| {
+            // The user or song was deleted between the check and the insert.
+            if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+                CatalogError::NotFound(format!(
+                    "the user {user} or the song {song} of a play does not exist"
+                ))
+            } else {
+                storage("recording a play", &e)
+            }
+        })?;
     Ok(inserted == 1)
+}
+
+/// After [`insert_play`] inserted nothing: a missing user or song (checked in that order,
+/// as the SQLite catalog does), else the song of the user's earlier play with `play_id`.
+fn why_not_inserted(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    song: SongId,
+    play_id: Option<&str>,
+) -> CatalogResult<Option<SongId>> {
+    let row = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1), \
+             EXISTS (SELECT 1 FROM songs WHERE id = $2), \
+             (SELECT song_id FROM plays WHERE user_id = $1 AND play_id = $3)",
+            &[&user, &song, &play_id],
+        )
+        .ctx("looking up an earlier report")?;
+    if !get::<bool>(&row, 0)? {
+        return Err(not_found("user", user));
+    }
+    if !get::<bool>(&row, 1)? {
+        return Err(not_found("song", song));
+    }
+    get(&row, 2)
 }
 
 /// Songs with the most plays at or after `since`; ties go to the title, then the id.

@@ -121,18 +121,43 @@ pub(crate) struct Lent<'a> {
     broken: bool,
 }
 
+/// How a [`Tx`] runs its statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A read-committed transaction, for writes of several statements.
+    Write,
+    /// A read-only snapshot, for reads of several statements that must agree.
+    Read,
+    /// Each statement on its own (autocommit), for work done in one statement, or whose
+    /// statements need not see one snapshot: no `BEGIN` and `COMMIT`, two round trips
+    /// fewer.
+    Single,
+}
+
 impl Lent<'_> {
-    /// Runs `f` in a transaction (read-only snapshot, or read-committed for writes),
-    /// committed when `f` succeeds and rolled back when it fails. On failure, also says what
-    /// kind of failure the last statement met.
+    /// Runs `f` as `mode` says: in a transaction committed when `f` succeeds and rolled back
+    /// when it fails, or statement by statement. On failure, also says what kind of failure
+    /// the last statement met.
     pub(crate) fn transaction<T>(
         &mut self,
-        read_only: bool,
+        mode: Mode,
         f: impl FnOnce(&mut Tx<'_>) -> CatalogResult<T>,
     ) -> Result<T, (CatalogError, Failure)> {
         let conn = self.conn.as_mut().expect("a lent connection is present");
+        if mode == Mode::Single {
+            let mut tx = Tx {
+                session: Session::Auto(&mut conn.client),
+                statements: &mut conn.statements,
+                failure: Failure::Statement,
+            };
+            let result = f(&mut tx).map_err(|e| (e, tx.failure));
+            if let Err((_, failure)) = &result {
+                self.broken |= *failure == Failure::Unreachable;
+            }
+            return result;
+        }
         let mut builder = conn.client.build_transaction();
-        if read_only {
+        if mode == Mode::Read {
             // One snapshot for every statement, so a page and its total agree.
             builder = builder
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -147,7 +172,7 @@ impl Lent<'_> {
             }
         };
         let mut tx = Tx {
-            tx: Some(tx),
+            session: Session::Open(tx),
             statements: &mut conn.statements,
             failure: Failure::Statement,
         };
@@ -170,20 +195,6 @@ impl Lent<'_> {
         }
         outcome
     }
-
-    /// A statement outside any transaction (health checks, the WAL position after a write).
-    pub(crate) fn query_one(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<Row, postgres::Error> {
-        let conn = self.conn.as_mut().expect("a lent connection is present");
-        let result = conn.client.query_one(sql, params);
-        if let Err(e) = &result {
-            self.broken |= classify(e) == Failure::Unreachable;
-        }
-        result
-    }
 }
 
 impl Drop for Lent<'_> {
@@ -204,25 +215,38 @@ impl Drop for Lent<'_> {
     }
 }
 
-/// The transaction a catalog function runs in. Statements are prepared once per connection
-/// and reused; a failing statement records its [`Failure`] for the router.
+/// The transaction a catalog function runs in (or, in [`Mode::Single`], the connection it
+/// runs its statements on one by one). Statements are prepared once per connection and
+/// reused; a failing statement records its [`Failure`] for the router.
 pub(crate) struct Tx<'a> {
-    tx: Option<postgres::Transaction<'a>>,
+    session: Session<'a>,
     statements: &'a mut HashMap<String, Statement>,
     failure: Failure,
 }
 
-impl<'a> Tx<'a> {
-    fn inner(&mut self) -> &mut postgres::Transaction<'a> {
-        self.tx
-            .as_mut()
-            .expect("the transaction is open until finish")
-    }
+enum Session<'a> {
+    Open(postgres::Transaction<'a>),
+    Auto(&'a mut Client),
+    Finished,
+}
 
+/// Runs `$body` with `$c` bound to whatever runs statements now (both implement
+/// `postgres::GenericClient`, whose methods are generic, so it cannot be a trait object).
+macro_rules! on_session {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match &mut $tx.session {
+            Session::Open($c) => $body,
+            Session::Auto($c) => $body,
+            Session::Finished => unreachable!("statements run only before the commit"),
+        }
+    };
+}
+
+impl Tx<'_> {
     fn finish(&mut self) -> Result<(), postgres::Error> {
-        match self.tx.take() {
-            Some(tx) => tx.commit(),
-            None => Ok(()),
+        match std::mem::replace(&mut self.session, Session::Finished) {
+            Session::Open(tx) => tx.commit(),
+            Session::Auto(_) | Session::Finished => Ok(()),
         }
     }
 
@@ -237,7 +261,7 @@ impl<'a> Tx<'a> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let prepared = self.inner().prepare(sql);
+        let prepared = on_session!(self, c => c.prepare(sql));
         let statement = self.note(prepared)?;
         self.statements.insert(sql.to_owned(), statement.clone());
         Ok(statement)
@@ -249,7 +273,7 @@ impl<'a> Tx<'a> {
         params: Params<'_>,
     ) -> Result<Vec<Row>, postgres::Error> {
         let statement = self.statement(sql)?;
-        let rows = self.inner().query(&statement, params);
+        let rows = on_session!(self, c => c.query(&statement, params));
         self.note(rows)
     }
 
@@ -259,7 +283,7 @@ impl<'a> Tx<'a> {
         params: Params<'_>,
     ) -> Result<Option<Row>, postgres::Error> {
         let statement = self.statement(sql)?;
-        let row = self.inner().query_opt(&statement, params);
+        let row = on_session!(self, c => c.query_opt(&statement, params));
         self.note(row)
     }
 
@@ -269,7 +293,7 @@ impl<'a> Tx<'a> {
         params: Params<'_>,
     ) -> Result<Row, postgres::Error> {
         let statement = self.statement(sql)?;
-        let row = self.inner().query_one(&statement, params);
+        let row = on_session!(self, c => c.query_one(&statement, params));
         self.note(row)
     }
 
@@ -279,13 +303,13 @@ impl<'a> Tx<'a> {
         params: Params<'_>,
     ) -> Result<u64, postgres::Error> {
         let statement = self.statement(sql)?;
-        let n = self.inner().execute(&statement, params);
+        let n = on_session!(self, c => c.execute(&statement, params));
         self.note(n)
     }
 
     /// Several statements without parameters, not prepared (schema changes, bulk steps).
     pub(crate) fn batch(&mut self, sql: &str) -> Result<(), postgres::Error> {
-        let done = self.inner().batch_execute(sql);
+        let done = on_session!(self, c => c.batch_execute(sql));
         self.note(done)
     }
 }

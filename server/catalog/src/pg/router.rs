@@ -5,7 +5,7 @@
 
 use super::connect::Target;
 use super::error::{classify, describe, storage, Failure};
-use super::pool::{Lent, Pool, Tx};
+use super::pool::{Mode, Pool, Tx};
 use crate::{CatalogError, CatalogNode, CatalogResult};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -37,10 +37,26 @@ pub(crate) struct Router {
     primary: Node,
     replicas: Vec<Node>,
     max_lag: Duration,
-    /// WAL position after this process's last write: a replica that has not replayed that
-    /// far could hide it, so catalog reads avoid it until it has.
-    written: AtomicU64,
+    /// Writes this process has committed, counted when each commit returns.
+    writes: AtomicU64,
+    /// How far the writes counted so far are known to reach in the primary's WAL.
+    written: Mutex<Written>,
     next_replica: AtomicUsize,
+}
+
+/// A WAL position at or past the commit of every write counted up to `writes`. A replica
+/// that has not replayed that far could hide one of them, so catalog reads avoid it.
+///
+/// The position is not read after each write (that would be one more round trip per
+/// write): the health check reads the primary's insert position, which is past every
+/// commit that returned before it asked, and pins it to the writes counted by then. A
+/// write newer than the last check has no known position yet, so catalog reads go to the
+/// primary until the next check, as they would anyway: a replica's position, measured
+/// at the last check, is older than that write.
+#[derive(Debug, Clone, Copy, Default)]
+struct Written {
+    writes: u64,
+    position: u64,
 }
 
 pub(crate) struct Node {
@@ -132,7 +148,8 @@ impl Router {
                 .map(|t| Node::new(t, connections, false))
                 .collect(),
             max_lag,
-            written: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            written: Mutex::new(Written::default()),
             next_replica: AtomicUsize::new(0),
         }
     }
@@ -145,6 +162,24 @@ impl Router {
     /// runs it again; a primary that does not answer makes it [`CatalogError::ReadOnly`],
     /// with nothing written.
     pub(crate) fn write<T>(&self, f: impl Fn(&mut Tx<'_>) -> CatalogResult<T>) -> CatalogResult<T> {
+        self.write_as(Mode::Write, f)
+    }
+
+    /// Like [`write`](Self::write), for a write made in one statement (which is its own
+    /// transaction), or whose statements after the first only read: two round trips
+    /// fewer.
+    pub(crate) fn write_single<T>(
+        &self,
+        f: impl Fn(&mut Tx<'_>) -> CatalogResult<T>,
+    ) -> CatalogResult<T> {
+        self.write_as(Mode::Single, f)
+    }
+
+    fn write_as<T>(
+        &self,
+        mode: Mode,
+        f: impl Fn(&mut Tx<'_>) -> CatalogResult<T>,
+    ) -> CatalogResult<T> {
         let primary = &self.primary;
         if !primary.up() {
             return Err(self.read_only());
@@ -156,9 +191,9 @@ impl Router {
                 Ok(conn) => conn,
                 Err(e) => return Err(self.write_failed(storage("connecting", &e), classify(&e))),
             };
-            match conn.transaction(false, &f) {
+            match conn.transaction(mode, &f) {
                 Ok(value) => {
-                    self.note_write(&mut conn);
+                    self.note_write();
                     return Ok(value);
                 }
                 Err((_, Failure::Retry)) if attempt < WRITE_ATTEMPTS => continue,
@@ -192,22 +227,23 @@ impl Router {
         ))
     }
 
-    /// Remembers how far this process has written, so its own catalog reads wait for a
-    /// replica that has replayed it. Only needed when there are replicas.
-    pub(crate) fn note_write(&self, conn: &mut Lent<'_>) {
-        if self.replicas.is_empty() {
-            return;
-        }
-        match conn.query_one("SELECT pg_current_wal_insert_lsn()::text", &[]) {
-            Ok(row) => {
-                if let Some(lsn) = parse_lsn(row.get(0)) {
-                    self.written.fetch_max(lsn, Ordering::Relaxed);
-                }
-            }
-            // Unknown: read from the primary until the next write tells.
-            Err(_) => {
-                self.written.store(u64::MAX, Ordering::Relaxed);
-            }
+    /// Counts a committed write, so this process's catalog reads avoid the replicas until
+    /// the health check knows a WAL position past it (see [`Written`]).
+    pub(crate) fn note_write(&self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The WAL position a replica must have replayed to show every write of this process,
+    /// `u64::MAX` while a write is newer than the last health check of the primary.
+    fn written(&self) -> u64 {
+        // Counted before the check's values are read: a write that lands in between makes
+        // the answer "unknown", never a position short of it.
+        let writes = self.writes.load(Ordering::SeqCst);
+        let known = *self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        if writes > known.writes {
+            u64::MAX
+        } else {
+            known.position
         }
     }
 
@@ -218,7 +254,17 @@ impl Router {
         scope: Scope,
         f: impl Fn(&mut Tx<'_>) -> CatalogResult<T>,
     ) -> CatalogResult<T> {
-        self.read_from(&self.candidates(scope), &f).0
+        self.read_from(&self.candidates(scope), Mode::Read, &f).0
+    }
+
+    /// Like [`read`](Self::read), for a read of one statement (or of statements that need
+    /// not share a snapshot): no transaction around it, two round trips fewer.
+    pub(crate) fn read_single<T>(
+        &self,
+        scope: Scope,
+        f: impl Fn(&mut Tx<'_>) -> CatalogResult<T>,
+    ) -> CatalogResult<T> {
+        self.read_from(&self.candidates(scope), Mode::Single, &f).0
     }
 
     /// Like [`read`](Self::read) on the catalog, but a row a replica does not have (yet)
@@ -227,11 +273,11 @@ impl Router {
         &self,
         f: impl Fn(&mut Tx<'_>) -> CatalogResult<T>,
     ) -> CatalogResult<T> {
-        let (result, node) = self.read_from(&self.candidates(Scope::Catalog), &f);
+        let (result, node) = self.read_from(&self.candidates(Scope::Catalog), Mode::Read, &f);
         match (result, node) {
             (Err(CatalogError::NotFound(m)), Some(node)) if !node.primary => {
                 if self.primary.up() {
-                    self.read_from(&[&self.primary], &f).0
+                    self.read_from(&[&self.primary], Mode::Read, &f).0
                 } else {
                     Err(CatalogError::NotFound(m))
                 }
@@ -243,6 +289,7 @@ impl Router {
     fn read_from<'n, T>(
         &self,
         nodes: &[&'n Node],
+        mode: Mode,
         f: &impl Fn(&mut Tx<'_>) -> CatalogResult<T>,
     ) -> (CatalogResult<T>, Option<&'n Node>) {
         let mut failed = Vec::new();
@@ -257,7 +304,7 @@ impl Router {
                     }
                     Err(e) => return (Err(storage("connecting", &e)), Some(node)),
                 };
-                match conn.transaction(true, f) {
+                match conn.transaction(mode, f) {
                     Ok(value) => return (Ok(value), Some(node)),
                     Err((e, Failure::Unreachable)) => {
                         node.down(&e.to_string());
@@ -285,7 +332,7 @@ impl Router {
     /// The databases a read of `scope` may use, best first.
     fn candidates(&self, scope: Scope) -> Vec<&Node> {
         let primary_up = self.primary.up();
-        let written = self.written.load(Ordering::Relaxed);
+        let written = self.written();
         let mut fresh = Vec::new();
         let mut stale = Vec::new();
         let n = self.replicas.len();
@@ -333,7 +380,7 @@ impl Router {
 
     /// Each database's state, primary first.
     pub(crate) fn nodes(&self) -> Vec<CatalogNode> {
-        let written = self.written.load(Ordering::Relaxed);
+        let written = self.written();
         let primary_up = self.primary.up();
         std::iter::once(&self.primary)
             .chain(&self.replicas)
@@ -362,6 +409,8 @@ impl Router {
     /// One health check of every database (the background thread's loop body; also run
     /// once at open so the first requests can use the replicas).
     pub(crate) fn check(&self, probes: &mut Probes) {
+        // Every write counted here has committed before the primary is asked below.
+        let writes = self.writes.load(Ordering::SeqCst);
         let primary_position = match probes.ask(0, &self.primary, PRIMARY_CHECK) {
             Ok(row) => {
                 let standby: bool = row.get(1);
@@ -371,6 +420,14 @@ impl Router {
                     None
                 } else {
                     self.primary.checked(position, None);
+                    match parse_lsn(row.get(2)) {
+                        Some(inserted) => self.pin_writes(writes, inserted),
+                        None => tracing::warn!(
+                            "catalog primary {} gave no WAL insert position; this server's \
+                             catalog reads stay on the primary until it does",
+                            self.primary.name
+                        ),
+                    }
                     Some(position)
                 }
             }
@@ -410,6 +467,19 @@ impl Router {
         }
     }
 
+    /// Records that the first `writes` writes are at or before WAL position `inserted`.
+    /// Only a check that saw new writes moves the position: with none, a replica need not
+    /// catch up with other servers' writes to serve this one.
+    fn pin_writes(&self, writes: u64, inserted: u64) {
+        let mut known = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        if writes > known.writes {
+            *known = Written {
+                writes,
+                position: inserted,
+            };
+        }
+    }
+
     pub(crate) fn probes(&self) -> Probes {
         Probes {
             clients: (0..=self.replicas.len()).map(|_| None).collect(),
@@ -417,7 +487,10 @@ impl Router {
     }
 }
 
-const PRIMARY_CHECK: &str = "SELECT pg_current_wal_lsn()::text, pg_is_in_recovery()";
+/// The primary's written WAL position (for replica lag), whether it is a standby, and its
+/// insert position, which is past the commit of every transaction that has returned.
+const PRIMARY_CHECK: &str = "SELECT pg_current_wal_lsn()::text, pg_is_in_recovery(), \
+     pg_current_wal_insert_lsn()::text";
 /// A replica's replayed position, and seconds since the last transaction it replayed was
 /// committed on the primary (its lag when it is behind).
 const REPLICA_CHECK: &str = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() \
