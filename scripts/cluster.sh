@@ -19,9 +19,8 @@
 # Settings (environment):
 #   CLUSTER_CATALOG=postgres  the catalog the servers share: postgres (a primary for writes
 #                          and a streaming replica for reads; the default) or sqlite (one
-#                          file in data/, WAL, for copies on one host). A cluster first run
-#                          on sqlite has its catalog copied into PostgreSQL when the
-#                          databases are created
+#                          file in data/, WAL, for copies on one host). A cluster keeps
+#                          the catalog it was made with
 #   CLUSTER_DIR=DIR        where the cluster keeps its state (default target/cluster)
 #   CLUSTER_PORT=N         the edge's port (default 4530, or the next free one; 0 = any)
 #   CLUSTER_BALANCE=least_conn   instead of round robin
@@ -303,32 +302,27 @@ cannot run as root); choose a CLUSTER_DIR whose every parent folder it may enter
     printf "port = %s\nunix_socket_directories = '%s'\n" "$(port_of pg-replica)" "$replica" |
         pg_as tee -a "$replica/data/postgresql.conf" >/dev/null
     start_pg pg-replica
-    # A cluster that ran on sqlite keeps its catalog: copied (its servers are stopped, see
-    # start_catalog), the SQLite file left as it was.
-    if [ -f "$state/data/catalog.sqlite" ]; then
-        log "copying the catalog from $state/data/catalog.sqlite into PostgreSQL"
-        env "$(catalog_env | head -n 1)" "$bin/cadenza-server" catalog copy \
-            --from "sqlite:$state/data/catalog.sqlite" >"$state/catalog-copy.log" 2>&1 ||
-            { tail -n 20 "$state/catalog-copy.log" >&2; die "copying the SQLite catalog failed; see $state/catalog-copy.log"; }
-    fi
     touch "$replica/created"
 }
 
-# The catalog's databases, when it has them: created once, then started.
-start_catalog() {
+# Refuses to switch a cluster's catalog (before `up` starts or saves anything): the servers
+# would come up on an empty catalog while the songs' blobs stay in SeaweedFS.
+check_catalog() {
     if [ "$(catalog)" = sqlite ]; then
         [ -d "$state/pg-primary" ] && die "this cluster's catalog is in PostgreSQL ($state/pg-primary); \
 run it with CLUSTER_CATALOG=postgres (the default), or 'scripts/cluster.sh wipe' to start over"
         return 0
     fi
     pg_tools
-    if [ ! -f "$state/pg-replica/created" ]; then
-        local s
-        for s in "${servers[@]}"; do
-            alive "$state/$s/pid" && die "$s is running on the SQLite catalog; run 'scripts/cluster.sh down' \
-first, then 'up' moves the catalog into PostgreSQL"
-        done
-    fi
+    [ ! -f "$state/pg-replica/created" ] && [ -f "$state/data/catalog.sqlite" ] &&
+        die "this cluster's catalog is in SQLite ($state/data/catalog.sqlite); run it with \
+CLUSTER_CATALOG=sqlite, or 'scripts/cluster.sh wipe' and 'up' for a new cluster on PostgreSQL"
+    return 0
+}
+
+# The catalog's databases, when it has them: created once, then started.
+start_catalog() {
+    [ "$(catalog)" = postgres ] || return 0
     pg_create
     start_pg pg-primary
     start_pg pg-replica
@@ -451,7 +445,7 @@ up() {
     install_missing
     binaries
     first_setup
-    catalog >/dev/null
+    check_catalog
     save_settings
     local w
     for w in "${weeds[@]}"; do start_weed "$w" & done
