@@ -155,8 +155,7 @@ choose_ports() {
             done
         } >"$state/ports"
     fi
-    # PostgreSQL's ports, also chosen once (they are written into each node's configuration);
-    # a cluster first run on sqlite gets them when it moves to postgres.
+    # PostgreSQL's ports, also chosen once (they are written into each node's configuration).
     if [ "$(catalog)" = postgres ] && [ -z "$(port_of pg-primary)" ]; then
         local taken p name
         taken=$(cut -d= -f2 "$state/ports" | tr '\n' ' ')
@@ -350,15 +349,19 @@ run 'scripts/cluster.sh wipe' to choose new ports"
     mapfile -t catalog_vars < <(catalog_env)
     env+=("${catalog_vars[@]}")
     mapfile -t flags < <(volume_flags)
-    env "${env[@]}" setsid "$bin/cadenza-server" \
-        --data-dir "$state/data" \
-        "${flags[@]}" \
-        --listen "127.0.0.1:$(port_of "$name")" \
-        --instance "$name" \
-        --public-url "$(url_of edge)" \
-        --edge-log "$state/nginx/edge.log" \
-        --shutdown-grace 5s \
-        </dev/null >>"$state/$name/log" 2>&1 &
+    # Exported in a subshell that becomes the server, not handed to env(1): env's arguments,
+    # the passwords among them, would show in `ps` until it execs.
+    (
+        export "${env[@]}"
+        exec setsid "$bin/cadenza-server" \
+            --data-dir "$state/data" \
+            "${flags[@]}" \
+            --listen "127.0.0.1:$(port_of "$name")" \
+            --instance "$name" \
+            --public-url "$(url_of edge)" \
+            --edge-log "$state/nginx/edge.log" \
+            --shutdown-grace 5s
+    ) </dev/null >>"$state/$name/log" 2>&1 &
     echo $! >"$state/$name/pid"
     wait_http "$(url_of "$name")/readyz" 60 "$state/$name/pid" ||
         { tail -n 20 "$state/$name/log" >&2; die "$name did not become ready; its log is $state/$name/log"; }
