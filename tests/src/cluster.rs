@@ -140,7 +140,13 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         let out = self.try_script(&["down"]);
         if !out.status.success() || std::thread::panicking() {
-            for name in SEAWEEDS.iter().chain(&SERVERS).chain(&["nginx"]) {
+            let catalog = ["pg-primary", "pg-replica"];
+            for name in catalog
+                .iter()
+                .chain(&SEAWEEDS)
+                .chain(&SERVERS)
+                .chain(&["nginx"])
+            {
                 let log = if *name == "nginx" {
                     self.state().join("nginx/error.log")
                 } else {

@@ -1,8 +1,10 @@
-//! The cluster `scripts/cluster.sh` starts (three SeaweedFS servers, three cadenza-servers on
-//! them behind nginx as load balancer and CDN cache), and what happens when a part of it
-//! fails: a server killed under load, a player streaming through the edge while its server
-//! dies, the player's view of an outage, a logout seen by every copy, one SeaweedFS server
-//! stopped and started again, and the whole cluster stopped and started again.
+//! The cluster `scripts/cluster.sh` starts (a PostgreSQL primary and its streaming replica for
+//! the catalog, three SeaweedFS servers, three cadenza-servers on them behind nginx as load
+//! balancer and CDN cache), and what happens when a part of it fails: a server killed under
+//! load, a player streaming through the edge while its server dies, the player's view of an
+//! outage, a logout seen by every copy, one SeaweedFS server stopped and started again, the
+//! catalog's replica and then its primary stopped, and the whole cluster stopped and started
+//! again.
 //!
 //! Every test runs on loopback only, with bounded request counts and bounded waits.
 
@@ -10,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cadenza_api::{ByteRange, Client, PageRequest, Role, Song, TagOverrides};
+use cadenza_api::{ByteRange, Client, ClientError, PageRequest, Role, Song, TagOverrides};
 use cadenza_tests::admin_cli_at;
 use cadenza_tests::cluster::{Cluster, SEAWEEDS, SERVERS};
 use cadenza_tests::tmux::Tmux;
@@ -543,8 +545,9 @@ async fn a_cluster_stopped_and_started_again_loses_nothing() {
         for id in &ids {
             admin.record_play(*id, Some(30_000)).await.expect("play");
         }
-        // Writes through every server at once: three processes share the SQLite file in WAL
-        // mode, one writer at a time across them, each waiting for the file's lock.
+        // Writes through every server at once, all to the catalog's PostgreSQL primary (with
+        // CLUSTER_CATALOG=sqlite: one writer at a time across the three, each waiting for
+        // the file's lock).
         let mut writers = tokio::task::JoinSet::new();
         for w in 0..4 {
             let (client, ids) = (admin.clone(), ids.clone());
@@ -576,7 +579,7 @@ async fn a_cluster_stopped_and_started_again_loses_nothing() {
         cluster.down();
         let pids: Vec<u32> = SERVERS
             .iter()
-            .chain(&["edge"])
+            .chain(&["edge", "pg-primary", "pg-replica"])
             .filter_map(|name| cluster.pid(name))
             .collect();
         assert!(pids.is_empty(), "down removes every pid file: {pids:?}");
@@ -598,4 +601,246 @@ async fn a_cluster_stopped_and_started_again_loses_nothing() {
         assert_eq!(detail.tracks.iter().map(|s| s.id).collect::<Vec<_>>(), ids);
     })
     .await;
+}
+
+/// Every server's own view of the catalog's databases (primary first), straight from its
+/// `/readyz`, for `check`.
+async fn every_server_sees(
+    cluster: &Cluster,
+    what: &str,
+    check: fn(&cadenza_api::Readiness) -> bool,
+) {
+    for name in SERVERS {
+        let direct = Client::new(&cluster.server_url(name)).expect("server URL");
+        eventually(
+            &format!("{name} to see {what}"),
+            Duration::from_secs(60),
+            || {
+                let direct = direct.clone();
+                async move {
+                    direct
+                        .readiness()
+                        .await
+                        .is_ok_and(|r| r.catalog_databases.len() == 2 && check(&r))
+                }
+            },
+        )
+        .await;
+    }
+}
+
+/// What a listener does through the edge: search, browse, and every song streamed whole
+/// (the song → blob look-ups read the catalog).
+async fn listen_through_the_edge(client: &Client, songs: &[Song]) {
+    let found = client
+        .search(
+            &songs[0].title,
+            cadenza_api::SearchType::Song,
+            PageRequest::default(),
+        )
+        .await
+        .expect("search through the edge");
+    assert!(
+        found.songs.items.iter().any(|s| s.id == songs[0].id),
+        "search finds {}",
+        songs[0].title
+    );
+    assert_eq!(all_songs(client).await.len(), songs.len(), "browse");
+    for song in songs {
+        stream_checked(client, song).await;
+    }
+}
+
+/// A write refused while the primary is down: 503 `catalog_read_only` with Retry-After, as
+/// the edge passes it on; returns the server that answered.
+async fn refused_write(response: reqwest::Response) -> String {
+    let status = response.status().as_u16();
+    let server = response
+        .headers()
+        .get("x-cadenza-server")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let body: serde_json::Value = response.json().await.expect("a JSON error body");
+    assert_eq!(status, 503, "{server}: {body}");
+    assert_eq!(
+        body["error"]["code"], "catalog_read_only",
+        "{server}: {body}"
+    );
+    assert!(
+        retry.is_some_and(|s| s >= 1),
+        "{server}: Retry-After {retry:?}"
+    );
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_replica_then_its_primary_stopped_listening_goes_on_and_writes_wait() {
+    bounded(async {
+        // The default cluster: its catalog on a PostgreSQL primary with a streaming replica.
+        let cluster = Cluster::up(&[]);
+        let admin = cluster.admin().await;
+        let songs = all_songs(&admin).await;
+        assert!(songs.len() >= 10, "the fixture catalog is ingested");
+        let ids: Vec<i64> = songs.iter().take(3).map(|s| s.id).collect();
+        let web_pids: Vec<Option<u32>> = SERVERS.iter().map(|s| cluster.pid(s)).collect();
+        every_server_sees(&cluster, "the replica serving reads", |r| {
+            r.catalog_databases[0].role == "primary"
+                && r.catalog_databases[1].serving_reads
+                && !r.catalog_read_only
+        })
+        .await;
+
+        // (a) The replica stopped: reads go to the primary, writes go on.
+        cluster.part("pg-replica", "stop");
+        every_server_sees(&cluster, "the replica down", |r| {
+            !r.catalog_databases[1].up
+        })
+        .await;
+        listen_through_the_edge(&admin, &songs).await;
+        let during = admin
+            .create_playlist("Replica down", false)
+            .await
+            .expect("a playlist created with the replica down");
+        admin
+            .add_to_playlist(during.id, &ids, None)
+            .await
+            .expect("tracks added with the replica down");
+        admin
+            .record_play(ids[0], Some(30_000))
+            .await
+            .expect("a play recorded with the replica down");
+        cluster.part("pg-replica", "start");
+        every_server_sees(&cluster, "the replica serving reads again", |r| {
+            r.catalog_databases[1].serving_reads
+        })
+        .await;
+        let plays_before = eventually_stats(&admin, |s| s.plays >= 1).await.plays;
+
+        // (b) The primary stopped: listening, browsing and search go on from the replica on
+        // every server; writes through the edge are refused, whichever server answers.
+        cluster.part("pg-primary", "stop");
+        every_server_sees(&cluster, "the catalog read-only", |r| {
+            r.ready && r.catalog_read_only && !r.catalog_databases[0].up
+        })
+        .await;
+        let status = cluster.try_script(&["status"]);
+        let status_text = String::from_utf8_lossy(&status.stdout);
+        assert_eq!(status.status.code(), Some(1), "a part is down:\n{status_text}");
+        assert!(
+            status_text.lines().any(|l| l.starts_with("pg-primary DOWN"))
+                && status_text
+                    .lines()
+                    .any(|l| l.starts_with("pg-replica up") && l.contains("replica")),
+            "{status_text}"
+        );
+        listen_through_the_edge(&admin, &songs).await;
+        let mut refused_by = Vec::new();
+        for n in 0..SERVERS.len() * 2 {
+            let response = if n % 2 == 0 {
+                admin
+                    .request(Method::POST, "/playlists")
+                    .expect("route")
+                    .json(&serde_json::json!({ "name": "Refused", "public": false }))
+            } else {
+                admin
+                    .request(Method::POST, "/plays")
+                    .expect("route")
+                    .json(&serde_json::json!({ "song_id": ids[1] }))
+            }
+            .send()
+            .await
+            .expect("the edge answers");
+            refused_by.push(refused_write(response).await);
+        }
+        eprintln!("writes refused by {refused_by:?}");
+        let err = admin
+            .add_to_playlist(during.id, &ids, None)
+            .await
+            .expect_err("adding tracks is refused");
+        assert!(
+            matches!(&err, ClientError::Api { status: 503, code, .. } if code == "catalog_read_only"),
+            "{err:?}"
+        );
+        // The user's own data reads the replica meanwhile: nothing half-written shows.
+        let mine = admin
+            .playlists(PageRequest::default())
+            .await
+            .expect("own playlists from the replica");
+        let names: Vec<&str> = mine.items.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Replica down"], "nothing refused was written");
+
+        // (c) The primary back: each server's health check (twice a second) finds it, and
+        // then writes go through every server again, none restarted.
+        cluster.part("pg-primary", "start");
+        every_server_sees(&cluster, "writes taken again", |r| {
+            !r.catalog_read_only && r.catalog_databases[0].up
+        })
+        .await;
+        let after = admin
+            .create_playlist("After", false)
+            .await
+            .expect("a playlist created once the primary is back");
+        for n in 0..SERVERS.len() {
+            admin
+                .record_play(ids[n % ids.len()], Some(30_000))
+                .await
+                .expect("a play recorded once the primary is back");
+        }
+        let web_pids_after: Vec<Option<u32>> = SERVERS.iter().map(|s| cluster.pid(s)).collect();
+        assert_eq!(web_pids, web_pids_after, "no server was restarted");
+        let mine = admin
+            .playlists(PageRequest::default())
+            .await
+            .expect("own playlists");
+        let mut names: Vec<&str> = mine.items.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["After", "Replica down"], "exactly the writes that succeeded");
+        let detail = admin.playlist(during.id).await.expect("the playlist");
+        assert_eq!(detail.tracks.iter().map(|s| s.id).collect::<Vec<_>>(), ids);
+        assert!(admin.playlist(after.id).await.expect("the new one").tracks.is_empty());
+        let stats = eventually_stats(&admin, |s| {
+            s.plays >= plays_before + 3 && s.playlists >= 2
+        })
+        .await;
+        assert_eq!(
+            (stats.plays, stats.playlists),
+            (plays_before + 3, 2),
+            "no refused play or playlist was counted"
+        );
+    })
+    .await;
+}
+
+/// The catalog's counts once `check` holds (they are read from the replica, which may be a
+/// moment behind the primary).
+async fn eventually_stats(
+    client: &Client,
+    check: impl Fn(&cadenza_api::Stats) -> bool,
+) -> cadenza_api::Stats {
+    eventually_ok("the counts to catch up", || async {
+        client.stats().await.ok().filter(&check)
+    })
+    .await
+}
+
+/// Polls `attempt` until it gives a value, for at most a minute (then panics with `what`).
+async fn eventually_ok<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
