@@ -61,7 +61,7 @@ die() { log "bench: $*"; exit 1; }
 # What building needs (the player links ALSA), then what measuring needs.
 scripts/setup.sh
 missing=()
-for tool in wrk nginx curl tmux; do
+for tool in wrk nginx curl tmux jq; do
     command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -493,10 +493,12 @@ if wants subsonic; then
     compared=0
     for n in $(seq 1 20); do
         first_rest=$(sed -n "${n}p" "$tmp/rest-paths.txt") first_v1=$(sed -n "${n}p" "$tmp/paths.txt")
+        # Parsed, not grepped: a song carries artist and album-artist ids of its own.
         v1_ids=$(curl -sf -H "Authorization: Bearer $token" "$main_url$first_v1" |
-            sed 's/"artists":.*//' | grep -o '{"id":[0-9]*' | tr -dc '0-9\n' | sort || true)
+            jq -r '.songs.items[].id' | sort || true)
         [ -n "$v1_ids" ] || continue
-        rest_ids=$(curl -sf "$main_url$first_rest" | grep -o '"id":"tr-[0-9]*"' | tr -dc '0-9\n' | sort || true)
+        rest_ids=$(curl -sf "$main_url$first_rest" |
+            jq -r '."subsonic-response".searchResult3.song // [] | .[].id | ltrimstr("tr-")' | sort || true)
         [ "$rest_ids" = "$v1_ids" ] ||
             die "search3 and /api/v1/search disagree on $first_v1: [$rest_ids] vs [$v1_ids]"
         compared=$((compared + 1))

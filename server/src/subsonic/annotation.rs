@@ -80,14 +80,14 @@ pub async fn now_playing(call: Call) -> Result<Reply> {
     let entries: Vec<Value> = playing
         .iter()
         .map(|p| {
-            let mut entry = model::child(&p.song, &marks);
+            let mut entry = model::value(&model::child(&p.song, &marks))?;
             entry["username"] = json!(p.username);
             entry["minutesAgo"] = json!((now - p.started_at).max(0) / 60);
             entry["playerId"] = json!(1);
             entry["playerName"] = json!(p.client);
-            entry
+            Ok(entry)
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(Reply::with("nowPlaying", json!({ "entry": entries })))
 }
 

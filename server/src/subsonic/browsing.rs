@@ -6,12 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use cadenza_api::Artist;
+use cadenza_api::{Artist, Song};
 use cadenza_catalog::{all_pages, Item};
 use serde_json::{json, Value};
 
 use super::ids::Id;
-use super::model::{self, Marks};
+use super::model::{self, AlbumChildren, AlbumsId3, Marks, SongList};
 use super::params::MAX_COUNT;
 use super::response::Reply;
 use super::{Call, Error, Result};
@@ -29,7 +29,7 @@ pub async fn music_folders(_: Call) -> Result<Reply> {
 
 /// Artists grouped under the uppercase first letter of their name (`#` for the rest).
 fn index(artists: &[Artist], marks: &Marks) -> Vec<Value> {
-    let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<model::ArtistId3<'_>>> = BTreeMap::new();
     for artist in artists {
         let letter = artist
             .name
@@ -101,13 +101,11 @@ pub async fn music_directory(call: Call) -> Result<Reply> {
             let mut items = vec![Item::Artist(artist)];
             items.extend(detail.albums.iter().map(|a| Item::Album(a.id)));
             let marks = call.marks(items).await?;
-            let children: Vec<Value> = detail
-                .albums
-                .iter()
-                .map(|a| model::album_child(a, &marks))
-                .collect();
-            let mut directory = model::artist_id3(&detail.artist, &marks);
-            directory["child"] = json!(children);
+            let mut directory = model::value(&model::artist_id3(&detail.artist, &marks))?;
+            directory["child"] = model::value(&AlbumChildren {
+                albums: &detail.albums,
+                marks: &marks,
+            })?;
             Ok(Reply::with("directory", directory))
         }
         Id::Album(album) => {
@@ -115,8 +113,8 @@ pub async fn music_directory(call: Call) -> Result<Reply> {
             let mut items = model::song_items(&detail.tracks);
             items.push(Item::Album(album));
             let marks = call.marks(items).await?;
-            let mut directory = model::album_child(&detail.album, &marks);
-            directory["child"] = json!(model::children(&detail.tracks, &marks));
+            let mut directory = model::value(&model::album_child(&detail.album, &marks))?;
+            directory["child"] = model::value(&model::children(&detail.tracks, &marks))?;
             Ok(Reply::with(
                 "directory",
                 json!({
@@ -138,12 +136,11 @@ pub async fn artist(call: Call) -> Result<Reply> {
     let mut items = vec![Item::Artist(id)];
     items.extend(detail.albums.iter().map(|a| Item::Album(a.id)));
     let marks = call.marks(items).await?;
-    let mut artist = model::artist_id3(&detail.artist, &marks);
-    artist["album"] = json!(detail
-        .albums
-        .iter()
-        .map(|a| model::album_id3(a, &marks))
-        .collect::<Vec<_>>());
+    let mut artist = model::value(&model::artist_id3(&detail.artist, &marks))?;
+    artist["album"] = model::value(&AlbumsId3 {
+        albums: &detail.albums,
+        marks: &marks,
+    })?;
     Ok(Reply::with("artist", artist))
 }
 
@@ -153,16 +150,16 @@ pub async fn album(call: Call) -> Result<Reply> {
     let mut items = model::song_items(&detail.tracks);
     items.push(Item::Album(id));
     let marks = call.marks(items).await?;
-    let mut album = model::album_id3(&detail.album, &marks);
-    album["song"] = json!(model::children(&detail.tracks, &marks));
-    Ok(Reply::with("album", album))
+    let album =
+        model::album_id3(&detail.album, &marks).with_songs(model::children(&detail.tracks, &marks));
+    call.reply("album", &album)
 }
 
 pub async fn song(call: Call) -> Result<Reply> {
     let id = Id::song(call.params.required("id")?)?;
     let song = call.db(move |c| c.song(id)).await?;
     let marks = call.marks(vec![Item::Song(id)]).await?;
-    Ok(Reply::with("song", model::child(&song, &marks)))
+    call.reply("song", &model::child(&song, &marks))
 }
 
 pub async fn genres(call: Call) -> Result<Reply> {
@@ -186,15 +183,13 @@ pub async fn top_songs(call: Call) -> Result<Reply> {
         .await?;
     let songs = &songs[..songs.len().min(count)];
     let marks = call.marks(model::song_items(songs)).await?;
-    Ok(Reply::with(
-        "topSongs",
-        json!({ "song": model::children(songs, &marks) }),
-    ))
+    let song = model::children(songs, &marks);
+    call.reply("topSongs", &SongList { song })
 }
 
 /// Songs like the given artist's, song's or album's: there is no similarity data, so these
 /// are the artist's most played songs.
-async fn similar(call: &Call, id: Id) -> Result<Vec<Value>> {
+async fn similar(call: &Call, id: Id) -> Result<(Vec<Song>, Marks)> {
     let count = call.params.count("count", 50, MAX_COUNT)? as usize;
     let songs = call
         .db(move |c| {
@@ -217,17 +212,19 @@ async fn similar(call: &Call, id: Id) -> Result<Vec<Value>> {
         .take(count)
         .collect();
     let marks = call.marks(model::song_items(&songs)).await?;
-    Ok(model::children(&songs, &marks))
+    Ok((songs, marks))
 }
 
 pub async fn similar_songs2(call: Call) -> Result<Reply> {
     let id = Id::Artist(Id::artist(call.params.required("id")?)?);
-    let songs = similar(&call, id).await?;
-    Ok(Reply::with("similarSongs2", json!({ "song": songs })))
+    let (songs, marks) = similar(&call, id).await?;
+    let song = model::children(&songs, &marks);
+    call.reply("similarSongs2", &SongList { song })
 }
 
 pub async fn similar_songs(call: Call) -> Result<Reply> {
     let id = Id::parse(call.params.required("id")?)?;
-    let songs = similar(&call, id).await?;
-    Ok(Reply::with("similarSongs", json!({ "song": songs })))
+    let (songs, marks) = similar(&call, id).await?;
+    let song = model::children(&songs, &marks);
+    call.reply("similarSongs", &SongList { song })
 }

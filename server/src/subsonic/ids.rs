@@ -113,17 +113,18 @@ impl std::fmt::Display for Id {
     }
 }
 
-pub fn artist(id: i64) -> String {
-    Id::Artist(id).to_string()
+/// Written as its text, straight into the answer.
+impl serde::Serialize for Id {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
-pub fn album(id: i64) -> String {
-    Id::Album(id).to_string()
-}
+
 pub fn song(id: i64) -> String {
     Id::Song(id).to_string()
-}
-pub fn playlist(id: i64) -> String {
-    Id::Playlist(id).to_string()
 }
 pub fn podcast(id: i64) -> String {
     Id::Podcast(id).to_string()

@@ -3,9 +3,8 @@
 
 use cadenza_api::{Album, Artist, PageRequest, SearchType, Song};
 use cadenza_catalog::{AlbumList, Catalog, CatalogResult, Item, SongFilter};
-use serde_json::{json, Value};
 
-use super::model::{self, Marks};
+use super::model::{self, AlbumChildren, AlbumsId3, ArtistsId3, Marks, SongList};
 use super::params::{shorten, MAX_COUNT};
 use super::response::Reply;
 use super::{Call, Error, Result};
@@ -60,21 +59,24 @@ async fn albums(call: &Call) -> Result<(Vec<Album>, Marks)> {
 
 pub async fn album_list(call: Call) -> Result<Reply> {
     let (albums, marks) = albums(&call).await?;
-    let albums: Vec<Value> = albums
-        .iter()
-        .map(|a| model::album_child(a, &marks))
-        .collect();
-    Ok(Reply::with("albumList", json!({ "album": albums })))
+    let album = AlbumChildren {
+        albums: &albums,
+        marks: &marks,
+    };
+    call.reply("albumList", &model::AlbumList { album })
 }
 
 pub async fn album_list2(call: Call) -> Result<Reply> {
     let (albums, marks) = albums(&call).await?;
-    let albums: Vec<Value> = albums.iter().map(|a| model::album_id3(a, &marks)).collect();
-    Ok(Reply::with("albumList2", json!({ "album": albums })))
+    let album = AlbumsId3 {
+        albums: &albums,
+        marks: &marks,
+    };
+    call.reply("albumList2", &model::AlbumList { album })
 }
 
 /// Songs with the caller's marks, read in the same trip to the catalog.
-async fn songs_with_marks<F>(call: &Call, f: F) -> Result<Vec<Value>>
+async fn songs_with_marks<F>(call: &Call, f: F) -> Result<(Vec<Song>, Marks)>
 where
     F: FnOnce(&dyn Catalog) -> CatalogResult<Vec<Song>> + Send + 'static,
 {
@@ -86,7 +88,7 @@ where
             Ok((songs, marks))
         })
         .await?;
-    Ok(model::children(&songs, &Marks(marks)))
+    Ok((songs, Marks(marks)))
 }
 
 pub async fn random_songs(call: Call) -> Result<Reply> {
@@ -102,8 +104,9 @@ pub async fn random_songs(call: Call) -> Result<Reply> {
         from_year: year("fromYear")?,
         to_year: year("toYear")?,
     };
-    let songs = songs_with_marks(&call, move |c| c.random_songs(&filter, count)).await?;
-    Ok(Reply::with("randomSongs", json!({ "song": songs })))
+    let (songs, marks) = songs_with_marks(&call, move |c| c.random_songs(&filter, count)).await?;
+    let song = model::children(&songs, &marks);
+    call.reply("randomSongs", &SongList { song })
 }
 
 pub async fn songs_by_genre(call: Call) -> Result<Reply> {
@@ -112,85 +115,53 @@ pub async fn songs_by_genre(call: Call) -> Result<Reply> {
         limit: call.params.count("count", 10, MAX_COUNT)?,
         offset: call.params.offset("offset")?,
     };
-    let songs = songs_with_marks(&call, move |c| match c.genre_songs(&genre, page) {
+    let (songs, marks) = songs_with_marks(&call, move |c| match c.genre_songs(&genre, page) {
         Ok(page) => Ok(page.items),
         // An unknown genre simply has no songs.
         Err(cadenza_catalog::CatalogError::NotFound(_)) => Ok(Vec::new()),
         Err(e) => Err(e),
     })
     .await?;
-    Ok(Reply::with("songsByGenre", json!({ "song": songs })))
+    let song = model::children(&songs, &marks);
+    call.reply("songsByGenre", &SongList { song })
 }
 
-async fn starred_lists(call: &Call) -> Result<(cadenza_catalog::Starred, Marks)> {
+/// The caller's starred songs, albums and artists (most recently starred first), with
+/// their marks.
+async fn starred_lists(call: &Call) -> Result<Found> {
     let user = call.user.id;
-    let (starred, marks) = call
-        .db(move |c| {
-            let starred = c.starred(user)?;
-            let mut items = model::song_items(
-                &starred
-                    .songs
-                    .iter()
-                    .map(|(s, _)| s.clone())
-                    .collect::<Vec<_>>(),
-            );
-            items.extend(starred.albums.iter().map(|(a, _)| Item::Album(a.id)));
-            items.extend(starred.artists.iter().map(|(a, _)| Item::Artist(a.id)));
-            let marks = c.annotations(user, &items)?;
-            Ok((starred, marks))
+    call.db(move |c| {
+        let starred = c.starred(user)?;
+        let songs: Vec<Song> = starred.songs.into_iter().map(|(s, _)| s).collect();
+        let albums: Vec<Album> = starred.albums.into_iter().map(|(a, _)| a).collect();
+        let artists: Vec<Artist> = starred.artists.into_iter().map(|(a, _)| a).collect();
+        let marks = c.annotations(user, &items_of(&artists, &albums, &songs))?;
+        Ok(Found {
+            artists,
+            albums,
+            songs,
+            marks: Marks(marks),
         })
-        .await?;
-    Ok((starred, Marks(marks)))
+    })
+    .await
 }
 
-fn starred_songs(starred: &cadenza_catalog::Starred, marks: &Marks) -> Vec<Value> {
-    starred
-        .songs
-        .iter()
-        .map(|(s, _)| model::child(s, marks))
-        .collect()
-}
-
-fn starred_artists(starred: &cadenza_catalog::Starred, marks: &Marks) -> Vec<Value> {
-    starred
-        .artists
-        .iter()
-        .map(|(a, _)| model::artist_id3(a, marks))
-        .collect()
+/// The items of an answer's artists, albums and songs (for [`Marks`]).
+fn items_of(artists: &[Artist], albums: &[Album], songs: &[Song]) -> Vec<Item> {
+    let mut items = model::song_items(songs);
+    items.extend(albums.iter().map(|a| Item::Album(a.id)));
+    items.extend(artists.iter().map(|a| Item::Artist(a.id)));
+    items
 }
 
 pub async fn starred(call: Call) -> Result<Reply> {
-    let (starred, marks) = starred_lists(&call).await?;
-    let albums: Vec<Value> = starred
-        .albums
-        .iter()
-        .map(|(a, _)| model::album_child(a, &marks))
-        .collect();
-    Ok(Reply::with(
-        "starred",
-        json!({
-            "artist": starred_artists(&starred, &marks),
-            "album": albums,
-            "song": starred_songs(&starred, &marks),
-        }),
-    ))
+    let found = starred_lists(&call).await?;
+    call.reply("starred", &found.folders())
 }
 
 pub async fn starred2(call: Call) -> Result<Reply> {
-    let (starred, marks) = starred_lists(&call).await?;
-    let albums: Vec<Value> = starred
-        .albums
-        .iter()
-        .map(|(a, _)| model::album_id3(a, &marks))
-        .collect();
-    Ok(Reply::with(
-        "starred2",
-        json!({
-            "artist": starred_artists(&starred, &marks),
-            "album": albums,
-            "song": starred_songs(&starred, &marks),
-        }),
-    ))
+    let found = starred_lists(&call).await?;
+    call.reply("starred2", &found.id3())
 }
 
 /// What search2 and search3 found.
@@ -199,6 +170,39 @@ struct Found {
     albums: Vec<Album>,
     songs: Vec<Song>,
     marks: Marks,
+}
+
+impl Found {
+    /// With albums as folder `Child`s (search2, getStarred).
+    fn folders(&self) -> model::Found<'_, AlbumChildren<'_>> {
+        model::Found {
+            album: AlbumChildren {
+                albums: &self.albums,
+                marks: &self.marks,
+            },
+            artist: self.artists(),
+            song: model::children(&self.songs, &self.marks),
+        }
+    }
+
+    /// With albums as `AlbumID3`s (search3, getStarred2).
+    fn id3(&self) -> model::Found<'_, AlbumsId3<'_>> {
+        model::Found {
+            album: AlbumsId3 {
+                albums: &self.albums,
+                marks: &self.marks,
+            },
+            artist: self.artists(),
+            song: model::children(&self.songs, &self.marks),
+        }
+    }
+
+    fn artists(&self) -> ArtistsId3<'_> {
+        ArtistsId3 {
+            artists: &self.artists,
+            marks: &self.marks,
+        }
+    }
 }
 
 fn group_page(call: &Call, group: &str, default: u32) -> Result<PageRequest> {
@@ -261,10 +265,7 @@ async fn search(call: &Call) -> Result<Found> {
                     group(SearchType::Song, song_page)?.map_or_else(Vec::new, |r| r.songs.items),
                 )
             };
-            let mut items = model::song_items(&songs);
-            items.extend(albums.iter().map(|a| Item::Album(a.id)));
-            items.extend(artists.iter().map(|a| Item::Artist(a.id)));
-            let marks = c.annotations(user, &items)?;
+            let marks = c.annotations(user, &items_of(&artists, &albums, &songs))?;
             Ok((artists, albums, songs, marks))
         })
         .await?;
@@ -278,26 +279,10 @@ async fn search(call: &Call) -> Result<Found> {
 
 pub async fn search2(call: Call) -> Result<Reply> {
     let found = search(&call).await?;
-    let m = &found.marks;
-    Ok(Reply::with(
-        "searchResult2",
-        json!({
-            "artist": found.artists.iter().map(|a| model::artist_id3(a, m)).collect::<Vec<_>>(),
-            "album": found.albums.iter().map(|a| model::album_child(a, m)).collect::<Vec<_>>(),
-            "song": model::children(&found.songs, m),
-        }),
-    ))
+    call.reply("searchResult2", &found.folders())
 }
 
 pub async fn search3(call: Call) -> Result<Reply> {
     let found = search(&call).await?;
-    let m = &found.marks;
-    Ok(Reply::with(
-        "searchResult3",
-        json!({
-            "artist": found.artists.iter().map(|a| model::artist_id3(a, m)).collect::<Vec<_>>(),
-            "album": found.albums.iter().map(|a| model::album_id3(a, m)).collect::<Vec<_>>(),
-            "song": model::children(&found.songs, m),
-        }),
-    ))
+    call.reply("searchResult3", &found.id3())
 }

@@ -109,6 +109,8 @@ pub struct Call {
     pub user: User,
     /// The client's name (`c`), shown in "now playing".
     pub client: String,
+    /// The format the answer is written in.
+    pub format: Format,
 }
 
 impl Call {
@@ -134,6 +136,11 @@ impl Call {
         Ok(model::Marks(
             self.db(move |c| c.annotations(user, &items)).await?,
         ))
+    }
+
+    /// An `ok` answer with one element from typed data (see [`Reply::typed`]).
+    pub fn reply(&self, name: &'static str, payload: &impl serde::Serialize) -> Result<Reply> {
+        Reply::typed(&self.format, name, payload)
     }
 
     /// Refuses listeners (50) where the spec reserves an endpoint for admins.
@@ -259,13 +266,13 @@ async fn answer(cx: Ctx, name: &str, body: BodyStream) -> Response {
         Ok(format) => format,
         Err(e) => return response::error(&Format::Json, &e),
     };
-    match call(cx, name, params).await {
+    match call(cx, name, params, format.clone()).await {
         Ok(reply) => reply.into_response(&format),
         Err(e) => response::error(&format, &e),
     }
 }
 
-async fn call(cx: Ctx, name: &str, params: Params) -> Result<Reply> {
+async fn call(cx: Ctx, name: &str, params: Params, format: Format) -> Result<Reply> {
     let client = params.get("c").unwrap_or_default().to_string();
     let user = if WITHOUT_AUTH.contains(&name) {
         // Nobody: these endpoints look at no one's data.
@@ -288,6 +295,7 @@ async fn call(cx: Ctx, name: &str, params: Params) -> Result<Reply> {
         params,
         user,
         client,
+        format,
     };
     dispatch(name, call).await
 }

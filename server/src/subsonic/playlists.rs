@@ -4,7 +4,7 @@
 
 use cadenza_api::{CreatePlaylist, PlaylistDetail};
 use cadenza_catalog::{all_pages, PlaylistEdit};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::ids::Id;
 use super::model;
@@ -16,11 +16,14 @@ fn song_ids<'a>(call: &'a Call, key: &'a str) -> Result<Vec<i64>> {
     call.params.all(key).map(Id::song).collect()
 }
 
-async fn with_songs(call: &Call, detail: &PlaylistDetail) -> Result<Value> {
+/// A playlist with its songs as the `playlist` element.
+async fn with_songs(call: &Call, detail: &PlaylistDetail) -> Result<Reply> {
     let marks = call.marks(model::song_items(&detail.tracks)).await?;
-    let mut list = model::playlist(&detail.playlist);
-    list["entry"] = json!(model::children(&detail.tracks, &marks));
-    Ok(list)
+    let entry = model::children(&detail.tracks, &marks);
+    call.reply(
+        "playlist",
+        &model::playlist(&detail.playlist).with_entries(entry),
+    )
 }
 
 pub async fn list(call: Call) -> Result<Reply> {
@@ -28,7 +31,7 @@ pub async fn list(call: Call) -> Result<Reply> {
     let lists = call
         .db(move |c| all_pages(|page| c.playlists(user, page)))
         .await?;
-    let lists: Vec<Value> = lists.iter().map(model::playlist).collect();
+    let lists: Vec<model::PlaylistElement<'_>> = lists.iter().map(model::playlist).collect();
     Ok(Reply::with("playlists", json!({ "playlist": lists })))
 }
 
@@ -36,7 +39,7 @@ pub async fn get(call: Call) -> Result<Reply> {
     let id = Id::playlist(call.params.required("id")?)?;
     let user = call.user.id;
     let detail = call.db(move |c| c.playlist(id, user)).await?;
-    Ok(Reply::with("playlist", with_songs(&call, &detail).await?))
+    with_songs(&call, &detail).await
 }
 
 /// With `playlistId`: replaces that playlist's songs (and renames it with `name`).
@@ -75,7 +78,7 @@ pub async fn create(call: Call) -> Result<Reply> {
             .await?
         }
     };
-    Ok(Reply::with("playlist", with_songs(&call, &detail).await?))
+    with_songs(&call, &detail).await
 }
 
 pub async fn update(call: Call) -> Result<Reply> {

@@ -91,13 +91,39 @@ pub(crate) fn set_rating(
     prune(conn, kind, user, id)
 }
 
+/// One statement for all three kinds (a search asks about songs, albums and artists at
+/// once): each kind's ids arrive as a JSON list, and an empty list costs nothing.
+fn annotations_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        [&SONG, &ALBUM, &ARTIST]
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| {
+                format!(
+                    "SELECT {i}, a.{c}, a.starred_at, a.rating FROM json_each(?{p}) j \
+                     CROSS JOIN {t} a ON a.user_id = ?1 AND a.{c} = j.value",
+                    p = i + 2,
+                    t = kind.table,
+                    c = kind.column
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+    })
+}
+
 pub(crate) fn annotations(
     conn: &Connection,
     user: UserId,
     items: &[Item],
 ) -> CatalogResult<HashMap<Item, Annotation>> {
     let mut found = HashMap::new();
-    for kind in [&SONG, &ALBUM, &ARTIST] {
+    if items.is_empty() {
+        return Ok(found);
+    }
+    let kinds = [&SONG, &ALBUM, &ARTIST];
+    let ids = kinds.map(|kind| {
         let ids: Vec<i64> = items
             .iter()
             .filter_map(|&item| {
@@ -105,29 +131,27 @@ pub(crate) fn annotations(
                 (k.name == kind.name).then_some(id)
             })
             .collect();
-        if ids.is_empty() {
-            continue;
-        }
-        let sql = format!(
-            "SELECT a.{c}, a.starred_at, a.rating FROM json_each(?2) j \
-             CROSS JOIN {t} a ON a.user_id = ?1 AND a.{c} = j.value",
-            t = kind.table,
-            c = kind.column
-        );
-        let mut stmt = conn.prepare_cached(&sql).ctx("reading stars")?;
-        let rows = stmt
-            .query_map((user, rows::id_list(&ids)), |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    Annotation {
-                        starred_at: r.get(1)?,
-                        rating: r.get(2)?,
-                    },
-                ))
-            })
-            .ctx("reading stars")?;
-        for row in rows {
-            let (id, annotation) = row.ctx("reading stars")?;
+        rows::id_list(&ids)
+    });
+    let mut stmt = conn
+        .prepare_cached(annotations_sql())
+        .ctx("reading stars")?;
+    let rows = stmt
+        .query_map((user, &ids[0], &ids[1], &ids[2]), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                Annotation {
+                    starred_at: r.get(2)?,
+                    rating: r.get(3)?,
+                },
+            ))
+        })
+        .ctx("reading stars")?;
+    for row in rows {
+        let (k, id, annotation) = row.ctx("reading stars")?;
+        // The first column is the kind's place in `kinds`, as the statement numbers them.
+        if let Some(kind) = usize::try_from(k).ok().and_then(|k| kinds.get(k)) {
             found.insert(item(kind, id), annotation);
         }
     }
