@@ -11,7 +11,7 @@ use cadenza_catalog::{all_pages, Item};
 use serde_json::{json, Value};
 
 use super::ids::Id;
-use super::model::{self, AlbumChildren, AlbumsId3, Marks, SongList};
+use super::model::{self, Marks, SongList};
 use super::params::MAX_COUNT;
 use super::response::Reply;
 use super::{Call, Error, Result};
@@ -102,10 +102,7 @@ pub async fn music_directory(call: Call) -> Result<Reply> {
             items.extend(detail.albums.iter().map(|a| Item::Album(a.id)));
             let marks = call.marks(items).await?;
             let mut directory = model::value(&model::artist_id3(&detail.artist, &marks))?;
-            directory["child"] = model::value(&AlbumChildren {
-                albums: &detail.albums,
-                marks: &marks,
-            })?;
+            directory["child"] = model::value(&model::album_children(&detail.albums, &marks))?;
             Ok(Reply::with("directory", directory))
         }
         Id::Album(album) => {
@@ -137,10 +134,7 @@ pub async fn artist(call: Call) -> Result<Reply> {
     items.extend(detail.albums.iter().map(|a| Item::Album(a.id)));
     let marks = call.marks(items).await?;
     let mut artist = model::value(&model::artist_id3(&detail.artist, &marks))?;
-    artist["album"] = model::value(&AlbumsId3 {
-        albums: &detail.albums,
-        marks: &marks,
-    })?;
+    artist["album"] = model::value(&model::albums_id3(&detail.albums, &marks))?;
     Ok(Reply::with("artist", artist))
 }
 

@@ -59,19 +59,13 @@ async fn albums(call: &Call) -> Result<(Vec<Album>, Marks)> {
 
 pub async fn album_list(call: Call) -> Result<Reply> {
     let (albums, marks) = albums(&call).await?;
-    let album = AlbumChildren {
-        albums: &albums,
-        marks: &marks,
-    };
+    let album = model::album_children(&albums, &marks);
     call.reply("albumList", &model::AlbumList { album })
 }
 
 pub async fn album_list2(call: Call) -> Result<Reply> {
     let (albums, marks) = albums(&call).await?;
-    let album = AlbumsId3 {
-        albums: &albums,
-        marks: &marks,
-    };
+    let album = model::albums_id3(&albums, &marks);
     call.reply("albumList2", &model::AlbumList { album })
 }
 
@@ -176,10 +170,7 @@ impl Found {
     /// With albums as folder `Child`s (search2, getStarred).
     fn folders(&self) -> model::Found<'_, AlbumChildren<'_>> {
         model::Found {
-            album: AlbumChildren {
-                albums: &self.albums,
-                marks: &self.marks,
-            },
+            album: model::album_children(&self.albums, &self.marks),
             artist: self.artists(),
             song: model::children(&self.songs, &self.marks),
         }
@@ -188,20 +179,14 @@ impl Found {
     /// With albums as `AlbumID3`s (search3, getStarred2).
     fn id3(&self) -> model::Found<'_, AlbumsId3<'_>> {
         model::Found {
-            album: AlbumsId3 {
-                albums: &self.albums,
-                marks: &self.marks,
-            },
+            album: model::albums_id3(&self.albums, &self.marks),
             artist: self.artists(),
             song: model::children(&self.songs, &self.marks),
         }
     }
 
     fn artists(&self) -> ArtistsId3<'_> {
-        ArtistsId3 {
-            artists: &self.artists,
-            marks: &self.marks,
-        }
+        model::artists_id3(&self.artists, &self.marks)
     }
 }
 

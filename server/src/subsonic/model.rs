@@ -204,20 +204,29 @@ pub fn child<'a>(song: &'a Song, marks: &Marks) -> Child<'a> {
     }
 }
 
-/// Songs as a list of `Child`, written one by one.
-pub struct Children<'a> {
-    pub songs: &'a [Song],
-    pub marks: &'a Marks,
+/// Catalog rows as a list of Subsonic elements, each built by `element` with the caller's
+/// marks as the list is written (no list of elements is held in memory).
+pub struct Elements<'a, T, E> {
+    rows: &'a [T],
+    marks: &'a Marks,
+    element: fn(&'a T, &'a Marks) -> E,
 }
 
-impl Serialize for Children<'_> {
+impl<'a, T, E: Serialize> Serialize for Elements<'a, T, E> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.songs.iter().map(|s| child(s, self.marks)))
+        serializer.collect_seq(self.rows.iter().map(|row| (self.element)(row, self.marks)))
     }
 }
 
+/// Songs as a list of `Child`.
+pub type Children<'a> = Elements<'a, Song, Child<'a>>;
+
 pub fn children<'a>(songs: &'a [Song], marks: &'a Marks) -> Children<'a> {
-    Children { songs, marks }
+    Elements {
+        rows: songs,
+        marks,
+        element: child,
+    }
 }
 
 /// An album as `AlbumID3`, with its songs for `getAlbum`.
@@ -284,15 +293,14 @@ impl<'a> AlbumId3<'a> {
     }
 }
 
-/// Albums as a list of `AlbumID3`, written one by one.
-pub struct AlbumsId3<'a> {
-    pub albums: &'a [Album],
-    pub marks: &'a Marks,
-}
+/// Albums as a list of `AlbumID3`.
+pub type AlbumsId3<'a> = Elements<'a, Album, AlbumId3<'a>>;
 
-impl Serialize for AlbumsId3<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.albums.iter().map(|a| album_id3(a, self.marks)))
+pub fn albums_id3<'a>(albums: &'a [Album], marks: &'a Marks) -> AlbumsId3<'a> {
+    Elements {
+        rows: albums,
+        marks,
+        element: album_id3,
     }
 }
 
@@ -346,15 +354,14 @@ pub fn album_child<'a>(album: &'a Album, marks: &Marks) -> AlbumChild<'a> {
     }
 }
 
-/// Albums as a list of folder `Child`s, written one by one.
-pub struct AlbumChildren<'a> {
-    pub albums: &'a [Album],
-    pub marks: &'a Marks,
-}
+/// Albums as a list of folder `Child`s.
+pub type AlbumChildren<'a> = Elements<'a, Album, AlbumChild<'a>>;
 
-impl Serialize for AlbumChildren<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.albums.iter().map(|a| album_child(a, self.marks)))
+pub fn album_children<'a>(albums: &'a [Album], marks: &'a Marks) -> AlbumChildren<'a> {
+    Elements {
+        rows: albums,
+        marks,
+        element: album_child,
     }
 }
 
@@ -382,15 +389,14 @@ pub fn artist_id3<'a>(artist: &'a Artist, marks: &Marks) -> ArtistId3<'a> {
     }
 }
 
-/// Artists as a list of `ArtistID3`, written one by one.
-pub struct ArtistsId3<'a> {
-    pub artists: &'a [Artist],
-    pub marks: &'a Marks,
-}
+/// Artists as a list of `ArtistID3`.
+pub type ArtistsId3<'a> = Elements<'a, Artist, ArtistId3<'a>>;
 
-impl Serialize for ArtistsId3<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.artists.iter().map(|a| artist_id3(a, self.marks)))
+pub fn artists_id3<'a>(artists: &'a [Artist], marks: &'a Marks) -> ArtistsId3<'a> {
+    Elements {
+        rows: artists,
+        marks,
+        element: artist_id3,
     }
 }
 

@@ -601,15 +601,9 @@ mod tests {
             old["song"] = json!(list);
             same_documents("album", &with_songs, old);
 
-            let artist = model::ArtistsId3 {
-                artists: &artists,
-                marks: &marks,
-            };
+            let artist = model::artists_id3(&artists, &marks);
             let id3 = model::Found {
-                album: model::AlbumsId3 {
-                    albums: &albums,
-                    marks: &marks,
-                },
+                album: model::albums_id3(&albums, &marks),
                 artist,
                 song: model::children(&songs, &marks),
             };
@@ -620,14 +614,8 @@ mod tests {
                 json!({ "artist": old_artists, "album": old_id3, "song": list }),
             );
             let folders = model::Found {
-                album: model::AlbumChildren {
-                    albums: &albums,
-                    marks: &marks,
-                },
-                artist: model::ArtistsId3 {
-                    artists: &artists,
-                    marks: &marks,
-                },
+                album: model::album_children(&albums, &marks),
+                artist: model::artists_id3(&artists, &marks),
                 song: model::children(&songs, &marks),
             };
             let old_folders: Vec<Value> =
