@@ -966,7 +966,7 @@ if wants postgres; then
         >"$pg/initdb.log" 2>&1 || { cat "$pg/initdb.log" >&2; die "initdb failed"; }
     pg_start "$pg/primary" "$p1"
     pg_as "$pg_bin/psql" -h 127.0.0.1 -p "$p1" -U postgres -qc "CREATE DATABASE cadenza" postgres
-    pg_as "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$p1" -U postgres -D "$pg/replica" -R -X stream \
+    pg_as "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$p1" -U postgres -D "$pg/replica" -R -X stream --checkpoint=fast \
         >"$pg/basebackup.log" 2>&1 || { cat "$pg/basebackup.log" >&2; die "pg_basebackup failed"; }
     pg_start "$pg/replica" "$p2"
     primary_url=postgres://postgres@127.0.0.1:$p1/cadenza replica_url=postgres://postgres@127.0.0.1:$p2/cadenza
@@ -978,6 +978,26 @@ if wants postgres; then
     t1=$(date +%s%N)
     row "PostgreSQL: catalog copy of $songs songs from SQLite (s)" "$(calc "($t1 - $t0) / 1000000000" 1)" "-" "-" "-" "-"
     pg_as "$pg_bin/psql" -h 127.0.0.1 -p "$p1" -U postgres -qc "VACUUM ANALYZE" cadenza
+
+    # The synthetic generator writing each backend itself (COPY into PostgreSQL), same
+    # songs, users and plays; the generated database is dropped afterwards.
+    gen_time() { # DIR [ARGS...] -> seconds
+        local dir=$1 t0 t1
+        shift
+        t0=$(date +%s%N)
+        "$bin/cadenza-fixtures" catalog --songs "$songs" --users 1000 --seed 1 --data-dir "$dir" \
+            --tones 2 "$@" >"$dir.log" 2>&1 || { tail -n 20 "$dir.log" >&2; die "cadenza-fixtures catalog $* failed"; }
+        t1=$(date +%s%N)
+        rm -rf "$dir"
+        calc "($t1 - $t0) / 1000000000" 1
+    }
+    log "PostgreSQL: the generator writing $songs songs into each backend"
+    pg_as "$pg_bin/psql" -h 127.0.0.1 -p "$p1" -U postgres -qc "CREATE DATABASE cadenza_gen" postgres
+    gen_pg=$(gen_time "$tmp/gen-pg" --catalog "postgres://postgres@127.0.0.1:$p1/cadenza_gen")
+    gen_sqlite=$(gen_time "$tmp/gen-sqlite")
+    pg_as "$pg_bin/psql" -h 127.0.0.1 -p "$p1" -U postgres -qc "DROP DATABASE cadenza_gen" postgres
+    row "PostgreSQL: generator, $songs songs, into PostgreSQL vs SQLite (s)" "$gen_pg" "$gen_sqlite" \
+        "$(calc "$gen_pg / $gen_sqlite" 2)x" "< 60 s" "$(verdict "$gen_pg" '<' 60)"
 
     # The SQLite side: the main server, again if the benchmarks before stopped it.
     if [ -z "${main_pid:-}" ] || ! kill -0 "$main_pid" 2>/dev/null; then

@@ -297,7 +297,7 @@ cannot run as root); choose a CLUSTER_DIR whose every parent folder it may enter
         "$(secret CLUSTER_PG_PASSWORD)" | pg_sql pg-primary -d postgres -f - ||
         die "creating the catalog's role and database failed; see $primary/log"
     pg_as "$pg_bin/pg_basebackup" -h "$primary" -p "$(port_of pg-primary)" -U postgres -D "$replica/data" \
-        -R -X stream >"$replica/basebackup.log" 2>&1 ||
+        -R -X stream --checkpoint=fast >"$replica/basebackup.log" 2>&1 ||
         { cat "$replica/basebackup.log" >&2; die "pg_basebackup failed; see $replica/basebackup.log"; }
     # Later lines win: the replica's own port and socket folder.
     printf "port = %s\nunix_socket_directories = '%s'\n" "$(port_of pg-replica)" "$replica" |

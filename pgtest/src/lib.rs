@@ -209,7 +209,9 @@ impl Cluster {
                 .arg(&data)
                 .args(["-h", "127.0.0.1", "-p"])
                 .arg(self.primary.port.to_string())
-                .args(["-U", "postgres", "-R", "-X", "stream", "--no-sync"]),
+                .args(["-U", "postgres", "-R", "-X", "stream", "--no-sync"])
+                // A spread checkpoint would wait minutes on a primary with fresh writes.
+                .arg("--checkpoint=fast"),
             "pg_basebackup",
         )?;
         let node = Node::new(data, free_port()?);

@@ -622,7 +622,9 @@ impl Catalog for PgCatalog {
         to: u32,
         now: i64,
     ) -> CatalogResult<PlaylistDetail> {
-        self.write(|tx| playlists::move_track(tx, id, viewer, from, to, now))
+        // One call that commits on its own, then reads: see `playlists::move_track`.
+        self.router
+            .write_single(|tx| playlists::move_track(tx, id, viewer, from, to, now))
     }
 
     fn edit_playlist(

@@ -1,9 +1,9 @@
 //! Playlists: owners change them, others read public ones, private ones do not exist for
 //! anyone but their owner. Track positions stay dense, 0..n-1.
 //!
-//! Every change locks the playlist's row first (`FOR UPDATE` in [`owned`]), so two edits
-//! of one playlist from two server copies run one after the other, as SQLite's single
-//! writer runs them.
+//! Every change locks the playlist's row first (`FOR UPDATE` in [`owned`], or inside
+//! `cadenza_move_track` for a move), so two edits of one playlist from two server copies
+//! run one after the other, as SQLite's single writer runs them.
 
 use super::error::{storage, Context};
 use super::pool::Tx;
@@ -199,6 +199,10 @@ pub(crate) fn remove_track(
     playlist(tx, id, viewer)
 }
 
+/// Moves a track in one call of `cadenza_move_track` (schema version 4), which locks the
+/// playlist, checks and moves inside the database and commits on its own (the caller runs
+/// this in [`Mode::Single`](super::pool::Mode::Single)); the playlist is read back after
+/// the commit, so other edits of it do not wait for those reads.
 pub(crate) fn move_track(
     tx: &mut Tx<'_>,
     id: PlaylistId,
@@ -207,34 +211,20 @@ pub(crate) fn move_track(
     to: u32,
     now: i64,
 ) -> CatalogResult<PlaylistDetail> {
-    owned(tx, id, viewer)?;
-    // One statement checks both positions, moves the track, shifts the ones between and
-    // touches the playlist: each step on its own would be a round trip to the database.
-    // Positions are dense (0..n-1), so both are valid when the higher one is below the
-    // count; the count runs after `owned` locked the playlist, so it cannot change before
-    // the commit.
-    let moved = from == to
-        || tx
-            .execute(
-                "WITH touched AS (UPDATE playlists SET updated_at = $4 WHERE id = $1) \
-                 UPDATE playlist_tracks SET position = CASE \
-                     WHEN position = $2 THEN $3 WHEN $2 < $3 THEN position - 1 \
-                     ELSE position + 1 END \
-                 WHERE playlist_id = $1 \
-                 AND position BETWEEN least($2::int8, $3::int8) AND greatest($2, $3) \
-                 AND greatest($2, $3) < \
-                     (SELECT count(*) FROM playlist_tracks WHERE playlist_id = $1)",
-                &[&id, &i64::from(from), &i64::from(to), &now],
-            )
-            .ctx("moving a playlist track")?
-            > 0;
-    if !moved || from == to {
-        // Nothing moved: a position is past the end, which the checks below report (or
-        // from equals to, which only needs the checks).
-        let len = track_count(tx, id)?;
-        validate::check_position(id, from, len)?;
-        validate::check_position(id, to, len)?;
-    }
+    let row = tx
+        .query_opt(
+            "SELECT list_owner, list_public, track_count FROM cadenza_move_track($1, $2, $3, $4, $5)",
+            &[&id, &viewer, &i64::from(from), &i64::from(to), &now],
+        )
+        .ctx("moving a playlist track")?;
+    let (found, len) = match row {
+        Some(r) => (Some((get(&r, 0)?, get(&r, 1)?)), get::<i64>(&r, 2)?),
+        None => (None, 0),
+    };
+    validate::owner_check(id, viewer, found)?;
+    let len = u64::try_from(len).unwrap_or_default();
+    validate::check_position(id, from, len)?;
+    validate::check_position(id, to, len)?;
     playlist(tx, id, viewer)
 }
 

@@ -69,15 +69,21 @@ fn insert_play(
     play_id: Option<&str>,
 ) -> CatalogResult<bool> {
     let played_ms = played_ms.map(|ms| to_i64("played_ms", ms)).transpose()?;
+    // Only a play with an id can conflict (the unique index holds those alone), and
+    // `ON CONFLICT` costs every insert a speculative-insertion record in the WAL, which the
+    // replicas replay too: plays without an id are plain inserts.
+    const INSERT: &str = "INSERT INTO plays (user_id, song_id, played_ms, at, play_id) \
+         SELECT $1, $2, $3, $4, $5 \
+         WHERE EXISTS (SELECT 1 FROM users WHERE id = $1) \
+         AND EXISTS (SELECT 1 FROM songs WHERE id = $2)";
+    const ONCE: &str = " ON CONFLICT (user_id, play_id) WHERE play_id IS NOT NULL DO NOTHING";
+    let sql = if play_id.is_some() {
+        format!("{INSERT}{ONCE}")
+    } else {
+        INSERT.to_owned()
+    };
     let inserted = tx
-        .execute(
-            "INSERT INTO plays (user_id, song_id, played_ms, at, play_id) \
-             SELECT $1, $2, $3, $4, $5 \
-             WHERE EXISTS (SELECT 1 FROM users WHERE id = $1) \
-             AND EXISTS (SELECT 1 FROM songs WHERE id = $2) \
-             ON CONFLICT (user_id, play_id) WHERE play_id IS NOT NULL DO NOTHING",
-            &[&user, &song, &played_ms, &at, &play_id],
-        )
+        .execute(&sql, &[&user, &song, &played_ms, &at, &play_id])
         .map_err(|e| {
             // The user or song was deleted between the check and the insert.
             if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {

@@ -9,7 +9,7 @@
 //!   spaced out) and a query holds the same words. PostgreSQL's parser would otherwise keep
 //!   `AC/DC` as one file-path token, `B-52's` as a hyphenated word, and an e-mail address
 //!   whole, none of which a typed word finds the way FTS5 finds it.
-//! - User text never reaches `to_tsquery` as syntax: [`tsquery`] writes each word as a
+//! - User text never reaches `to_tsquery` as syntax: [`tsquery_of`] writes each word as a
 //!   quoted prefix term, `'beat':*`, quotes and backslashes escaped, joined by `&`. A CJK
 //!   word is quoted with its spaces, which `to_tsquery` turns into a phrase (`'龍' <-> '一'`).
 //! - Diacritics are folded by the `unaccent` dictionary of the `cadenza_search`
@@ -20,6 +20,7 @@
 //!   whole document, so a long album title would sink a title match, where bm25 weighs
 //!   each column's length on its own. Equal scores go newest first.
 
+use super::error::Context;
 use super::pool::Tx;
 use super::rows::{self, count, get};
 use crate::paging::{clamp, empty_page, total_from_page};
@@ -40,10 +41,61 @@ pub(crate) fn index_text(text: &str) -> String {
     out
 }
 
-/// The `to_tsquery` text for user text, or `None` when it holds no word to look for.
-pub(crate) fn tsquery(query: &str) -> Option<String> {
+/// Words shorter than this are left out of the index look-up of a query that has a longer
+/// one (see [`Tsquery`]).
+const INDEXED_WORD_CHARS: usize = 4;
+
+/// A search as two `to_tsquery` texts: every word of it, and the words the GIN index looks
+/// up. A short word is a prefix of a great many words (`the`, `li`), and the index reads
+/// every match of a prefix before it can intersect it with the other words: in a query with
+/// two or more longer words, the short ones are left to the check of each row the index
+/// found, which applies the whole query, so the matches are the same. With one longer word
+/// the planner, which cannot see how few rows pass that check, would count on finding the
+/// newest matches soon while walking the songs newest first, and walk all of them.
+struct Tsquery {
+    all: String,
+    indexed: Option<String>,
+}
+
+impl Tsquery {
+    fn new(query: &str) -> Option<Tsquery> {
+        let terms = query::terms(query);
+        let all = tsquery_of(terms.iter().cloned())?;
+        let long = |t: &String| t.chars().count() >= INDEXED_WORD_CHARS;
+        let longer = terms.iter().filter(|t| long(t)).count();
+        let indexed = if longer >= 2 && longer < terms.len() {
+            tsquery_of(terms.into_iter().filter(long))
+        } else {
+            None
+        };
+        Some(Tsquery { all, indexed })
+    }
+
+    /// The condition on a table's `search` column: `$1` is the whole query, `$2` the
+    /// indexed words when they differ from it (see [`Tsquery::params`]).
+    fn condition(&self) -> &'static str {
+        match self.indexed {
+            None => "search @@ to_tsquery('cadenza_search', $1)",
+            Some(_) => {
+                "search @@ to_tsquery('cadenza_search', $2) \
+                 AND ts_match_vq(search, to_tsquery('cadenza_search', $1))"
+            }
+        }
+    }
+
+    /// The query texts the condition reads, and the number of the next parameter.
+    fn params(&self) -> (Vec<&(dyn postgres::types::ToSql + Sync)>, usize) {
+        match &self.indexed {
+            None => (vec![&self.all], 2),
+            Some(indexed) => (vec![&self.all, indexed], 3),
+        }
+    }
+}
+
+/// The `to_tsquery` text for words of user text, or `None` when there is none.
+fn tsquery_of(terms: impl IntoIterator<Item = String>) -> Option<String> {
     let mut text = String::new();
-    for word in query::terms(query) {
+    for word in terms {
         if !text.is_empty() {
             text.push_str(" & ");
         }
@@ -92,69 +144,90 @@ const SEARCHING: &str = "searching the catalog";
 struct Tsv<'a, 't> {
     tx: &'a mut Tx<'t>,
     searched: &'a Searched,
-    query: &'a str,
+    query: &'a Tsquery,
+}
+
+/// `sql` for `searched`, in which `{table}` stands for its table, `{cond}` for the search
+/// condition and `{p0}`, `{p1}` for the parameters in `extra`; with every parameter: the
+/// query texts, then `extra`.
+fn statement<'p>(
+    searched: &Searched,
+    query: &'p Tsquery,
+    sql: &str,
+    extra: &[&'p (dyn postgres::types::ToSql + Sync)],
+) -> (String, Vec<&'p (dyn postgres::types::ToSql + Sync)>) {
+    let (mut params, next) = query.params();
+    let mut sql = sql
+        .replace("{table}", searched.table)
+        .replace("{cond}", query.condition());
+    for i in 0..extra.len() {
+        sql = sql.replace(&format!("{{p{i}}}"), &format!("${}", next + i));
+    }
+    params.extend_from_slice(extra);
+    (sql, params)
 }
 
 impl Matches for Tsv<'_, '_> {
     fn window(&mut self, _wanted: u64) -> CatalogResult<Vec<(f64, i64)>> {
-        let (table, weights) = (self.searched.table, self.searched.weights);
-        // Higher ts_rank is better; the contract's scores are lower-is-better.
-        let sql = format!(
-            "SELECT -ts_rank('{weights}', search, q, 0)::float8, id \
-             FROM {table}, to_tsquery('cadenza_search', $1) q \
-             WHERE search @@ q ORDER BY id DESC LIMIT {RANK_WINDOW}"
+        // Higher ts_rank is better; the contract's scores are lower-is-better. The rank is
+        // computed for the window's rows alone, not for every match a GIN index scan finds
+        // before they are sorted; and the query is a condition on the table, not a join
+        // with a function, so the planner estimates how many rows match.
+        let template = format!(
+            "SELECT -ts_rank('{}', m.search, to_tsquery('cadenza_search', $1), 0)::float8, \
+             m.id FROM (SELECT id, search FROM {{table}} WHERE {{cond}} \
+             ORDER BY id DESC LIMIT {RANK_WINDOW}) m ORDER BY m.id DESC",
+            self.searched.weights
         );
+        let (sql, params) = statement(self.searched, self.query, &template, &[]);
         rows::collect(
             self.tx,
             &sql,
-            &[&self.query],
+            &params,
             |r| Ok((get(r, 0)?, get(r, 1)?)),
             SEARCHING,
         )
     }
 
     fn count_older(&mut self, id: i64, limit: u64) -> CatalogResult<u64> {
-        let sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {} WHERE search @@ to_tsquery('cadenza_search', $1) \
-             AND id < $2 LIMIT $3) t",
-            self.searched.table
+        let limit = limit as i64;
+        let (sql, params) = statement(
+            self.searched,
+            self.query,
+            "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {cond} AND id < {p0} \
+             LIMIT {p1}) t",
+            &[&id, &limit],
         );
-        count(
-            self.tx,
-            &sql,
-            &[&self.query, &id, &(limit as i64)],
-            SEARCHING,
-        )
+        count(self.tx, &sql, &params, SEARCHING)
     }
 
     fn count(&mut self, limit: u64) -> CatalogResult<u64> {
-        let sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {} WHERE search @@ to_tsquery('cadenza_search', $1) \
-             LIMIT $2) t",
-            self.searched.table
+        let limit = limit as i64;
+        let (sql, params) = statement(
+            self.searched,
+            self.query,
+            "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {cond} LIMIT {p0}) t",
+            &[&limit],
         );
-        count(self.tx, &sql, &[&self.query, &(limit as i64)], SEARCHING)
+        count(self.tx, &sql, &params, SEARCHING)
     }
 
     fn newest(&mut self, limit: u64, offset: u64) -> CatalogResult<Vec<i64>> {
-        let sql = format!(
-            "SELECT id FROM {} WHERE search @@ to_tsquery('cadenza_search', $1) \
-             ORDER BY id DESC LIMIT $2 OFFSET $3",
-            self.searched.table
+        let (limit, offset) = (limit as i64, offset as i64);
+        let (sql, params) = statement(
+            self.searched,
+            self.query,
+            "SELECT id FROM {table} WHERE {cond} ORDER BY id DESC LIMIT {p0} OFFSET {p1}",
+            &[&limit, &offset],
         );
-        rows::ids(
-            self.tx,
-            &sql,
-            &[&self.query, &(limit as i64), &(offset as i64)],
-            SEARCHING,
-        )
+        rows::ids(self.tx, &sql, &params, SEARCHING)
     }
 }
 
 fn ranked(
     tx: &mut Tx<'_>,
     searched: &Searched,
-    query: &str,
+    query: &Tsquery,
     req: PageRequest,
 ) -> CatalogResult<(Vec<i64>, Total)> {
     query::ranked(
@@ -177,10 +250,28 @@ pub(crate) fn search(
     viewer: UserId,
 ) -> CatalogResult<SearchResults> {
     let req = clamp(req);
-    let q = tsquery(text);
+    let q = Tsquery::new(text);
+    if q.is_some() {
+        // A match count differs by orders of magnitude between queries, and with it the
+        // better plan: walking the newest songs for a broad word, the GIN index for a rare
+        // one. A cached generic plan knows neither and walked a million songs for a word
+        // in three of them; a plan made for each query's own words is worth its planning.
+        tx.batch("SET LOCAL plan_cache_mode = force_custom_plan")
+            .ctx("choosing search plans")?;
+    }
     let all = groups.contains(&SearchType::All);
-    let wants = |k: SearchType| q.is_some() && (all || groups.contains(&k));
-    let q = q.as_deref().unwrap_or_default();
+    let wants = |k: SearchType| all || groups.contains(&k);
+    let Some(q) = q else {
+        return Ok(SearchResults {
+            query: text.to_owned(),
+            songs: empty_page(req),
+            artists: empty_page(req),
+            albums: empty_page(req),
+            playlists: empty_page(req),
+            podcasts: empty_page(req),
+        });
+    };
+    let q = &q;
 
     let songs = if wants(SearchType::Song) {
         let (ids, total) = ranked(tx, &SONGS, q, req)?;
@@ -201,7 +292,7 @@ pub(crate) fn search(
         empty_page(req)
     };
     let playlists = if wants(SearchType::Playlist) {
-        let (ids, total) = visible_playlists(tx, q, viewer, req)?;
+        let (ids, total) = visible_playlists(tx, &q.all, viewer, req)?;
         group(rows::playlists_by_ids(tx, &ids)?, total, req)
     } else {
         empty_page(req)
@@ -264,6 +355,28 @@ mod tests {
         assert_eq!(index_text("坂本龍一 Live"), "坂 本 龍 一 live");
         assert_eq!(index_text("  Björk  "), "björk");
         assert_eq!(index_text("🎵"), "");
+    }
+
+    fn tsquery(text: &str) -> Option<String> {
+        Tsquery::new(text).map(|q| q.all)
+    }
+
+    #[test]
+    fn short_words_are_checked_on_each_row_when_a_longer_one_finds_the_rows() {
+        let indexed = |text: &str| Tsquery::new(text).and_then(|q| q.indexed);
+        assert_eq!(
+            indexed("John Li & the Candles").as_deref(),
+            Some("'john':* & 'candles':*")
+        );
+        assert_eq!(
+            indexed("the wild sons").as_deref(),
+            Some("'wild':* & 'sons':*")
+        );
+        // All short, all long, or one long word: the index looks up the whole query.
+        assert_eq!(indexed("the li"), None);
+        assert_eq!(indexed("rise on"), None);
+        assert_eq!(indexed("burn without"), None);
+        assert_eq!(indexed("lo"), None);
     }
 
     #[test]
