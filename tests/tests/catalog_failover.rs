@@ -171,6 +171,12 @@ async fn listening_goes_on_while_the_replica_and_then_the_primary_are_down() {
     let ready = readiness(&admin).await;
     assert!(ready.ready && ready.catalog_read_only, "{ready:?}");
     assert!(!ready.catalog_databases[0].up);
+    // The replica has replayed all the primary sent: with nothing newer to be behind, it
+    // shows no lag, however long ago the last write was.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let replica = &readiness(&admin).await.catalog_databases[1];
+    assert!(replica.up && replica.serving_reads, "{replica:?}");
+    assert_eq!(replica.lag_seconds, Some(0.0), "{replica:?}");
 
     // The primary is back: writes work again, with no restart.
     cluster.start_primary().unwrap();

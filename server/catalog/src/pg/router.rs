@@ -441,7 +441,15 @@ impl Router {
                 Ok(row) => {
                     let position = parse_lsn(row.get(0)).unwrap_or(0);
                     let since_replay: Option<f64> = row.get(1);
-                    let caught_up = primary_position.is_some_and(|p| position >= p);
+                    // With the primary unreachable there is no newer position to be behind:
+                    // a replica that has replayed all it received is as current as the
+                    // catalog can be (the time since its last replayed commit only says
+                    // how long nothing was written).
+                    let received = parse_lsn(row.get(2));
+                    let caught_up = match primary_position {
+                        Some(p) => position >= p,
+                        None => received.is_none_or(|r| position >= r),
+                    };
                     let lag = if caught_up {
                         Some(Duration::ZERO)
                     } else {
@@ -491,11 +499,12 @@ impl Router {
 /// insert position, which is past the commit of every transaction that has returned.
 const PRIMARY_CHECK: &str = "SELECT pg_current_wal_lsn()::text, pg_is_in_recovery(), \
      pg_current_wal_insert_lsn()::text";
-/// A replica's replayed position, and seconds since the last transaction it replayed was
-/// committed on the primary (its lag when it is behind).
+/// A replica's replayed position, seconds since the last transaction it replayed was
+/// committed on the primary (its lag when it is behind), and the position it has received.
 const REPLICA_CHECK: &str = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() \
      ELSE pg_current_wal_lsn() END)::text, \
-     extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8";
+     extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8, \
+     pg_last_wal_receive_lsn()::text";
 
 /// The health check's own connections, one per database (never taken from the pools, which
 /// busy requests may have emptied).
