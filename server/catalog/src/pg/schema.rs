@@ -532,7 +532,7 @@ END $$;
 
 #[cfg(test)]
 mod tests {
-    use super::{SCHEMA_VERSION, V1, V2};
+    use super::{SCHEMA_VERSION, SONG_CREDITS, V1, V2};
     use crate::{Catalog, PgCatalog, PgOptions};
 
     #[test]
@@ -596,5 +596,66 @@ mod tests {
              + (SELECT count(*) FROM song_genres) + (SELECT sum(song_count) FROM artists) \
              + (SELECT sum(song_count) FROM genres))::int8 + $1::int8";
         assert_eq!(one(total, 0), 0);
+    }
+
+    #[test]
+    fn a_version_3_catalog_moves_its_playlist_tracks_after_the_upgrade() {
+        if cadenza_pgtest::skip("the PostgreSQL migrations") {
+            return;
+        }
+        let cluster = cadenza_pgtest::Cluster::shared().unwrap();
+        let db = cluster.create_database().unwrap();
+        let mut songs = String::new();
+        let mut tracks = String::new();
+        for (i, id) in (1..=4).enumerate() {
+            songs.push_str(&format!(
+                "INSERT INTO songs (id, title, artist_id, album_id, duration_ms, codec, \
+                 content_type, size, hash, created_at, search) \
+                 VALUES ({id}, 'S{id}', 1, 1, 5, 'wav', 'audio/wav', 3, 'h{id}', 0, '');"
+            ));
+            tracks.push_str(&format!(
+                "INSERT INTO playlist_tracks (playlist_id, position, song_id) VALUES (1, {i}, {id});"
+            ));
+        }
+        cluster
+            .execute_in(
+                &db,
+                &format!(
+                    "CREATE EXTENSION unaccent; {V1} {V2} {SONG_CREDITS}
+                     CREATE TABLE cadenza_schema (version integer NOT NULL);
+                     INSERT INTO cadenza_schema VALUES (3);
+                     INSERT INTO users (id, username, username_key, password_hash, role, created_at)
+                         VALUES (1, 'ann', 'ann', 'x', 'listener', 0),
+                                (2, 'bob', 'bob', 'x', 'listener', 0);
+                     INSERT INTO artists (id, name, name_key, search) VALUES (1, 'A', 'a', '');
+                     INSERT INTO albums (id, title, title_key, artist_id, created_at, search)
+                         VALUES (1, 'L', 'l', 1, 0, '');
+                     {songs}
+                     INSERT INTO playlists (id, owner_id, name, public, created_at, updated_at, search)
+                         VALUES (1, 1, 'Mix', true, 0, 0, '');
+                     {tracks}"
+                ),
+            )
+            .unwrap();
+
+        let cat = PgCatalog::open(&PgOptions::new(cluster.primary_url(&db))).unwrap();
+        let order = |d: cadenza_api::PlaylistDetail| -> Vec<i64> {
+            d.tracks.iter().map(|t| t.id).collect()
+        };
+        assert_eq!(order(cat.move_track(1, 1, 0, 3, 7).unwrap()), [2, 3, 4, 1]);
+        assert_eq!(order(cat.move_track(1, 1, 2, 0, 8).unwrap()), [4, 2, 3, 1]);
+        let detail = cat.playlist(1, 1).unwrap();
+        assert_eq!(
+            (order(detail.clone()), detail.playlist.updated_at),
+            (vec![4, 2, 3, 1], 8)
+        );
+        // Someone else's public playlist, and a position past the end, change nothing.
+        assert!(matches!(
+            cat.move_track(1, 2, 0, 1, 9),
+            Err(crate::CatalogError::Forbidden(_))
+        ));
+        assert!(cat.move_track(1, 1, 0, 4, 9).is_err());
+        assert!(cat.move_track(9, 1, 0, 1, 9).is_err());
+        assert_eq!(order(cat.playlist(1, 1).unwrap()), [4, 2, 3, 1]);
     }
 }
