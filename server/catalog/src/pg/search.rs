@@ -250,18 +250,7 @@ pub(crate) fn search(
     viewer: UserId,
 ) -> CatalogResult<SearchResults> {
     let req = clamp(req);
-    let q = Tsquery::new(text);
-    if q.is_some() {
-        // A match count differs by orders of magnitude between queries, and with it the
-        // better plan: walking the newest songs for a broad word, the GIN index for a rare
-        // one. A cached generic plan knows neither and walked a million songs for a word
-        // in three of them; a plan made for each query's own words is worth its planning.
-        tx.batch("SET LOCAL plan_cache_mode = force_custom_plan")
-            .ctx("choosing search plans")?;
-    }
-    let all = groups.contains(&SearchType::All);
-    let wants = |k: SearchType| all || groups.contains(&k);
-    let Some(q) = q else {
+    let Some(q) = Tsquery::new(text) else {
         return Ok(SearchResults {
             query: text.to_owned(),
             songs: empty_page(req),
@@ -272,6 +261,14 @@ pub(crate) fn search(
         });
     };
     let q = &q;
+    // A match count differs by orders of magnitude between queries, and with it the better
+    // plan: walking the newest songs for a broad word, the GIN index for a rare one. A
+    // cached generic plan knows neither and walked a million songs for a word in three of
+    // them; a plan made for each query's own words is worth its planning.
+    tx.batch("SET LOCAL plan_cache_mode = force_custom_plan")
+        .ctx("choosing search plans")?;
+    let all = groups.contains(&SearchType::All);
+    let wants = |k: SearchType| all || groups.contains(&k);
 
     let songs = if wants(SearchType::Song) {
         let (ids, total) = ranked(tx, &SONGS, q, req)?;
