@@ -290,6 +290,16 @@ wrk_run() {
     grep '^RESULT' "$tmp/wrk.out" | head -n 1 | cut -d' ' -f2- >>"$out" ||
         { cat "$tmp/wrk.out" >&2; die "wrk printed no result"; }
 }
+# search_runs OUT TOKEN URL CONNS: $runs wrk runs of the search paths in $tmp/paths.txt at
+# CONNS connections, one result line each in OUT (emptied first).
+search_runs() {
+    local out=$1 token=$2 url=$3 conns=$4
+    : >"$out"
+    for _ in $(seq 1 "$runs"); do
+        BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$token \
+            wrk_run search "$out" -t"$((conns < 2 ? 1 : 2))" -c"$conns" -d"${seconds}s" "$url"
+    done
+}
 # column FILE KEY: that key's values, one per line
 column_of() { while read -r line; do kv "$2" "$line"; done <"$1"; }
 per_second() { # FILE KEY: KEY / duration per run, one per line
@@ -344,13 +354,8 @@ if wants search; then
     row "search queries with results (of $(kv queries "$like"))" "$(kv with_results "$same")" "$(kv with_results "$like")" "-" "-" "-"
 
     for conns in 1 16; do
-        threads=$((conns < 2 ? 1 : 2))
         log "search over HTTP: wrk -c$conns, $runs x ${seconds}s"
-        : >"$tmp/search-$conns"
-        for _ in $(seq 1 "$runs"); do
-            BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$token \
-                wrk_run search "$tmp/search-$conns" -t"$threads" -c"$conns" -d"${seconds}s" "$main_url"
-        done
+        search_runs "$tmp/search-$conns" "$token" "$main_url" "$conns"
         p50=$(calc "$(column_of "$tmp/search-$conns" p50_us | median) / 1000" 2)
         p99=$(calc "$(column_of "$tmp/search-$conns" p99_us | median) / 1000" 2)
         rps=$(per_second "$tmp/search-$conns" requests | median)
@@ -1016,19 +1021,11 @@ if wants postgres; then
         "$bench" queries --db "$catalog_data/catalog.sqlite" --count 1000 --paths 20 >"$tmp/paths.txt"
     if [ ! -s "$tmp/search-1" ]; then
         log "search over HTTP on SQLite: wrk -c1, $runs x ${seconds}s"
-        : >"$tmp/search-1"
-        for _ in $(seq 1 "$runs"); do
-            BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$token \
-                wrk_run search "$tmp/search-1" -t1 -c1 -d"${seconds}s" "$main_url"
-        done
+        search_runs "$tmp/search-1" "$token" "$main_url" 1
     fi
     if [ -s "$tmp/paths.txt" ]; then
         log "search over HTTP on PostgreSQL: wrk -c1, $runs x ${seconds}s"
-        : >"$tmp/pg-search-1"
-        for _ in $(seq 1 "$runs"); do
-            BENCH_PATHS=$tmp/paths.txt BENCH_TOKEN=$ptoken \
-                wrk_run search "$tmp/pg-search-1" -t1 -c1 -d"${seconds}s" "$pg_url"
-        done
+        search_runs "$tmp/pg-search-1" "$ptoken" "$pg_url" 1
         for p in p50 p99; do
             pgv=$(calc "$(column_of "$tmp/pg-search-1" ${p}_us | median) / 1000" 2)
             sqv=$(calc "$(column_of "$tmp/search-1" ${p}_us | median) / 1000" 2)
